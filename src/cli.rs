@@ -1,0 +1,111 @@
+//! Command-line types (clap). Only the binary's edge sees these; [`crate::context`] resolves the
+//! global options once, and each command turns its arguments into library options.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsintel",
+    version,
+    about = "Operations intelligence: ingest ops exports into a Parquet lake and answer executive questions",
+    after_help = "Examples:\n  opsintel generate --out sample-data\n  opsintel --lake lake ingest --dir sample-data\n  opsintel ingest incidents export.csv --source-tz Europe/Berlin\n  opsintel lake status\n  opsintel lake check --stale-days 14"
+)]
+pub struct Cli {
+    /// Lake directory [default: $OPSINTEL_LAKE, else ./lake]
+    #[arg(long, global = true, env = "OPSINTEL_LAKE", value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+
+    /// Reference time for "now" (YYYY-MM-DD or an RFC 3339 timestamp) [default: now]
+    #[arg(long, global = true, value_name = "DATE|TIMESTAMP")]
+    pub as_of: Option<String>,
+
+    /// Reporting time zone (IANA name) [default: UTC]
+    #[arg(long, global = true, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest export files into the lake (CSV, JSON array or NDJSON)
+    #[command(
+        after_help = "Examples:\n  opsintel ingest incidents incidents.csv\n  opsintel ingest changes a.json b.ndjson --source-tz America/New_York\n  opsintel ingest --dir sample-data --strict"
+    )]
+    Ingest(IngestArgs),
+    /// Inspect the lake
+    #[command(subcommand)]
+    Lake(LakeCommand),
+    /// Write a realistic, deterministic sample data set (every dataset, as CSV)
+    Generate(GenerateArgs),
+    /// Print the canonical data model
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Dataset to load the files into (customers, assets, customer_assets, incidents, changes,
+    /// maintenance, slas, churn, revenue)
+    #[arg(required_unless_present = "dir")]
+    pub dataset: Option<String>,
+    /// Files to ingest
+    #[arg(requires = "dataset")]
+    pub files: Vec<PathBuf>,
+    /// Ingest every file in DIR named after its dataset (incidents.csv, churn.json, ...)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dataset", "files"])]
+    pub dir: Option<PathBuf>,
+    /// Time zone of naive timestamps in the input (IANA name)
+    #[arg(long, default_value = "UTC", value_name = "TZ")]
+    pub source_tz: String,
+    /// Fail the whole ingest, writing nothing, if any row is rejected
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Rows, partitions, time range and last ingest of every dataset
+    Status,
+    /// Data-quality report: unknown references, dependency cycles, stale incidents, merges
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// An incident still unresolved this many days after it started is reported
+    #[arg(long, default_value_t = 30)]
+    pub stale_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output directory (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Random seed; the same seed and options give identical files
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Number of customers at scale 1
+    #[arg(long, default_value_t = 300)]
+    pub customers: usize,
+    /// Months of history
+    #[arg(long, default_value_t = 36)]
+    pub months: u32,
+    /// Last month of history (YYYY-MM)
+    #[arg(long, default_value = "2026-10", value_name = "YYYY-MM")]
+    pub end_month: String,
+    /// Multiply customers, incidents and changes (e.g. 3500 for about ten million incidents)
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Only this dataset
+    pub dataset: Option<String>,
+    /// Print the Markdown of docs/data-model.md
+    #[arg(long)]
+    pub markdown: bool,
+}

@@ -1,0 +1,6 @@
+//! Placeholder
+use crate::error::Result;
+pub struct GenerateOptions;
+pub fn generate(_o: &GenerateOptions) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The Parquet lake: one folder per dataset (`<lake>/<dataset>/`, Hive-partitioned by month for
+//! the time-based datasets), written atomically and described by a manifest.
+//!
+//! Layout:
+//! ```text
+//! <lake>/incidents -> _opsintel/data/incidents/v000003   (relative symlink, for other readers)
+//! <lake>/_opsintel/manifest.json                          (commit point)
+//! <lake>/_opsintel/data/<dataset>/v<N>/month=YYYY-MM/part-0.parquet
+//! <lake>/_opsintel/rejects/ingest-<id>-<dataset>.csv
+//! <lake>/_opsintel/lock, staging/
+//! ```
+//! A write builds a new version directory in `staging/`, fsyncs it, moves it under `data/`,
+//! then replaces the manifest (the commit), then swaps the dataset's symlink. A crash before the
+//! manifest rename leaves the old lake; after it, the new one. Leftovers are cleaned and links
+//! repaired by the next writer. opsintel itself reads through the manifest, never by globbing.
+//!
+//! This module owns the lake's files; it does not parse inputs or compute metrics.
+
+mod lock;
+mod manifest;
+mod merge;
+mod store;
+
+pub use manifest::{DatasetState, FileEntry, IngestRecord, Manifest};
+pub use merge::{MergeStats, upsert};
+pub use store::Transaction;
+
+use crate::error::{Error, Result};
+use crate::schema::{ColumnType, Dataset, DatasetKind};
+use polars::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const META: &str = "_opsintel";
+
+/// A lake directory.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+impl Lake {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Lake { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn meta(&self) -> PathBuf {
+        self.root.join(META)
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.meta().join("manifest.json")
+    }
+
+    pub(crate) fn data_dir(&self, kind: DatasetKind) -> PathBuf {
+        self.meta().join("data").join(kind.name())
+    }
+
+    pub(crate) fn version_dir(&self, kind: DatasetKind, version: u64) -> PathBuf {
+        self.data_dir(kind).join(version_name(version))
+    }
+
+    /// The path other tools read a dataset from (`<lake>/<dataset>`).
+    pub fn public_dir(&self, kind: DatasetKind) -> PathBuf {
+        self.root.join(kind.name())
+    }
+
+    /// Whether this directory has ever been written as a lake.
+    pub fn exists(&self) -> bool {
+        self.manifest_path().is_file()
+    }
+
+    /// Read the manifest (an empty one if the lake has never been written).
+    pub fn manifest(&self) -> Result<Manifest> {
+        let path = self.manifest_path();
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Lake {
+                    lake: self.root.clone(),
+                    message: format!("manifest {} is unreadable: {e}", path.display()),
+                })?;
+                if m.format != manifest::FORMAT {
+                    return Err(Error::Lake {
+                        lake: self.root.clone(),
+                        message: format!(
+                            "manifest format {} is not supported by this opsintel (expects {})",
+                            m.format,
+                            manifest::FORMAT
+                        ),
+                    });
+                }
+                Ok(m)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::new()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Take a reader's lock for as long as the guard lives (waits for a running writer).
+    pub fn read_lock(&self) -> Result<Option<lock::LockGuard>> {
+        if !self.meta().is_dir() {
+            return Ok(None);
+        }
+        lock::shared(&self.meta().join("lock")).map(Some)
+    }
+
+    /// Files of a dataset's current version, as absolute-or-relative paths under the lake.
+    pub fn files(&self, manifest: &Manifest, kind: DatasetKind) -> Vec<PathBuf> {
+        manifest
+            .datasets
+            .get(kind.name())
+            .map(|st| {
+                st.files
+                    .iter()
+                    .map(|f| self.version_dir(kind, st.version).join(&f.path))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Read a dataset's current rows (canonical columns, no partition column).
+    pub fn read(&self, manifest: &Manifest, kind: DatasetKind) -> Result<DataFrame> {
+        let spec = kind.spec();
+        let files = self.files(manifest, kind);
+        if files.is_empty() {
+            return Ok(empty_frame(spec));
+        }
+        read_files(&files, spec)
+    }
+}
+
+pub(crate) fn read_files(files: &[PathBuf], spec: &Dataset) -> Result<DataFrame> {
+    let mut out: Option<DataFrame> = None;
+    for f in files {
+        let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(Error::polars(format!("reading {}", f.display())))?;
+        let df = df
+            .select(spec.column_names())
+            .map_err(Error::polars(format!("reading {}", f.display())))?;
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(acc) => {
+                acc.vstack_mut_owned(df)
+                    .map_err(Error::polars("combining lake files"))?;
+            }
+        }
+    }
+    let mut df = out.unwrap_or_else(|| empty_frame(spec));
+    df.rechunk_mut();
+    Ok(df)
+}
+
+/// The polars type the lake stores for a canonical column type.
+pub fn dtype(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::Text | ColumnType::Enum(_) | ColumnType::CreditTiers => DataType::String,
+        ColumnType::Int { .. } => DataType::Int64,
+        ColumnType::Float { .. } => DataType::Float64,
+        ColumnType::Bool => DataType::Boolean,
+        ColumnType::Date | ColumnType::Month => DataType::Date,
+        ColumnType::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+        ColumnType::List => DataType::List(Box::new(DataType::String)),
+    }
+}
+
+/// A frame with a dataset's canonical columns and no rows.
+pub fn empty_frame(spec: &Dataset) -> DataFrame {
+    let schema: Schema = spec
+        .columns
+        .iter()
+        .map(|c| Field::new(c.name.into(), dtype(c.ty)))
+        .collect();
+    DataFrame::empty_with_schema(&schema)
+}
+
+fn version_name(version: u64) -> String {
+    format!("v{version:06}")
+}

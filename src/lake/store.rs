@@ -1,0 +1,347 @@
+//! Atomic writes to the lake: a [`Transaction`] holds the write lock, stages new dataset
+//! versions and rejects files, and commits them all at once by replacing the manifest.
+//! Recovery from an interrupted write (leftover staging, stale links, old versions) runs at the
+//! start of every transaction.
+
+use super::lock::{self, LockGuard};
+use super::manifest::{DatasetState, FileEntry, IngestRecord, Manifest};
+use super::{Lake, version_name};
+use crate::error::{Error, Result};
+use crate::schema::{ColumnType, Dataset, DatasetKind, Layout, PARTITION_KEY};
+use chrono::{DateTime, NaiveDate, TimeDelta};
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// An open write to the lake. Nothing is visible until [`Transaction::commit`]; dropping it
+/// without committing leaves the lake as it was.
+pub struct Transaction<'a> {
+    lake: &'a Lake,
+    _guard: LockGuard,
+    next: Manifest,
+    /// Staged dataset versions: kind → (staging dir, version, rows in memory).
+    staged: BTreeMap<DatasetKind, (PathBuf, u64, DataFrame)>,
+    staged_rejects: Vec<(PathBuf, PathBuf)>,
+    committed: bool,
+}
+
+fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| Error::io(path, e))
+}
+
+fn fsync_dir(path: &Path) -> Result<()> {
+    io(path, fs::File::open(path).and_then(|f| f.sync_all()))
+}
+
+impl<'a> Transaction<'a> {
+    /// Lock the lake for writing and repair what an interrupted write left behind.
+    pub fn begin(lake: &'a Lake) -> Result<Self> {
+        let meta = lake.meta();
+        for d in [
+            lake.root().to_path_buf(),
+            meta.clone(),
+            meta.join("data"),
+            meta.join("rejects"),
+        ] {
+            io(&d, fs::create_dir_all(&d))?;
+        }
+        let guard = lock::exclusive(&meta.join("lock"), lake.root())?;
+        let manifest = lake.manifest()?;
+        recover(lake, &manifest)?;
+        io(
+            &meta.join("staging"),
+            fs::create_dir_all(meta.join("staging")),
+        )?;
+        Ok(Transaction {
+            lake,
+            _guard: guard,
+            next: manifest,
+            staged: BTreeMap::new(),
+            staged_rejects: Vec::new(),
+            committed: false,
+        })
+    }
+
+    /// The manifest as it will be after commit (so far).
+    pub fn manifest(&self) -> &Manifest {
+        &self.next
+    }
+
+    /// A dataset's rows as this transaction sees them (its own staged writes included).
+    pub fn current(&self, kind: DatasetKind) -> Result<DataFrame> {
+        match self.staged.get(&kind) {
+            Some((_, _, df)) => Ok(df.clone()),
+            None => self.lake.read(&self.next, kind),
+        }
+    }
+
+    /// Stage `df` as the new content of dataset `kind`, written by ingest `ingest_id`.
+    pub fn put(&mut self, kind: DatasetKind, df: DataFrame, ingest_id: u64) -> Result<()> {
+        let version = match self.staged.remove(&kind) {
+            Some((dir, v, _)) => {
+                io(&dir, fs::remove_dir_all(&dir))?;
+                v + 1
+            }
+            None => self
+                .next
+                .datasets
+                .get(kind.name())
+                .map(|s| s.version + 1)
+                .unwrap_or(1),
+        };
+        let dir = self.lake.meta().join("staging").join(format!(
+            "{}-{}",
+            kind.name(),
+            version_name(version)
+        ));
+        io(&dir, fs::create_dir_all(&dir))?;
+        let spec = kind.spec();
+        let files = write_version(&dir, spec, &df)?;
+        let (time_min, time_max) = time_range(spec, &df)?;
+        self.next.datasets.insert(
+            kind.name().to_string(),
+            DatasetState {
+                version,
+                rows: df.height() as u64,
+                files,
+                time_min,
+                time_max,
+                last_ingest: ingest_id,
+            },
+        );
+        self.staged.insert(kind, (dir, version, df));
+        Ok(())
+    }
+
+    /// Stage a rejects file; returns its path relative to the lake root once committed.
+    pub fn put_rejects(&mut self, name: &str, bytes: &[u8]) -> Result<String> {
+        let staging = self.lake.meta().join("staging").join(name);
+        io(
+            &staging,
+            fs::write(&staging, bytes).and_then(|_| fs::File::open(&staging)?.sync_all()),
+        )?;
+        let rel = format!("{}/rejects/{name}", super::META);
+        self.staged_rejects
+            .push((staging, self.lake.root().join(&rel)));
+        Ok(rel)
+    }
+
+    /// Record an ingest in the manifest.
+    pub fn record(&mut self, rec: IngestRecord) {
+        self.next.ingests.push(rec);
+    }
+
+    pub fn next_ingest_id(&self) -> u64 {
+        self.next.next_ingest_id()
+    }
+
+    /// Publish everything staged, atomically.
+    pub fn commit(mut self) -> Result<()> {
+        let meta = self.lake.meta();
+        for (kind, (dir, version, _)) in &self.staged {
+            let data = self.lake.data_dir(*kind);
+            io(&data, fs::create_dir_all(&data))?;
+            let fin = self.lake.version_dir(*kind, *version);
+            io(&fin, fs::rename(dir, &fin))?;
+            fsync_dir(&data)?;
+        }
+        for (from, to) in &self.staged_rejects {
+            io(to, fs::rename(from, to))?;
+        }
+        fsync_dir(&meta.join("rejects"))?;
+        // The commit point.
+        let tmp = meta.join("manifest.json.tmp");
+        let json = serde_json::to_vec_pretty(&self.next).expect("manifest serialises");
+        io(
+            &tmp,
+            fs::write(&tmp, json).and_then(|_| fs::File::open(&tmp)?.sync_all()),
+        )?;
+        io(&tmp, fs::rename(&tmp, meta.join("manifest.json")))?;
+        fsync_dir(&meta)?;
+        self.committed = true;
+        // After the commit: links for other readers, then garbage.
+        recover(self.lake, &self.next)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(self.lake.meta().join("staging"));
+        }
+    }
+}
+
+/// Make the lake's directories agree with `manifest`: drop staging leftovers, point every
+/// dataset link at its current version, delete versions and rejects the manifest does not name.
+fn recover(lake: &Lake, manifest: &Manifest) -> Result<()> {
+    let meta = lake.meta();
+    let staging = meta.join("staging");
+    if staging.exists() {
+        io(&staging, fs::remove_dir_all(&staging))?;
+    }
+    let _ = fs::remove_file(meta.join("manifest.json.tmp"));
+    for kind in DatasetKind::ALL {
+        let current = manifest
+            .datasets
+            .get(kind.name())
+            .map(|s| version_name(s.version));
+        let public = lake.public_dir(kind);
+        match fs::symlink_metadata(&public) {
+            Ok(m) if !m.file_type().is_symlink() => {
+                return Err(Error::Lake {
+                    lake: lake.root().to_path_buf(),
+                    message: format!(
+                        "{} exists but is not managed by opsintel; move it away",
+                        public.display()
+                    ),
+                });
+            }
+            Ok(_) if current.is_none() => io(&public, fs::remove_file(&public))?,
+            _ => {}
+        }
+        if let Some(v) = &current {
+            relink(lake, kind, v)?;
+        }
+        let data = lake.data_dir(kind);
+        if let Ok(entries) = fs::read_dir(&data) {
+            for e in entries.flatten() {
+                if Some(e.file_name().to_string_lossy().to_string()) != current {
+                    io(&e.path(), fs::remove_dir_all(e.path()))?;
+                }
+            }
+        }
+    }
+    let referenced: BTreeSet<String> = manifest
+        .ingests
+        .iter()
+        .filter_map(|i| i.rejects_file.clone())
+        .collect();
+    if let Ok(entries) = fs::read_dir(meta.join("rejects")) {
+        for e in entries.flatten() {
+            let rel = format!(
+                "{}/rejects/{}",
+                super::META,
+                e.file_name().to_string_lossy()
+            );
+            if !referenced.contains(&rel) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn relink(lake: &Lake, kind: DatasetKind, version: &str) -> Result<()> {
+    let target = Path::new(super::META)
+        .join("data")
+        .join(kind.name())
+        .join(version);
+    let public = lake.public_dir(kind);
+    if fs::read_link(&public).ok().as_deref() == Some(target.as_path()) {
+        return Ok(());
+    }
+    let tmp = lake.root().join(format!(".{}.link-tmp", kind.name()));
+    let _ = fs::remove_file(&tmp);
+    io(&tmp, std::os::unix::fs::symlink(&target, &tmp))?;
+    io(&public, fs::rename(&tmp, &public))?;
+    fsync_dir(lake.root())
+}
+
+#[cfg(not(unix))]
+fn relink(_lake: &Lake, _kind: DatasetKind, _version: &str) -> Result<()> {
+    // Without symlinks, other readers use the version directory named in the manifest.
+    Ok(())
+}
+
+/// Write one dataset version into `dir`, fsynced; returns its files.
+fn write_version(dir: &Path, spec: &Dataset, df: &DataFrame) -> Result<Vec<FileEntry>> {
+    let mut files = Vec::new();
+    match spec.layout {
+        Layout::Single => {
+            if df.height() > 0 {
+                files.push(write_file(dir, "part-0.parquet", None, df.clone())?);
+            }
+        }
+        Layout::MonthlyBy(t) => {
+            let keyed = df
+                .clone()
+                .lazy()
+                .with_column(col(t).dt().strftime("%Y-%m").alias(PARTITION_KEY))
+                .collect()
+                .map_err(Error::polars("partitioning by month"))?;
+            for part in keyed
+                .partition_by_stable([PARTITION_KEY], true)
+                .map_err(Error::polars("partitioning by month"))?
+            {
+                let key = part
+                    .column(PARTITION_KEY)
+                    .ok()
+                    .and_then(|c| c.str().ok()?.get(0).map(str::to_string))
+                    .unwrap_or_default();
+                let part = part
+                    .drop(PARTITION_KEY)
+                    .map_err(Error::polars("partitioning"))?;
+                let sub = format!("{PARTITION_KEY}={key}");
+                io(&dir.join(&sub), fs::create_dir_all(dir.join(&sub)))?;
+                files.push(write_file(
+                    dir,
+                    &format!("{sub}/part-0.parquet"),
+                    Some(key),
+                    part,
+                )?);
+                fsync_dir(&dir.join(&sub))?;
+            }
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+    }
+    fsync_dir(dir)?;
+    Ok(files)
+}
+
+fn write_file(
+    dir: &Path,
+    rel: &str,
+    partition: Option<String>,
+    mut df: DataFrame,
+) -> Result<FileEntry> {
+    let path = dir.join(rel);
+    let mut file = io(&path, fs::File::create(&path))?;
+    ParquetWriter::new(&mut file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut df)
+        .map_err(Error::polars(format!("writing {}", path.display())))?;
+    io(&path, file.sync_all())?;
+    let bytes = io(&path, file.metadata())?.len();
+    Ok(FileEntry {
+        path: rel.to_string(),
+        partition,
+        rows: df.height() as u64,
+        bytes,
+    })
+}
+
+/// Min and max of the dataset's time column, as text.
+fn time_range(spec: &Dataset, df: &DataFrame) -> Result<(Option<String>, Option<String>)> {
+    let Some(t) = spec.time_column() else {
+        return Ok((None, None));
+    };
+    let c = df.column(t).map_err(Error::polars("time range"))?;
+    let ty = spec.column(t).map(|c| c.ty);
+    let fmt = |v: Option<i64>| -> Option<String> {
+        let v = v?;
+        match ty {
+            Some(ColumnType::Timestamp) => DateTime::from_timestamp_micros(v)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            _ => NaiveDate::from_ymd_opt(1970, 1, 1).map(|e| (e + TimeDelta::days(v)).to_string()),
+        }
+    };
+    let phys = c.to_physical_repr();
+    let phys = phys
+        .cast(&DataType::Int64)
+        .map_err(Error::polars("time range"))?;
+    let ca = phys.i64().map_err(Error::polars("time range"))?;
+    Ok((fmt(ca.min()), fmt(ca.max())))
+}

@@ -1,0 +1,46 @@
+//! Shared terminal output helpers: tables in one style. Pure formatting; callers print.
+
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+
+/// A table with a header row; columns whose header is in `right` are right-aligned.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>, right: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(header.iter().map(|h| Cell::new(h)));
+    for row in rows {
+        t.add_row(row.into_iter().enumerate().map(|(i, v)| {
+            let c = Cell::new(v);
+            if right.contains(&header[i]) {
+                c.set_alignment(CellAlignment::Right)
+            } else {
+                c
+            }
+        }));
+    }
+    t
+}
+
+/// A whole number with thousands separators: 1234567 → "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+}
