@@ -18,7 +18,11 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         scale: args.scale,
     };
     let summary = generate(&opts)?;
-    let rows = summary.files.iter().map(|(f, n)| vec![f.clone(), thousands(*n)]).collect();
+    let rows = summary
+        .files
+        .iter()
+        .map(|(f, n)| vec![f.clone(), thousands(*n)])
+        .collect();
     println!("{}", table(&["file", "rows"], rows, &["rows"]));
     println!("written to {}", opts.out.display());
     Ok(())

@@ -19,7 +19,12 @@ impl CsvOut {
         let name = format!("{dataset}.csv");
         let path = dir.join(&name);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let mut out = CsvOut { name, path, w: BufWriter::with_capacity(1 << 20, file), rows: 0 };
+        let mut out = CsvOut {
+            name,
+            path,
+            w: BufWriter::with_capacity(1 << 20, file),
+            rows: 0,
+        };
         out.line(header)?;
         out.rows = 0;
         Ok(out)
@@ -45,7 +50,9 @@ impl CsvOut {
         }
         s.push('\n');
         self.rows += 1;
-        self.w.write_all(s.as_bytes()).map_err(|e| Error::io(&self.path, e))
+        self.w
+            .write_all(s.as_bytes())
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flush and return (file name, data rows).

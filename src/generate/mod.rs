@@ -85,24 +85,40 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         return Err(Error::Usage("--scale must be a positive number".into()));
     }
     if opts.months == 0 || opts.customers == 0 {
-        return Err(Error::Usage("--months and --customers must be at least 1".into()));
+        return Err(Error::Usage(
+            "--months and --customers must be at least 1".into(),
+        ));
     }
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
     let mut rng = Dist(ChaCha8Rng::seed_from_u64(opts.seed));
     let months: Vec<NaiveDate> = (0..opts.months)
         .map(|i| shift_month(opts.end_month, i as i32 - (opts.months as i32 - 1)))
         .collect();
-    let period_end = shift_month(opts.end_month, 1).and_hms_opt(0, 0, 0).expect("midnight");
+    let period_end = shift_month(opts.end_month, 1)
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight");
 
     // Assets and the dependency closure: which assets take each asset down.
     let mut graph = DependencyGraph::new();
     for a in ASSETS {
         graph.add(a.id, a.depends_on.iter().copied());
     }
-    let index = |id: &str| ASSETS.iter().position(|a| a.id == id).expect("catalog ids are consistent");
+    let index = |id: &str| {
+        ASSETS
+            .iter()
+            .position(|a| a.id == id)
+            .expect("catalog ids are consistent")
+    };
     let reach: Vec<u64> = ASSETS
         .iter()
-        .map(|a| graph.needs(a.id).iter().map(|d| index(d)).chain([index(a.id)]).fold(0u64, |m, i| m | (1 << i)))
+        .map(|a| {
+            graph
+                .needs(a.id)
+                .iter()
+                .map(|d| index(d))
+                .chain([index(a.id)])
+                .fold(0u64, |m, i| m | (1 << i))
+        })
         .collect();
     write_assets(&opts.out)?;
 
@@ -122,9 +138,17 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             Segment::Smb
         };
         // 70 % are customers before the window opens; the rest join during it.
-        let start = if rng.unit() < 0.7 { 0 } else { rng.below(opts.months as u64) as u32 };
-        let uses: Vec<usize> =
-            (0..ASSETS.len()).filter(|&j| ASSETS[j].adoption[segment.index()] > 0.0 && rng.unit() < ASSETS[j].adoption[segment.index()]).collect();
+        let start = if rng.unit() < 0.7 {
+            0
+        } else {
+            rng.below(opts.months as u64) as u32
+        };
+        let uses: Vec<usize> = (0..ASSETS.len())
+            .filter(|&j| {
+                ASSETS[j].adoption[segment.index()] > 0.0
+                    && rng.unit() < ASSETS[j].adoption[segment.index()]
+            })
+            .collect();
         let exposed_to = uses.iter().fold(0u64, |m, &j| m | reach[j]);
         customers.push(Customer {
             id: format!("CUST-{:0width$}", i + 1),
@@ -146,19 +170,71 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         }
     }
 
-    let mut inc = CsvOut::create(&opts.out, "incidents", &[
-        "incident_id", "title", "severity", "status", "asset_id", "impact", "customer_ids", "started_at", "detected_at",
-        "acknowledged_at", "first_customer_notice_at", "mitigated_at", "resolved_at", "root_cause", "caused_by_change_id",
-        "source", "updated_at",
-    ])?;
-    let mut chg = CsvOut::create(&opts.out, "changes", &[
-        "change_id", "asset_id", "kind", "summary", "scheduled_start", "scheduled_end", "started_at", "finished_at", "outcome",
-        "risk", "source", "updated_at",
-    ])?;
-    let mut mw = CsvOut::create(&opts.out, "maintenance", &["window_id", "asset_id", "starts_at", "ends_at", "announced_at"])?;
-    let mut churn = CsvOut::create(&opts.out, "churn", &[
-        "customer_id", "churned_at", "kind", "mrr_lost", "reason", "reason_detail", "voluntary",
-    ])?;
+    let mut inc = CsvOut::create(
+        &opts.out,
+        "incidents",
+        &[
+            "incident_id",
+            "title",
+            "severity",
+            "status",
+            "asset_id",
+            "impact",
+            "customer_ids",
+            "started_at",
+            "detected_at",
+            "acknowledged_at",
+            "first_customer_notice_at",
+            "mitigated_at",
+            "resolved_at",
+            "root_cause",
+            "caused_by_change_id",
+            "source",
+            "updated_at",
+        ],
+    )?;
+    let mut chg = CsvOut::create(
+        &opts.out,
+        "changes",
+        &[
+            "change_id",
+            "asset_id",
+            "kind",
+            "summary",
+            "scheduled_start",
+            "scheduled_end",
+            "started_at",
+            "finished_at",
+            "outcome",
+            "risk",
+            "source",
+            "updated_at",
+        ],
+    )?;
+    let mut mw = CsvOut::create(
+        &opts.out,
+        "maintenance",
+        &[
+            "window_id",
+            "asset_id",
+            "starts_at",
+            "ends_at",
+            "announced_at",
+        ],
+    )?;
+    let mut churn = CsvOut::create(
+        &opts.out,
+        "churn",
+        &[
+            "customer_id",
+            "churned_at",
+            "kind",
+            "mrr_lost",
+            "reason",
+            "reason_detail",
+            "voluntary",
+        ],
+    )?;
     let mut rev = CsvOut::create(&opts.out, "revenue", &["customer_id", "month", "mrr"])?;
 
     let (mut n_inc, mut n_chg, mut n_mw) = (0u64, 0u64, 0u64);
@@ -172,9 +248,18 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         for &(asset, every) in catalog::MAINTAINED {
             if m as u32 % every == 0 {
                 n_mw += 1;
-                let day = month + Duration::days(7 + (6 - month.weekday().num_days_from_sunday() as i64 + 1) % 7);
+                let day = month
+                    + Duration::days(
+                        7 + (6 - month.weekday().num_days_from_sunday() as i64 + 1) % 7,
+                    );
                 let start = day.and_hms_opt(2, 0, 0).expect("valid");
-                mw.row(&[&format!("MW-{n_mw:06}"), asset, &ts(start), &ts(start + Duration::hours(2)), &ts(start - Duration::days(7))])?;
+                mw.row(&[
+                    &format!("MW-{n_mw:06}"),
+                    asset,
+                    &ts(start),
+                    &ts(start + Duration::hours(2)),
+                    &ts(start - Duration::days(7)),
+                ])?;
             }
         }
 
@@ -185,7 +270,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 n_chg += 1;
                 let id = format!("CHG-{n_chg:08}");
                 let start = month_start + Duration::seconds(rng.below(month_secs as u64) as i64);
-                let kind = rng.pick_weighted(&[("standard", 0.6), ("normal", 0.35), ("emergency", 0.05)]);
+                let kind =
+                    rng.pick_weighted(&[("standard", 0.6), ("normal", 0.35), ("emergency", 0.05)]);
                 let risk = match kind {
                     "standard" => "low",
                     "normal" => rng.pick_weighted(&[("low", 0.5), ("medium", 0.4), ("high", 0.1)]),
@@ -204,7 +290,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 };
                 let dur = Duration::minutes(5 + rng.below(115) as i64);
                 let finish = start + dur;
-                let (outcome, finished) = if finish >= period_end { ("in_progress", None) } else { (outcome, Some(finish)) };
+                let (outcome, finished) = if finish >= period_end {
+                    ("in_progress", None)
+                } else {
+                    (outcome, Some(finish))
+                };
                 let (s_start, s_end) = if kind == "normal" {
                     let s = start - Duration::minutes(rng.below(30) as i64);
                     (Some(s), Some(s + Duration::minutes(120)))
@@ -213,8 +303,21 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 };
                 let summary = format!("{}: {}", a.name, rng.pick(catalog::CHANGE_SUMMARIES));
                 chg.row(&[
-                    &id, a.id, kind, &summary, &opt_ts(s_start), &opt_ts(s_end), &ts(start), &opt_ts(finished), outcome, risk,
-                    if rng.unit() < 0.7 { "servicenow" } else { "github" },
+                    &id,
+                    a.id,
+                    kind,
+                    &summary,
+                    &opt_ts(s_start),
+                    &opt_ts(s_end),
+                    &ts(start),
+                    &opt_ts(finished),
+                    outcome,
+                    risk,
+                    if rng.unit() < 0.7 {
+                        "servicenow"
+                    } else {
+                        "github"
+                    },
                     &ts(finished.unwrap_or(start)),
                 ])?;
                 let p_incident = match outcome {
@@ -231,10 +334,17 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         }
 
         // Incidents: spontaneous ones per asset, plus those caused by changes.
-        let mut planned: Vec<(usize, NaiveDateTime, Option<String>)> = caused.into_iter().map(|(j, id, t)| (j, t, Some(id))).collect();
+        let mut planned: Vec<(usize, NaiveDateTime, Option<String>)> = caused
+            .into_iter()
+            .map(|(j, id, t)| (j, t, Some(id)))
+            .collect();
         for (j, a) in ASSETS.iter().enumerate() {
             for _ in 0..rng.poisson(a.incident_rate * opts.scale) {
-                planned.push((j, month_start + Duration::seconds(rng.below(month_secs as u64) as i64), None));
+                planned.push((
+                    j,
+                    month_start + Duration::seconds(rng.below(month_secs as u64) as i64),
+                    None,
+                ));
             }
         }
         planned.sort_by(|x, y| (x.1, x.0).cmp(&(y.1, y.0)));
@@ -247,19 +357,24 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             let mtta_median = [3.0, 6.0, 15.0, 45.0, 120.0][sev - 1] * 60.0 * improve;
             let acknowledged = detected + Duration::seconds(rng.lognormal(mtta_median, 0.8) as i64);
             let ttm_median = [70.0, 110.0, 240.0, 600.0, 1440.0][sev - 1] * 60.0 * improve;
-            let mitigated = started + Duration::seconds((rng.lognormal(ttm_median, 0.7) as i64).max(120));
+            let mitigated =
+                started + Duration::seconds((rng.lognormal(ttm_median, 0.7) as i64).max(120));
             let resolved = mitigated + Duration::seconds(rng.lognormal(45.0 * 60.0, 0.9) as i64);
             // A few low-severity tickets are never closed: `lake check` should find them.
             let forgotten = sev >= 4 && rng.unit() < 0.01;
             let open = resolved >= period_end || forgotten;
-            let notice = (sev <= 2 && matches!(impact, "outage" | "partial"))
-                .then(|| detected + Duration::seconds((rng.lognormal(15.0 * 60.0, 0.5) * improve) as i64));
+            let notice = (sev <= 2 && matches!(impact, "outage" | "partial")).then(|| {
+                detected + Duration::seconds((rng.lognormal(15.0 * 60.0, 0.5) * improve) as i64)
+            });
             // Who is hit: named customers for some partial incidents, else everyone exposed.
-            let named: Vec<usize> = if impact == "partial" && rng.unit() < 0.3 && !users_of[j].is_empty() {
-                (0..1 + rng.below(3)).map(|_| users_of[j][rng.below(users_of[j].len() as u64) as usize]).collect()
-            } else {
-                Vec::new()
-            };
+            let named: Vec<usize> =
+                if impact == "partial" && rng.unit() < 0.3 && !users_of[j].is_empty() {
+                    (0..1 + rng.below(3))
+                        .map(|_| users_of[j][rng.below(users_of[j].len() as u64) as usize])
+                        .collect()
+                } else {
+                    Vec::new()
+                };
             if matches!(impact, "outage" | "partial") {
                 if named.is_empty() {
                     for &ci in &users_of[j] {
@@ -271,22 +386,55 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                     }
                 }
             }
-            let mut named_ids: Vec<&str> = named.iter().map(|&ci| customers[ci].id.as_str()).collect();
+            let mut named_ids: Vec<&str> =
+                named.iter().map(|&ci| customers[ci].id.as_str()).collect();
             named_ids.sort();
             named_ids.dedup();
-            let root_cause = if change.is_some() { "change" } else { rng.pick_weighted(catalog::ROOT_CAUSES) };
+            let root_cause = if change.is_some() {
+                "change"
+            } else {
+                rng.pick_weighted(catalog::ROOT_CAUSES)
+            };
             let title = format!("{}: {}", a.name, rng.pick(catalog::SYMPTOMS));
-            let status = if open { "open" } else if rng.unit() < 0.6 { "closed" } else { "resolved" };
+            let status = if open {
+                "open"
+            } else if rng.unit() < 0.6 {
+                "closed"
+            } else {
+                "resolved"
+            };
             let (mitigated, resolved) = if open {
-                (if mitigated < period_end && !forgotten { Some(mitigated) } else { None }, None)
+                (
+                    if mitigated < period_end && !forgotten {
+                        Some(mitigated)
+                    } else {
+                        None
+                    },
+                    None,
+                )
             } else {
                 (Some(mitigated), Some(resolved))
             };
-            let source = rng.pick_weighted(&[("pagerduty", 0.6), ("servicenow", 0.3), ("statuspage", 0.1)]);
+            let source =
+                rng.pick_weighted(&[("pagerduty", 0.6), ("servicenow", 0.3), ("statuspage", 0.1)]);
             inc.row(&[
-                &format!("INC-{n_inc:08}"), &title, &format!("sev{sev}"), status, a.id, impact, &named_ids.join(";"), &ts(started),
-                &ts(detected), &ts(acknowledged), &opt_ts(notice), &opt_ts(mitigated), &opt_ts(resolved), root_cause,
-                change.as_deref().unwrap_or(""), source, &ts(resolved.unwrap_or(acknowledged)),
+                &format!("INC-{n_inc:08}"),
+                &title,
+                &format!("sev{sev}"),
+                status,
+                a.id,
+                impact,
+                &named_ids.join(";"),
+                &ts(started),
+                &ts(detected),
+                &ts(acknowledged),
+                &opt_ts(notice),
+                &opt_ts(mitigated),
+                &opt_ts(resolved),
+                root_cause,
+                change.as_deref().unwrap_or(""),
+                source,
+                &ts(resolved.unwrap_or(acknowledged)),
             ])?;
         }
 
@@ -317,10 +465,19 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                     _ => "",
                 };
                 let full = rng.unit() < 0.7;
-                let lost = if full { c.mrr } else { (c.mrr * (0.2 + 0.3 * rng.unit()) * 100.0).round() / 100.0 };
+                let lost = if full {
+                    c.mrr
+                } else {
+                    (c.mrr * (0.2 + 0.3 * rng.unit()) * 100.0).round() / 100.0
+                };
                 let day = month + Duration::days(rng.below(28) as i64);
                 churn.row(&[
-                    &c.id, &day.to_string(), if full { "full" } else { "downgrade" }, &money(lost), reason, detail,
+                    &c.id,
+                    &day.to_string(),
+                    if full { "full" } else { "downgrade" },
+                    &money(lost),
+                    reason,
+                    detail,
                     if involuntary { "false" } else { "true" },
                 ])?;
                 c.mrr -= lost;
@@ -337,28 +494,66 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     }
 
     // Dimension files written last: they describe the customers' end state.
-    let mut cust = CsvOut::create(&opts.out, "customers", &["customer_id", "name", "segment", "region", "arr", "since", "owner", "updated_at"])?;
+    let mut cust = CsvOut::create(
+        &opts.out,
+        "customers",
+        &[
+            "customer_id",
+            "name",
+            "segment",
+            "region",
+            "arr",
+            "since",
+            "owner",
+            "updated_at",
+        ],
+    )?;
     let mut ca = CsvOut::create(&opts.out, "customer_assets", &["customer_id", "asset_id"])?;
-    let mut sla = CsvOut::create(&opts.out, "slas", &[
-        "sla_id", "customer_id", "asset_id", "metric", "target", "period", "severities", "credit_tiers", "valid_from", "valid_to",
-    ])?;
+    let mut sla = CsvOut::create(
+        &opts.out,
+        "slas",
+        &[
+            "sla_id",
+            "customer_id",
+            "asset_id",
+            "metric",
+            "target",
+            "period",
+            "severities",
+            "credit_tiers",
+            "valid_from",
+            "valid_to",
+        ],
+    )?;
     let updated = ts(period_end - Duration::hours(1));
     for (i, c) in customers.iter().enumerate() {
         let name = format!(
             "{} {} {}",
             catalog::NAME_A[i % catalog::NAME_A.len()],
             catalog::NAME_B[(i / catalog::NAME_A.len()) % catalog::NAME_B.len()],
-            catalog::NAME_C[(i / (catalog::NAME_A.len() * catalog::NAME_B.len())) % catalog::NAME_C.len()]
+            catalog::NAME_C
+                [(i / (catalog::NAME_A.len() * catalog::NAME_B.len())) % catalog::NAME_C.len()]
         );
-        let name = if i >= catalog::NAME_A.len() * catalog::NAME_B.len() * catalog::NAME_C.len() { format!("{name} {}", i + 1) } else { name };
+        let name = if i >= catalog::NAME_A.len() * catalog::NAME_B.len() * catalog::NAME_C.len() {
+            format!("{name} {}", i + 1)
+        } else {
+            name
+        };
         let since = if c.start == 0 {
-            shift_month(months[0], -(1 + rng.below(48) as i32)) + Duration::days(rng.below(27) as i64)
+            shift_month(months[0], -(1 + rng.below(48) as i32))
+                + Duration::days(rng.below(27) as i64)
         } else {
             months[c.start as usize] + Duration::days(rng.below(27) as i64)
         };
         cust.row(&[
-            &c.id, &name, c.segment.name(), rng.pick(catalog::REGIONS), &money((c.mrr * 12.0 * 100.0).round() / 100.0),
-            &since.to_string(), rng.pick(catalog::OWNERS), &updated,
+            &c.id,
+            &name,
+            c.segment.name(),
+            rng.pick(catalog::REGIONS),
+            &money((c.mrr * 12.0 * 100.0).round() / 100.0),
+            &since.to_string(),
+            rng.pick(catalog::OWNERS),
+            &updated,
         ])?;
         for &j in &c.uses {
             ca.row(&[&c.id, ASSETS[j].id])?;
@@ -369,12 +564,49 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             Segment::Smb => ("99.5", "99.5:10"),
         };
         if c.segment != Segment::Smb || rng.unit() < 0.6 {
-            let period = if c.segment == Segment::Enterprise && rng.unit() < 0.3 { "quarter" } else { "month" };
-            sla.row(&[&format!("SLA-{}-AV", c.id), &c.id, "", "availability", target, period, "", tiers, &since.to_string(), ""])?;
+            let period = if c.segment == Segment::Enterprise && rng.unit() < 0.3 {
+                "quarter"
+            } else {
+                "month"
+            };
+            sla.row(&[
+                &format!("SLA-{}-AV", c.id),
+                &c.id,
+                "",
+                "availability",
+                target,
+                period,
+                "",
+                tiers,
+                &since.to_string(),
+                "",
+            ])?;
         }
         if c.segment == Segment::Enterprise {
-            sla.row(&[&format!("SLA-{}-TTA", c.id), &c.id, "", "time_to_acknowledge", "15", "month", "sev1;sev2", "", &since.to_string(), ""])?;
-            sla.row(&[&format!("SLA-{}-TTR", c.id), &c.id, "", "time_to_resolve", "240", "month", "sev1", "", &since.to_string(), ""])?;
+            sla.row(&[
+                &format!("SLA-{}-TTA", c.id),
+                &c.id,
+                "",
+                "time_to_acknowledge",
+                "15",
+                "month",
+                "sev1;sev2",
+                "",
+                &since.to_string(),
+                "",
+            ])?;
+            sla.row(&[
+                &format!("SLA-{}-TTR", c.id),
+                &c.id,
+                "",
+                "time_to_resolve",
+                "240",
+                "month",
+                "sev1",
+                "",
+                &since.to_string(),
+                "",
+            ])?;
         }
     }
     let _ = (n_inc, n_chg);
@@ -387,9 +619,31 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 }
 
 fn write_assets(out: &Path) -> Result<()> {
-    let mut w = CsvOut::create(out, "assets", &["asset_id", "name", "kind", "tier", "owner_team", "depends_on", "monthly_cost", "updated_at"])?;
+    let mut w = CsvOut::create(
+        out,
+        "assets",
+        &[
+            "asset_id",
+            "name",
+            "kind",
+            "tier",
+            "owner_team",
+            "depends_on",
+            "monthly_cost",
+            "updated_at",
+        ],
+    )?;
     for a in ASSETS {
-        w.row(&[a.id, a.name, a.kind, &a.tier.to_string(), a.team, &a.depends_on.join(";"), &money(a.monthly_cost), "2026-01-01T00:00:00Z"])?;
+        w.row(&[
+            a.id,
+            a.name,
+            a.kind,
+            &a.tier.to_string(),
+            a.team,
+            &a.depends_on.join(";"),
+            &money(a.monthly_cost),
+            "2026-01-01T00:00:00Z",
+        ])?;
     }
     w.finish()?;
     Ok(())
@@ -417,7 +671,8 @@ fn impact(rng: &mut Dist, sev: usize) -> &'static str {
 
 fn shift_month(d: NaiveDate, by: i32) -> NaiveDate {
     let total = d.year() * 12 + d.month0() as i32 + by;
-    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("first of month")
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+        .expect("first of month")
 }
 
 fn ts(t: NaiveDateTime) -> String {

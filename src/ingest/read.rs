@@ -32,6 +32,9 @@ pub struct RawTable {
     pub df: DataFrame,
     pub lines: Vec<u64>,
     pub unreadable: Vec<Unreadable>,
+    /// Rows read but malformed (a CSV record with more or fewer fields than the header):
+    /// (row index in `df`, reason). Validation rejects them.
+    pub malformed: Vec<(usize, String)>,
 }
 
 impl RawTable {
@@ -139,7 +142,9 @@ fn read_csv(path: &Path, text: String) -> Result<RawTable> {
         .with_parse_options(
             CsvParseOptions::default()
                 .with_separator(separator)
-                .with_missing_is_null(true),
+                .with_missing_is_null(true)
+                // Records with extra fields are found by `scan_records` and rejected by line.
+                .with_truncate_ragged_lines(true),
         )
         .into_reader_with_file_handle(Cursor::new(text.as_bytes()))
         .finish()
@@ -147,11 +152,145 @@ fn read_csv(path: &Path, text: String) -> Result<RawTable> {
             Error::input(
                 path,
                 format!("cannot be read as CSV: {e}"),
-                Some("check that every line has the same number of fields and quotes are balanced"),
+                Some(
+                    "check that quotes are balanced and the file is comma- or semicolon-separated",
+                ),
             )
         })?;
-    // Line of each record: the header is line 1, and a quoted field that spans lines pushes
-    // every later record down by its embedded line breaks.
+    let records = scan_records(&text, separator);
+    let width = df.width();
+    let (lines, malformed) = if records.len() == df.height() + 1 {
+        let lines = records[1..].iter().map(|r| r.line).collect();
+        let malformed = records[1..]
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.blank && r.fields != width)
+            .map(|(i, r)| {
+                (
+                    i,
+                    format!("the record has {} fields, the header has {width}", r.fields),
+                )
+            })
+            .collect();
+        (lines, malformed)
+    } else {
+        // The scan and polars disagree on record boundaries (unusual quoting): fall back to
+        // counting line breaks inside fields, which is exact for well-formed files.
+        (lines_from_fields(&df)?, Vec::new())
+    };
+    // Blank lines carry no data: drop rows that are entirely empty.
+    let mut keep = vec![true; df.height()];
+    let mut any = vec![false; df.height()];
+    for column in df.columns() {
+        let ca = column.str().map_err(Error::polars("reading CSV"))?;
+        for (i, v) in ca.iter().enumerate() {
+            any[i] |= v.is_some();
+        }
+    }
+    for (i, a) in any.iter().enumerate() {
+        keep[i] = *a || malformed.iter().any(|(m, _)| *m == i);
+    }
+    let (df, lines, malformed) = if keep.iter().all(|k| *k) {
+        (df, lines, malformed)
+    } else {
+        let mask: BooleanChunked = keep.iter().copied().collect();
+        let new_index: Vec<usize> = keep
+            .iter()
+            .scan(0usize, |n, k| {
+                let i = *n;
+                if *k {
+                    *n += 1;
+                }
+                Some(i)
+            })
+            .collect();
+        let lines = lines
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(l, _)| l)
+            .collect();
+        let malformed = malformed
+            .into_iter()
+            .map(|(i, r)| (new_index[i], r))
+            .collect();
+        (
+            df.filter(&mask).map_err(Error::polars("reading CSV"))?,
+            lines,
+            malformed,
+        )
+    };
+    Ok(RawTable {
+        format: Format::Csv,
+        df,
+        lines,
+        unreadable: Vec::new(),
+        malformed,
+    })
+}
+
+/// One CSV record as found by [`scan_records`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RecordSpan {
+    line: u64,
+    fields: usize,
+    blank: bool,
+}
+
+/// The line each CSV record starts on and its field count, by RFC 4180 rules (a quote opens a
+/// field only at its start; `""` inside quotes is a quote). Used only to locate records for
+/// error messages; parsing is polars' job.
+fn scan_records(text: &str, sep: u8) -> Vec<RecordSpan> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut line, mut i) = (1u64, 0usize);
+    while i < b.len() {
+        let start_line = line;
+        let mut fields = 1;
+        let mut field_start = true;
+        let mut in_quotes = false;
+        let mut blank = true;
+        while i < b.len() {
+            let c = b[i];
+            if in_quotes {
+                if c == b'"' {
+                    if b.get(i + 1) == Some(&b'"') {
+                        i += 1;
+                    } else {
+                        in_quotes = false;
+                    }
+                } else if c == b'\n' {
+                    line += 1;
+                }
+            } else if c == b'"' && field_start {
+                in_quotes = true;
+                field_start = false;
+                blank = false;
+            } else if c == sep {
+                fields += 1;
+                field_start = true;
+                blank = false;
+            } else if c == b'\n' {
+                line += 1;
+                i += 1;
+                break;
+            } else if c != b'\r' {
+                field_start = false;
+                blank = false;
+            }
+            i += 1;
+        }
+        out.push(RecordSpan {
+            line: start_line,
+            fields,
+            blank,
+        });
+    }
+    out
+}
+
+/// Line of each record from the line breaks inside its fields (header = line 1).
+fn lines_from_fields(df: &DataFrame) -> Result<Vec<u64>> {
     let mut extra = vec![0u64; df.height()];
     for column in df.columns() {
         let ca = column.str().map_err(Error::polars("reading CSV"))?;
@@ -167,12 +306,7 @@ fn read_csv(path: &Path, text: String) -> Result<RawTable> {
         lines.push(line);
         line += 1 + e;
     }
-    Ok(RawTable {
-        format: Format::Csv,
-        df,
-        lines,
-        unreadable: Vec::new(),
-    })
+    Ok(lines)
 }
 
 /// One JSON record with the line it starts on.
@@ -328,6 +462,7 @@ fn records_to_table(_path: &Path, format: Format, records: Vec<Record>) -> Resul
         df,
         lines,
         unreadable,
+        malformed: Vec::new(),
     })
 }
 
@@ -346,6 +481,25 @@ mod tests {
         assert_eq!(t.df.height(), 4);
         // header=1; row 1 spans lines 2-3; row 2 = 4; row 3 spans 5-7 (\r\n counts once); row 4 = 8.
         assert_eq!(t.lines, vec![2, 4, 5, 8]);
+    }
+
+    #[test]
+    fn ragged_and_blank_csv_records() {
+        let text = "a,b\n1,2\n\n3,4,5\n6\n\"x,\"\"y\"\"\",7\n".to_string();
+        let t = read(p(), text, Format::Csv).unwrap();
+        // The blank line 3 is dropped; rows on lines 4 and 5 are malformed; line 6 is fine.
+        assert_eq!(t.lines, vec![2, 4, 5, 6]);
+        assert_eq!(
+            t.malformed,
+            vec![
+                (1, "the record has 3 fields, the header has 2".to_string()),
+                (2, "the record has 1 fields, the header has 2".to_string())
+            ]
+        );
+        assert_eq!(
+            t.df.column("a").unwrap().str().unwrap().get(3),
+            Some("x,\"y\"")
+        );
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub fn validate(path: &Path, raw: &RawTable, spec: &Dataset, tz: Tz) -> Result<V
     }
 
     let mut errors = RowErrors(BTreeMap::new());
+    for (row, reason) in &raw.malformed {
+        errors.add(*row, "", None, reason.clone());
+    }
     let mut columns: Vec<Column> = Vec::with_capacity(spec.columns.len());
     // Parsed timestamps/dates per column, kept for the ordering rules (as comparable i64).
     let mut comparable: BTreeMap<&'static str, Vec<Option<i64>>> = BTreeMap::new();

@@ -225,15 +225,20 @@ impl FromStr for DatasetKind {
     }
 }
 
-/// The candidate closest to `given` by edit distance, if it is close enough to be a typo.
+/// The candidate closest to `given` by edit distance, if it is close enough to be a typo and
+/// no other candidate is as close (`sev9` suggests nothing among sev1..sev5).
 pub fn nearest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let given = given.to_ascii_lowercase();
-    candidates
+    let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&given, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .collect();
+    scored.sort();
+    match scored.as_slice() {
+        [(d, c), rest @ ..] if rest.first().is_none_or(|(d2, _)| d2 > d) => Some(c),
+        _ => None,
+    }
 }
 
 /// Normalise an enum spelling: trimmed, lower case, spaces and hyphens as underscores.
