@@ -76,6 +76,10 @@ listed. Rules that hold for every dataset:
 - **Missing values**: an empty cell, a JSON `null` or an absent optional column. Text is trimmed.
 - **Lists** are `;`-separated in CSV (`a;b;c`) and arrays or `;`-separated strings in JSON.
 - **Numbers** use `.` as the decimal point, with no thousands separators.
+- **Files**: CSV (UTF-8 with or without BOM, `,` `;` or tab separated, header row, `\\r\\n` or `\\n`,
+  quoted fields may span lines; blank lines are skipped), a JSON array of objects, or NDJSON.
+  Header names are matched case-insensitively. A CSV record with more or fewer fields than the
+  header is rejected.
 - **Unknown columns** are ignored with a warning that names the nearest canonical column.
 - A row that breaks a rule is rejected into the ingest's rejects file (line, column, value, reason,
   and the whole original record); the good rows of the file are ingested.
