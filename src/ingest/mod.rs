@@ -157,9 +157,9 @@ fn ingest_one(
 
 /// One reject as a line a person reads: `file:line: column `c`: value "v": reason`.
 pub fn describe(path: &Path, r: &Reject) -> String {
-    let mut s = format!("{}:{}:", path.display(), r.line);
+    let mut s = format!("{}:{}", path.display(), r.line);
     if !r.column.is_empty() {
-        s.push_str(&format!(" column `{}`", r.column));
+        s.push_str(&format!(": column `{}`", r.column));
     }
     if let Some(v) = &r.value {
         s.push_str(&format!(" value {v:?}"));

@@ -327,7 +327,14 @@ fn read_ndjson(path: &Path, text: &str) -> Result<RawTable> {
                 format!("expected a JSON object, found {}", kind(&other)),
                 line.to_string(),
             )),
-            Err(e) => Err((format!("invalid JSON: {e}"), line.to_string())),
+            Err(e) => Err((
+                format!(
+                    "invalid JSON at column {}: {}",
+                    e.column(),
+                    serde_message(&e)
+                ),
+                line.to_string(),
+            )),
         };
         records.push((i as u64 + 1, rec));
     }
@@ -371,7 +378,26 @@ fn read_json_array(path: &Path, text: &str) -> Result<RawTable> {
         let mut stream = serde_json::Deserializer::from_slice(&bytes[p..]).into_iter::<Value>();
         let value = match stream.next() {
             Some(Ok(v)) => v,
-            Some(Err(e)) => return Err(bad(start + stream.byte_offset(), &e.to_string())),
+            Some(Err(e)) => {
+                // serde counts from the record's start; make the position absolute.
+                let (line0, col0) = line_col(&bytes[..start]);
+                let line = line0 + e.line() as u64 - 1;
+                let col = if e.line() == 1 {
+                    col0 + e.column() as u64 - 1
+                } else {
+                    e.column() as u64
+                };
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "invalid JSON at line {line}, column {col}: {}",
+                        serde_message(&e)
+                    ),
+                    Some(
+                        "a JSON input must be an array of objects, or NDJSON (one object per line)",
+                    ),
+                ));
+            }
             None => return Err(bad(p, "unexpected end of file")),
         };
         let end = start + stream.byte_offset();
@@ -395,6 +421,15 @@ fn read_json_array(path: &Path, text: &str) -> Result<RawTable> {
         return Err(bad(skip_ws(p + 1), "trailing content after the array"));
     }
     records_to_table(path, Format::Json, records)
+}
+
+/// serde's message without its own (relative) " at line L column C" suffix.
+fn serde_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
