@@ -64,19 +64,23 @@ impl Segment {
     }
 }
 
+/// One customer's state; kept small, since `--scale` makes millions of them.
 struct Customer {
-    id: String,
     segment: Segment,
     /// First month index (0-based) the customer pays in.
     start: u32,
     mrr: f64,
-    /// Assets used directly (indexes into ASSETS).
-    uses: Vec<usize>,
+    /// Bit set of the assets used directly (indexes into ASSETS).
+    uses: u64,
     /// Bit set of every asset whose failure reaches this customer.
     exposed_to: u64,
-    /// Incidents that hit the customer, per month (for churn odds).
-    hits: Vec<u32>,
+    /// Incidents that hit the customer in each of the last three months (ring by month % 3).
+    hits: [u32; 3],
     churned: bool,
+}
+
+fn customer_id(i: usize, width: usize) -> String {
+    format!("CUST-{:0width$}", i + 1)
 }
 
 /// Generate the data set into `opts.out`.
@@ -126,7 +130,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let n_customers = ((opts.customers as f64) * opts.scale).round().max(1.0) as usize;
     let width = n_customers.to_string().len().max(4);
     let mut customers = Vec::with_capacity(n_customers);
-    for i in 0..n_customers {
+    for _ in 0..n_customers {
         // Heavy-tailed ARR: Pareto with alpha 1.1 from 8,000, capped at 3.6 M.
         let arr = (8_000.0 / rng.unit().max(1e-9).powf(1.0 / 1.1)).min(3_600_000.0);
         let arr = (arr / 100.0).round() * 100.0;
@@ -143,32 +147,28 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         } else {
             rng.below(opts.months as u64) as u32
         };
-        let uses: Vec<usize> = (0..ASSETS.len())
+        let uses = (0..ASSETS.len())
             .filter(|&j| {
                 ASSETS[j].adoption[segment.index()] > 0.0
                     && rng.unit() < ASSETS[j].adoption[segment.index()]
             })
-            .collect();
-        let exposed_to = uses.iter().fold(0u64, |m, &j| m | reach[j]);
+            .fold(0u64, |m, j| m | (1 << j));
+        let exposed_to = (0..ASSETS.len())
+            .filter(|j| uses & (1 << j) != 0)
+            .fold(0u64, |m, j| m | reach[j]);
         customers.push(Customer {
-            id: format!("CUST-{:0width$}", i + 1),
             segment,
             start,
             mrr: arr / 12.0,
             uses,
             exposed_to,
-            hits: vec![0; opts.months as usize],
+            hits: [0; 3],
             churned: false,
         });
     }
-    let mut users_of: Vec<Vec<usize>> = vec![Vec::new(); ASSETS.len()];
-    for (ci, c) in customers.iter().enumerate() {
-        for j in 0..ASSETS.len() {
-            if c.exposed_to & (1 << j) != 0 {
-                users_of[j].push(ci);
-            }
-        }
-    }
+    let has_users: Vec<bool> = (0..ASSETS.len())
+        .map(|j| customers.iter().any(|c| c.exposed_to & (1 << j) != 0))
+        .collect();
 
     let mut inc = CsvOut::create(
         &opts.out,
@@ -239,6 +239,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 
     let (mut n_inc, mut n_chg, mut n_mw) = (0u64, 0u64, 0u64);
     for (m, &month) in months.iter().enumerate() {
+        // Incidents that hit everyone exposed to an asset, counted per asset this month.
+        let mut broad_hits = [0u32; 64];
+        for c in customers.iter_mut() {
+            c.hits[m % 3] = 0;
+        }
         let month_start = month.and_hms_opt(0, 0, 0).expect("midnight");
         let month_secs = (shift_month(month, 1) - month).num_seconds();
         // Operations get better: durations shrink from 100 % to 55 % over the period.
@@ -367,29 +372,31 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 detected + Duration::seconds((rng.lognormal(15.0 * 60.0, 0.5) * improve) as i64)
             });
             // Who is hit: named customers for some partial incidents, else everyone exposed.
-            let named: Vec<usize> =
-                if impact == "partial" && rng.unit() < 0.3 && !users_of[j].is_empty() {
-                    (0..1 + rng.below(3))
-                        .map(|_| users_of[j][rng.below(users_of[j].len() as u64) as usize])
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+            let mut named: Vec<usize> = Vec::new();
+            if impact == "partial" && has_users[j] && rng.unit() < 0.3 {
+                for _ in 0..1 + rng.below(3) {
+                    // Rejection sampling: a random customer who depends on the asset.
+                    for _ in 0..200 {
+                        let ci = rng.below(customers.len() as u64) as usize;
+                        if customers[ci].exposed_to & (1 << j) != 0 {
+                            named.push(ci);
+                            break;
+                        }
+                    }
+                }
+                named.sort_unstable();
+                named.dedup();
+            }
             if matches!(impact, "outage" | "partial") {
                 if named.is_empty() {
-                    for &ci in &users_of[j] {
-                        customers[ci].hits[m] += 1;
-                    }
+                    broad_hits[j] += 1;
                 } else {
                     for &ci in &named {
-                        customers[ci].hits[m] += 1;
+                        customers[ci].hits[m % 3] += 1;
                     }
                 }
             }
-            let mut named_ids: Vec<&str> =
-                named.iter().map(|&ci| customers[ci].id.as_str()).collect();
-            named_ids.sort();
-            named_ids.dedup();
+            let named_ids: Vec<String> = named.iter().map(|&ci| customer_id(ci, width)).collect();
             let root_cause = if change.is_some() {
                 "change"
             } else {
@@ -439,11 +446,17 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         }
 
         // Revenue and churn for the month.
-        for c in customers.iter_mut() {
+        for (ci, c) in customers.iter_mut().enumerate() {
+            let mut bits = c.exposed_to;
+            while bits != 0 {
+                c.hits[m % 3] += broad_hits[bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+            }
             if c.churned || (m as u32) < c.start {
                 continue;
             }
-            let hits_90d: u32 = c.hits[m.saturating_sub(2)..=m].iter().sum();
+            let id = customer_id(ci, width);
+            let hits_90d: u32 = c.hits.iter().sum();
             // Monthly churn odds by segment, raised by the incidents that hit the customer in
             // the last 90 days (typical exposure is 5-12 hits).
             let base = [0.0025, 0.005, 0.01][c.segment.index()];
@@ -472,7 +485,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 };
                 let day = month + Duration::days(rng.below(28) as i64);
                 churn.row(&[
-                    &c.id,
+                    &id,
                     &day.to_string(),
                     if full { "full" } else { "downgrade" },
                     &money(lost),
@@ -489,7 +502,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 c.mrr *= 1.1 + 0.2 * rng.unit();
             }
             c.mrr = (c.mrr * 100.0).round() / 100.0;
-            rev.row(&[&c.id, &month.to_string(), &money(c.mrr)])?;
+            rev.row(&[&id, &month.to_string(), &money(c.mrr)])?;
         }
     }
 
@@ -527,6 +540,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     )?;
     let updated = ts(period_end - Duration::hours(1));
     for (i, c) in customers.iter().enumerate() {
+        let id = customer_id(i, width);
         let name = format!(
             "{} {} {}",
             catalog::NAME_A[i % catalog::NAME_A.len()],
@@ -546,7 +560,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             months[c.start as usize] + Duration::days(rng.below(27) as i64)
         };
         cust.row(&[
-            &c.id,
+            &id,
             &name,
             c.segment.name(),
             rng.pick(catalog::REGIONS),
@@ -555,8 +569,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             rng.pick(catalog::OWNERS),
             &updated,
         ])?;
-        for &j in &c.uses {
-            ca.row(&[&c.id, ASSETS[j].id])?;
+        for (j, a) in ASSETS.iter().enumerate() {
+            if c.uses & (1 << j) != 0 {
+                ca.row(&[&id, a.id])?;
+            }
         }
         let (target, tiers) = match c.segment {
             Segment::Enterprise => ("99.95", "99.95:10;99.9:25;99.0:50"),
@@ -570,8 +586,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 "month"
             };
             sla.row(&[
-                &format!("SLA-{}-AV", c.id),
-                &c.id,
+                &format!("SLA-{id}-AV"),
+                &id,
                 "",
                 "availability",
                 target,
@@ -584,8 +600,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         }
         if c.segment == Segment::Enterprise {
             sla.row(&[
-                &format!("SLA-{}-TTA", c.id),
-                &c.id,
+                &format!("SLA-{id}-TTA"),
+                &id,
                 "",
                 "time_to_acknowledge",
                 "15",
@@ -596,8 +612,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 "",
             ])?;
             sla.row(&[
-                &format!("SLA-{}-TTR", c.id),
-                &c.id,
+                &format!("SLA-{id}-TTR"),
+                &id,
                 "",
                 "time_to_resolve",
                 "240",
