@@ -112,3 +112,112 @@ pub fn upsert(
     };
     Ok((merged, stats))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatasetKind;
+
+    fn customers(rows: &[(&str, f64, Option<i64>)]) -> DataFrame {
+        let spec = DatasetKind::Customers.spec();
+        let part = df!(
+            "customer_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "name" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "arr" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "updated_at" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let mut cols = Vec::new();
+        for c in spec.columns {
+            let dtype = crate::lake::dtype(c.ty);
+            let col = match part.column(c.name) {
+                Ok(col) => col.cast(&dtype).unwrap(),
+                Err(_) => Column::full_null(c.name.into(), part.height(), &dtype),
+            };
+            cols.push(col);
+        }
+        DataFrame::new_infer_height(cols).unwrap()
+    }
+
+    fn arr_of(df: &DataFrame, id: &str) -> f64 {
+        let ids = df.column("customer_id").unwrap().str().unwrap().clone();
+        let i = ids.iter().position(|v| v == Some(id)).unwrap();
+        df.column("arr").unwrap().f64().unwrap().get(i).unwrap()
+    }
+
+    #[test]
+    fn newest_updated_at_wins_and_ties_go_to_the_later_ingest() {
+        let spec = DatasetKind::Customers.spec();
+        // Lake: A (t=10), B (t=10), C (no updated_at), D (t=5).
+        let old = customers(&[
+            ("A", 1.0, Some(10)),
+            ("B", 1.0, Some(10)),
+            ("C", 1.0, None),
+            ("D", 1.0, Some(5)),
+        ]);
+        // Incoming: A newer (t=20) -> updated; B older (t=5) -> unchanged (lake keeps 1.0);
+        // C without updated_at, tie -> later ingest wins -> updated; D tie at t=5, identical
+        // content -> unchanged; E new twice, the later row wins -> inserted + 1 duplicate.
+        let new = customers(&[
+            ("A", 2.0, Some(20)),
+            ("B", 2.0, Some(5)),
+            ("C", 2.0, None),
+            ("D", 1.0, Some(5)),
+            ("E", 3.0, None),
+            ("E", 4.0, None),
+        ]);
+        let (merged, stats) = upsert(&old, &new, spec).unwrap();
+        assert_eq!(
+            stats,
+            MergeStats {
+                inserted: 1,
+                updated: 2,
+                unchanged: 2,
+                duplicates_in_file: 1
+            }
+        );
+        assert_eq!(merged.height(), 5);
+        assert_eq!(arr_of(&merged, "A"), 2.0);
+        assert_eq!(arr_of(&merged, "B"), 1.0);
+        assert_eq!(arr_of(&merged, "C"), 2.0);
+        assert_eq!(arr_of(&merged, "E"), 4.0);
+        // Sorted by key for a deterministic file.
+        let ids: Vec<_> = merged
+            .column("customer_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect();
+        assert_eq!(ids, vec!["A", "B", "C", "D", "E"]);
+    }
+
+    #[test]
+    fn a_record_with_updated_at_beats_one_without() {
+        let spec = DatasetKind::Customers.spec();
+        let old = customers(&[("A", 1.0, Some(10))]);
+        let new = customers(&[("A", 2.0, None)]);
+        let (merged, stats) = upsert(&old, &new, spec).unwrap();
+        assert_eq!(arr_of(&merged, "A"), 1.0);
+        assert_eq!(stats.unchanged, 1);
+    }
+
+    #[test]
+    fn merging_into_an_empty_dataset_inserts_everything() {
+        let spec = DatasetKind::Customers.spec();
+        let old = crate::lake::empty_frame(spec);
+        let new = customers(&[("B", 1.0, None), ("A", 2.0, None)]);
+        let (merged, stats) = upsert(&old, &new, spec).unwrap();
+        assert_eq!(
+            stats,
+            MergeStats {
+                inserted: 2,
+                updated: 0,
+                unchanged: 0,
+                duplicates_in_file: 0
+            }
+        );
+        assert_eq!(merged.height(), 2);
+    }
+}

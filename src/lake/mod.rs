@@ -140,9 +140,7 @@ pub(crate) fn read_files(files: &[PathBuf], spec: &Dataset) -> Result<DataFrame>
         let df = ParquetReader::new(file)
             .finish()
             .map_err(Error::polars(format!("reading {}", f.display())))?;
-        let df = df
-            .select(spec.column_names())
-            .map_err(Error::polars(format!("reading {}", f.display())))?;
+        let df = conform(df, spec).map_err(Error::polars(format!("reading {}", f.display())))?;
         match out.as_mut() {
             None => out = Some(df),
             Some(acc) => {
@@ -154,6 +152,20 @@ pub(crate) fn read_files(files: &[PathBuf], spec: &Dataset) -> Result<DataFrame>
     let mut df = out.unwrap_or_else(|| empty_frame(spec));
     df.rechunk_mut();
     Ok(df)
+}
+
+/// A lake file's rows with exactly the dataset's canonical columns, in order: columns added to
+/// the schema after the file was written read as missing values.
+fn conform(df: DataFrame, spec: &Dataset) -> PolarsResult<DataFrame> {
+    let cols = spec
+        .columns
+        .iter()
+        .map(|c| match df.column(c.name) {
+            Ok(col) => col.cast(&dtype(c.ty)),
+            Err(_) => Ok(Column::full_null(c.name.into(), df.height(), &dtype(c.ty))),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(df.height(), cols)
 }
 
 /// The polars type the lake stores for a canonical column type.
