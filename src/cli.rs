@@ -24,6 +24,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "ZONE")]
     pub tz: Option<String>,
 
+    /// Directory of extra or replacement canned queries [default: ./queries if present]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -42,6 +46,60 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print the canonical data model
     Schema(SchemaArgs),
+    /// Canned queries: the executive questions
+    #[command(subcommand)]
+    Query(QueryCommand),
+    /// Run ad-hoc SQL over the lake and the derived tables
+    #[command(
+        after_help = "Examples:\n  opsintel sql \"SELECT severity, count(*) AS n FROM incidents GROUP BY severity ORDER BY severity\"\n  opsintel sql \"SELECT * FROM sla_periods WHERE breached\" --format csv --out breaches.csv"
+    )]
+    Sql(SqlArgs),
+    /// List the tables SQL can read, with their columns
+    Tables,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// Name, title, question and parameters of every canned query
+    List,
+    /// A query's metadata and SQL
+    Show { name: String },
+    /// Run a canned query
+    #[command(
+        after_help = "Examples:\n  opsintel query run sla-attainment --param period=2026-Q3\n  opsintel query run blast-radius --param asset=pg-main --format csv\n  opsintel --as-of 2026-11-01 query run top-customers --param n=5 --format json --out top.json"
+    )]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format: table, csv, json or parquet
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Write to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    pub name: String,
+    /// A parameter, as name=value (repeatable)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// One SQL statement
+    pub sql: String,
+    /// Availability policy for the derived tables: strict, weighted or major_only
+    #[arg(long, default_value = "strict")]
+    pub policy: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +154,7 @@ pub struct GenerateArgs {
     /// Last month of history (YYYY-MM)
     #[arg(long, default_value = "2026-10", value_name = "YYYY-MM")]
     pub end_month: String,
-    /// Multiply customers, incidents and changes (e.g. 3500 for about ten million incidents)
+    /// Multiply customers, incidents and changes (e.g. 15000 for about ten million incidents)
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
 }

@@ -15,10 +15,17 @@ pub struct Context {
     pub as_of: DateTime<Utc>,
     /// Reporting time zone.
     pub tz: Tz,
+    /// Extra canned queries directory, if any.
+    pub queries: Option<PathBuf>,
 }
 
 impl Context {
-    pub fn resolve(lake: Option<PathBuf>, as_of: Option<&str>, tz: Option<&str>) -> Result<Self> {
+    pub fn resolve(
+        lake: Option<PathBuf>,
+        as_of: Option<&str>,
+        tz: Option<&str>,
+        queries: Option<PathBuf>,
+    ) -> Result<Self> {
         let tz = match tz {
             Some(t) => parse_tz(t)?,
             None => Tz::UTC,
@@ -27,10 +34,12 @@ impl Context {
             Some(s) => parse_as_of(s, tz)?,
             None => Utc::now(),
         };
+        let queries = queries.or_else(|| Some(PathBuf::from("queries")).filter(|p| p.is_dir()));
         Ok(Context {
             lake: Lake::new(lake.unwrap_or_else(|| PathBuf::from("lake"))),
             as_of,
             tz,
+            queries,
         })
     }
 }

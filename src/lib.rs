@@ -13,8 +13,10 @@ pub mod generate;
 pub mod graph;
 pub mod ingest;
 pub mod lake;
+pub mod model;
 pub mod output;
 pub mod quality;
+pub mod query;
 pub mod schema;
 
 pub use error::{Error, Result};

@@ -5,20 +5,52 @@ mod generate;
 mod ingest;
 mod lake_check;
 mod lake_status;
+mod query;
 mod schema;
+mod sql;
+mod tables;
 
+use crate::cli::OutputArgs;
 use crate::cli::{Cli, Command, LakeCommand};
 use crate::context::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::query::format::{OutputFormat, render};
+use polars::prelude::DataFrame;
+
+/// Write a result to `--out` or stdout in `--format`.
+fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
+    let format: OutputFormat = out.format.parse()?;
+    if format == OutputFormat::Parquet && out.out.is_none() {
+        return Err(Error::Usage("--format parquet needs --out FILE".into()));
+    }
+    let bytes = render(df, format)?;
+    match &out.out {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| Error::io(path, e)),
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| Error::io("stdout", e))
+        }
+    }
+}
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let ctx = Context::resolve(cli.lake, cli.as_of.as_deref(), cli.tz.as_deref())?;
+    let ctx = Context::resolve(
+        cli.lake,
+        cli.as_of.as_deref(),
+        cli.tz.as_deref(),
+        cli.queries,
+    )?;
     match cli.command {
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Lake(LakeCommand::Status) => lake_status::run(&ctx),
         Command::Lake(LakeCommand::Check(args)) => lake_check::run(&ctx, args),
         Command::Generate(args) => generate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Query(cmd) => query::run(&ctx, cmd),
+        Command::Sql(args) => sql::run(&ctx, args),
+        Command::Tables => tables::run(&ctx),
     }
 }

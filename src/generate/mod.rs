@@ -24,6 +24,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 
+/// Scales the catalogue's incident rates (about 16 incidents a month at scale 1).
+const INCIDENT_RATE: f64 = 0.5;
+
 /// Options of a generation run.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -344,7 +347,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             .map(|(j, id, t)| (j, t, Some(id)))
             .collect();
         for (j, a) in ASSETS.iter().enumerate() {
-            for _ in 0..rng.poisson(a.incident_rate * opts.scale) {
+            for _ in 0..rng.poisson(a.incident_rate * INCIDENT_RATE * opts.scale) {
                 planned.push((
                     j,
                     month_start + Duration::seconds(rng.below(month_secs as u64) as i64),
@@ -357,11 +360,20 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             let a = &ASSETS[j];
             n_inc += 1;
             let sev = severity(&mut rng, a, change.is_some());
-            let impact = impact(&mut rng, sev);
+            let mut impact = impact(&mut rng, sev);
+            // Internal components sit behind redundancy: most of their failures only degrade
+            // the service customers see.
+            if a.adoption == [0.0; 3] && rng.unit() < 0.7 {
+                impact = match impact {
+                    "outage" => "partial",
+                    "partial" => "degraded",
+                    other => other,
+                };
+            }
             let detected = started + Duration::seconds((rng.exp(6.0 * 60.0) * improve) as i64);
             let mtta_median = [3.0, 6.0, 15.0, 45.0, 120.0][sev - 1] * 60.0 * improve;
             let acknowledged = detected + Duration::seconds(rng.lognormal(mtta_median, 0.8) as i64);
-            let ttm_median = [70.0, 110.0, 240.0, 600.0, 1440.0][sev - 1] * 60.0 * improve;
+            let ttm_median = [24.0, 30.0, 80.0, 240.0, 600.0][sev - 1] * 60.0 * improve;
             let mitigated =
                 started + Duration::seconds((rng.lognormal(ttm_median, 0.7) as i64).max(120));
             let resolved = mitigated + Duration::seconds(rng.lognormal(45.0 * 60.0, 0.9) as i64);
@@ -373,7 +385,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             });
             // Who is hit: named customers for some partial incidents, else everyone exposed.
             let mut named: Vec<usize> = Vec::new();
-            if impact == "partial" && has_users[j] && rng.unit() < 0.3 {
+            if impact == "partial" && has_users[j] && rng.unit() < 0.6 {
                 for _ in 0..1 + rng.below(3) {
                     // Rejection sampling: a random customer who depends on the asset.
                     for _ in 0..200 {
@@ -458,14 +470,14 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             let id = customer_id(ci, width);
             let hits_90d: u32 = c.hits.iter().sum();
             // Monthly churn odds by segment, raised by the incidents that hit the customer in
-            // the last 90 days (typical exposure is 5-12 hits).
+            // the last 90 days (typical exposure is 0-3 hits).
             let base = [0.0025, 0.005, 0.01][c.segment.index()];
-            let hazard = (base * (0.5 + 0.08 * hits_90d as f64)).min(0.1);
+            let hazard = (base * (0.6 + 0.3 * hits_90d as f64)).min(0.1);
             if rng.unit() < hazard {
                 let involuntary = rng.unit() < 0.08;
                 let reason = if involuntary {
                     "other"
-                } else if rng.unit() < (0.03 * hits_90d as f64).min(0.6) {
+                } else if rng.unit() < (0.15 * hits_90d as f64).min(0.6) {
                     "reliability"
                 } else {
                     rng.pick_weighted(catalog::CHURN_REASONS)
@@ -575,9 +587,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             }
         }
         let (target, tiers) = match c.segment {
-            Segment::Enterprise => ("99.95", "99.95:10;99.9:25;99.0:50"),
-            Segment::MidMarket => ("99.9", "99.9:10;99.5:25"),
-            Segment::Smb => ("99.5", "99.5:10"),
+            Segment::Enterprise => ("99.9", "99.9:10;99.5:25;99.0:50"),
+            Segment::MidMarket => ("99.5", "99.5:10;99.0:25"),
+            Segment::Smb => ("99.0", "99.0:10"),
         };
         if c.segment != Segment::Smb || rng.unit() < 0.6 {
             let period = if c.segment == Segment::Enterprise && rng.unit() < 0.3 {
@@ -677,10 +689,10 @@ fn severity(rng: &mut Dist, a: &AssetDef, from_change: bool) -> usize {
 
 fn impact(rng: &mut Dist, sev: usize) -> &'static str {
     let w: &[(&str, f64)] = match sev {
-        1 => &[("outage", 0.75), ("partial", 0.25)],
-        2 => &[("outage", 0.2), ("partial", 0.6), ("degraded", 0.2)],
-        3 => &[("partial", 0.2), ("degraded", 0.6), ("none", 0.2)],
-        _ => &[("degraded", 0.4), ("none", 0.6)],
+        1 => &[("outage", 0.55), ("partial", 0.45)],
+        2 => &[("outage", 0.08), ("partial", 0.3), ("degraded", 0.62)],
+        3 => &[("partial", 0.04), ("degraded", 0.6), ("none", 0.36)],
+        _ => &[("degraded", 0.3), ("none", 0.7)],
     };
     rng.pick_weighted(w)
 }
