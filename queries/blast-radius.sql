@@ -1,1 +1,39 @@
-SELECT 1 AS x
+-- Every active customer who uses the asset or anything that depends on it, with ARR, segment,
+-- availability SLA target and the error budget left in their current SLA period; totals and the
+-- asset's historical change failure rate are repeated on every row.
+WITH p AS (SELECT * FROM params),
+hit AS (
+  SELECT ac.customer_id, ac.direct FROM asset_customers ac CROSS JOIN p
+  JOIN customer_status cs ON cs.customer_id = ac.customer_id
+  WHERE ac.asset_id = p.asset AND cs.active
+),
+-- The latest availability SLA period that started before the as-of time (running or just ended).
+latest AS (
+  SELECT s.customer_id, s.target, s.error_budget_remaining_minutes,
+         ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.period_start DESC) AS recency
+  FROM sla_periods s CROSS JOIN p
+  WHERE s.metric = 'availability' AND s.period_start < p.as_of
+),
+current_sla AS (
+  SELECT customer_id, MIN(target) AS sla_target, MIN(error_budget_remaining_minutes) AS error_budget_remaining_minutes
+  FROM latest WHERE recency = 1 GROUP BY customer_id
+),
+cfr AS (
+  SELECT SUM(CASE WHEN co.completed THEN 1 ELSE 0 END) AS completed,
+         SUM(CASE WHEN co.counts_as_failure THEN 1 ELSE 0 END) AS failures
+  FROM change_outcomes co CROSS JOIN p WHERE co.asset_id = p.asset
+),
+rows AS (
+  SELECT c.customer_id, c.name AS customer_name, c.segment, c.arr, h.direct AS uses_directly,
+         s.sla_target, s.error_budget_remaining_minutes
+  FROM hit h JOIN customers c ON c.customer_id = h.customer_id
+  LEFT JOIN current_sla s ON s.customer_id = h.customer_id
+),
+totals AS (SELECT COUNT(*) AS customers_at_risk, SUM(arr) AS total_arr_at_risk FROM rows)
+SELECT p.asset AS asset_id, r.customer_id, r.customer_name, r.segment, ROUND(r.arr, 2) AS arr, r.uses_directly,
+       r.sla_target, ROUND(r.error_budget_remaining_minutes, 1) AS error_budget_remaining_minutes,
+       t.customers_at_risk, ROUND(t.total_arr_at_risk, 2) AS total_arr_at_risk,
+       cfr.completed AS asset_changes_completed,
+       ROUND(100.0 * cfr.failures / GREATEST(cfr.completed, 1), 2) AS asset_change_failure_rate_pct
+FROM rows r CROSS JOIN totals t CROSS JOIN cfr CROSS JOIN p
+ORDER BY r.arr DESC, r.customer_id

@@ -1,1 +1,81 @@
-SELECT 1 AS x
+-- The n largest active customers by ARR and how they fared in the period.
+WITH p AS (SELECT * FROM params),
+ranked AS (
+  SELECT c.customer_id, c.name, c.segment, c.arr,
+         ROW_NUMBER() OVER (ORDER BY k, c.customer_id) AS rank
+  FROM (SELECT *, 0.0 - arr AS k FROM customers) c
+  JOIN customer_status cs ON cs.customer_id = c.customer_id
+  WHERE cs.active
+),
+chosen AS (SELECT t.* FROM ranked t CROSS JOIN p WHERE t.rank <= p.n),
+avail AS (
+  SELECT cm.customer_id, SUM(cm.downtime_minutes) AS downtime_minutes, SUM(cm.minutes) AS minutes
+  FROM customer_months cm CROSS JOIN p
+  WHERE cm.month >= p.period_first_month AND cm.month <= p.period_last_month
+  GROUP BY cm.customer_id
+),
+sla AS (
+  SELECT s.customer_id,
+         MIN(CASE WHEN s.metric = 'availability' THEN s.target END) AS sla_target,
+         SUM(CASE WHEN s.breached THEN 1 ELSE 0 END) AS sla_breaches,
+         SUM(s.credit_amount) AS credits
+  FROM sla_periods s CROSS JOIN p
+  WHERE s.period_start < p.period_end AND s.period_end > p.period_start
+  GROUP BY s.customer_id
+),
+inc AS (
+  SELECT ci.customer_id, COUNT(*) AS incidents,
+         SUM(CASE WHEN ci.severity IN ('sev1', 'sev2') THEN 1 ELSE 0 END) AS sev1_sev2
+  FROM customer_incidents ci CROSS JOIN p
+  WHERE ci.started_at >= p.period_start AND ci.started_at < p.period_end
+  GROUP BY ci.customer_id
+),
+open_inc AS (
+  SELECT ci.customer_id, COUNT(*) AS open_incidents FROM customer_incidents ci WHERE ci.is_open GROUP BY ci.customer_id
+),
+chg AS (
+  SELECT ac.customer_id, COUNT(*) AS changes_on_their_assets
+  FROM change_outcomes co CROSS JOIN p
+  JOIN asset_customers ac ON ac.asset_id = co.asset_id
+  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end
+  GROUP BY ac.customer_id
+),
+down AS (
+  SELECT ch.customer_id, MAX(ch.churned_at) AS last_downgrade FROM churn ch CROSS JOIN p
+  WHERE ch.kind = 'downgrade' AND ch.churned_at >= CAST(p.period_start AS DATE) - INTERVAL '90 days'
+  GROUP BY ch.customer_id
+),
+rows AS (
+  SELECT c.rank, c.customer_id, c.name AS customer_name, c.segment, c.arr,
+         100.0 * (1.0 - COALESCE(a.downtime_minutes, 0.0) / a.minutes) AS availability_pct,
+         s.sla_target, COALESCE(s.sla_breaches, 0) AS sla_breaches, COALESCE(s.credits, 0.0) AS credits,
+         COALESCE(i.incidents, 0) AS incidents, COALESCE(i.sev1_sev2, 0) AS sev1_sev2,
+         COALESCE(a.downtime_minutes, 0.0) AS downtime_minutes,
+         COALESCE(o.open_incidents, 0) AS open_incidents,
+         COALESCE(g.changes_on_their_assets, 0) AS changes_on_their_assets,
+         d.last_downgrade
+  FROM chosen c
+  LEFT JOIN avail a ON a.customer_id = c.customer_id
+  LEFT JOIN sla s ON s.customer_id = c.customer_id
+  LEFT JOIN inc i ON i.customer_id = c.customer_id
+  LEFT JOIN open_inc o ON o.customer_id = c.customer_id
+  LEFT JOIN chg g ON g.customer_id = c.customer_id
+  LEFT JOIN down d ON d.customer_id = c.customer_id
+)
+SELECT rank, customer_id, customer_name, segment, ROUND(arr, 2) AS arr,
+       ROUND(availability_pct, 3) AS availability_pct, sla_target,
+       availability_pct >= COALESCE(sla_target, 0.0) AS meets_sla,
+       incidents, sev1_sev2, ROUND(downtime_minutes, 1) AS downtime_minutes, open_incidents,
+       sla_breaches, ROUND(credits, 2) AS credits, changes_on_their_assets,
+       CASE
+         WHEN sla_breaches > 0 OR last_downgrade IS NOT NULL THEN 'high'
+         WHEN sev1_sev2 > 0 OR open_incidents > 0 THEN 'watch'
+         ELSE 'low'
+       END AS churn_risk,
+       CONCAT_WS('; ',
+         CASE WHEN sla_breaches > 0 THEN 'SLA breached' END,
+         CASE WHEN last_downgrade IS NOT NULL THEN 'downgraded in the last 90 days' END,
+         CASE WHEN sev1_sev2 > 0 THEN 'hit by a sev1/sev2' END,
+         CASE WHEN open_incidents > 0 THEN 'incident still open' END) AS risk_signals
+FROM rows
+ORDER BY rank

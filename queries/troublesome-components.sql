@@ -1,1 +1,55 @@
-SELECT 1 AS x
+-- Components ranked by the downtime they caused in the period, then by incidents.
+WITH p AS (SELECT * FROM params),
+inc AS (
+  SELECT t.* FROM incident_timings t CROSS JOIN p
+  WHERE t.started_at >= p.period_start AND t.started_at < p.period_end AND t.asset_id IS NOT NULL
+),
+i AS (
+  SELECT asset_id,
+         COUNT(*) AS incidents,
+         SUM(CASE WHEN severity = 'sev1' THEN 1 ELSE 0 END) AS sev1,
+         SUM(CASE WHEN severity = 'sev2' THEN 1 ELSE 0 END) AS sev2,
+         SUM(CASE WHEN severity = 'sev3' THEN 1 ELSE 0 END) AS sev3,
+         SUM(CASE WHEN severity IN ('sev4', 'sev5') THEN 1 ELSE 0 END) AS sev4_5,
+         AVG(time_to_resolve_min) AS mttr_mean_min
+  FROM inc GROUP BY asset_id
+),
+d AS (
+  SELECT o.asset_id, SUM(o.downtime_minutes) AS downtime_minutes FROM outages o CROSS JOIN p
+  WHERE o.started_at >= p.period_start AND o.started_at < p.period_end GROUP BY o.asset_id
+),
+ch AS (
+  SELECT co.asset_id, SUM(CASE WHEN co.completed THEN 1 ELSE 0 END) AS completed,
+         SUM(CASE WHEN co.counts_as_failure THEN 1 ELSE 0 END) AS failures
+  FROM change_outcomes co CROSS JOIN p
+  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end GROUP BY co.asset_id
+),
+cu AS (
+  SELECT ci.asset_id, COUNT(DISTINCT ci.customer_id) AS customers_affected FROM customer_incidents ci CROSS JOIN p
+  WHERE ci.started_at >= p.period_start AND ci.started_at < p.period_end AND ci.downtime_minutes > 0 GROUP BY ci.asset_id
+),
+joined AS (
+  SELECT a.asset_id, a.name AS asset_name, a.kind, a.tier,
+         COALESCE(i.incidents, 0) AS incidents, COALESCE(i.sev1, 0) AS sev1, COALESCE(i.sev2, 0) AS sev2,
+         COALESCE(i.sev3, 0) AS sev3, COALESCE(i.sev4_5, 0) AS sev4_5,
+         ROUND(COALESCE(d.downtime_minutes, 0.0), 1) AS downtime_minutes,
+         ROUND(i.mttr_mean_min, 1) AS mttr_mean_min,
+         COALESCE(ch.completed, 0) AS changes_completed,
+         ROUND(100.0 * ch.failures / GREATEST(ch.completed, 1), 2) AS change_failure_rate_pct,
+         COALESCE(cu.customers_affected, 0) AS customers_affected
+  FROM assets a
+  LEFT JOIN i ON i.asset_id = a.asset_id
+  LEFT JOIN d ON d.asset_id = a.asset_id
+  LEFT JOIN ch ON ch.asset_id = a.asset_id
+  LEFT JOIN cu ON cu.asset_id = a.asset_id
+),
+-- (polars windows sort one direction only: rank by negated keys, ascending)
+keyed AS (
+  SELECT *, 0.0 - downtime_minutes AS k1, 0 - incidents AS k2, 0 - sev1 AS k3
+  FROM joined WHERE incidents > 0 OR downtime_minutes > 0
+)
+SELECT ROW_NUMBER() OVER (ORDER BY k1, k2, k3, asset_id) AS rank,
+       asset_id, asset_name, kind, tier, incidents, sev1, sev2, sev3, sev4_5, downtime_minutes,
+       mttr_mean_min, changes_completed, change_failure_rate_pct, customers_affected
+FROM keyed
+ORDER BY rank

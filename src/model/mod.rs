@@ -2,7 +2,7 @@
 //! datasets so canned SQL stays simple. Every figure's definition lives here or in the SQL of
 //! `queries/`, and is written down in `docs/metrics.md`.
 //!
-//! Tables: `months`, `incident_timings`, `outages`, `asset_customers`, `customer_incidents`,
+//! Tables: `months`, `incident_timings`, `outages`, `downtime_all`, `asset_customers`, `customer_incidents`,
 //! `customer_outages`, `customer_months`, `customer_status`, `sla_periods`, `sla_incidents`,
 //! `change_outcomes`, `mrr_movements`, `incident_trend`. Pure: frames in, frames out.
 
@@ -364,6 +364,22 @@ pub fn build(input: &ModelInput<'_>) -> Result<Vec<(&'static str, DataFrame)>> {
     tables.push(("months", months_table(&cal)?));
     tables.push(("incident_timings", timings_table(&incidents, &cal)?));
     tables.push(("outages", outages_table(&incidents, &cal)?));
+    let all: Vec<Segment> = merge_max(
+        &incidents
+            .iter()
+            .flat_map(|i| i.pieces.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    tables.push((
+        "downtime_all",
+        segments_frame(
+            "scope",
+            all.into_iter()
+                .map(|s| ("all assets".to_string(), s))
+                .collect(),
+            &cal,
+        )?,
+    ));
     tables.push((
         "asset_customers",
         asset_customers_table(&graph, &customers)?,
@@ -838,7 +854,19 @@ fn mrr_movements_table(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame>
             *by.entry(c).or_default().entry(label).or_default() += mrr;
         }
     }
-    let labels: Vec<String> = cal.months.iter().map(Period::label).collect();
+    // Movements stop at the last month the revenue data covers: a month not yet reported is not
+    // a month in which everyone churned.
+    let last = by
+        .values()
+        .filter_map(|m| m.keys().next_back())
+        .max()
+        .cloned();
+    let labels: Vec<String> = cal
+        .months
+        .iter()
+        .map(Period::label)
+        .filter(|l| last.as_ref().is_some_and(|last| l <= last))
+        .collect();
     let (mut cid, mut month, mut mrr_v, mut prev_v, mut kind, mut amount) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, series) in &by {
