@@ -34,6 +34,6 @@ SELECT p.asset AS asset_id, r.customer_id, r.customer_name, r.segment, ROUND(r.a
        r.sla_target, ROUND(r.error_budget_remaining_minutes, 1) AS error_budget_remaining_minutes,
        t.customers_at_risk, ROUND(t.total_arr_at_risk, 2) AS total_arr_at_risk,
        cfr.completed AS asset_changes_completed,
-       ROUND(100.0 * cfr.failures / GREATEST(cfr.completed, 1), 2) AS asset_change_failure_rate_pct
+       ROUND(CASE WHEN cfr.completed > 0 THEN 100.0 * cfr.failures / cfr.completed END, 2) AS asset_change_failure_rate_pct
 FROM rows r CROSS JOIN totals t CROSS JOIN cfr CROSS JOIN p
 ORDER BY r.arr DESC, r.customer_id

@@ -22,7 +22,8 @@ SELECT grouping, key,
        SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed,
        SUM(CASE WHEN outcome = 'succeeded' AND incidents_caused > 0 THEN 1 ELSE 0 END) AS succeeded_but_caused_incident,
        SUM(incidents_caused) AS incidents_caused,
-       ROUND(100.0 * SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) / GREATEST(SUM(CASE WHEN completed THEN 1 ELSE 0 END), 1), 2) AS change_failure_rate_pct
+       ROUND(CASE WHEN SUM(CASE WHEN completed THEN 1 ELSE 0 END) > 0
+                  THEN 100.0 * SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) / SUM(CASE WHEN completed THEN 1 ELSE 0 END) END, 2) AS change_failure_rate_pct
 FROM by_key
 GROUP BY grouping, key
 ORDER BY CASE grouping WHEN 'total' THEN 0 WHEN 'month' THEN 1 ELSE 2 END, key

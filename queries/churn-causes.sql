@@ -17,8 +17,8 @@ lost_logos AS (
   WHERE mv.kind = 'churn'
 ),
 moves AS (
-  SELECT 0.0 - SUM(CASE WHEN kind = 'churn' THEN amount ELSE 0.0 END) AS churn_mrr,
-         0.0 - SUM(CASE WHEN kind = 'contraction' THEN amount ELSE 0.0 END) AS contraction_mrr,
+  SELECT SUM(CASE WHEN kind = 'churn' THEN 0.0 - amount ELSE 0.0 END) AS churn_mrr,
+         SUM(CASE WHEN kind = 'contraction' THEN 0.0 - amount ELSE 0.0 END) AS contraction_mrr,
          SUM(CASE WHEN kind = 'expansion' THEN amount ELSE 0.0 END) AS expansion_mrr,
          SUM(CASE WHEN kind = 'reactivation' THEN amount ELSE 0.0 END) AS reactivation_mrr
   FROM mv

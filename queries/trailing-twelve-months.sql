@@ -8,11 +8,11 @@ inc AS (
   FROM incident_timings GROUP BY month
 ),
 chg AS (
-  SELECT month, 100.0 * SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) / GREATEST(SUM(CASE WHEN completed THEN 1 ELSE 0 END), 1) AS cfr
+  SELECT month, CASE WHEN SUM(CASE WHEN completed THEN 1 ELSE 0 END) > 0 THEN 100.0 * SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) / SUM(CASE WHEN completed THEN 1 ELSE 0 END) END AS cfr
   FROM change_outcomes GROUP BY month
 ),
 mrr AS (
-  SELECT month, 0.0 - SUM(CASE WHEN kind IN ('churn', 'contraction') THEN amount ELSE 0.0 END) AS churned_mrr,
+  SELECT month, SUM(CASE WHEN kind IN ('churn', 'contraction') THEN 0.0 - amount ELSE 0.0 END) AS churned_mrr,
          SUM(mrr) AS mrr
   FROM mrr_movements GROUP BY month
 ),

@@ -35,7 +35,7 @@ joined AS (
          ROUND(COALESCE(d.downtime_minutes, 0.0), 1) AS downtime_minutes,
          ROUND(i.mttr_mean_min, 1) AS mttr_mean_min,
          COALESCE(ch.completed, 0) AS changes_completed,
-         ROUND(100.0 * ch.failures / GREATEST(ch.completed, 1), 2) AS change_failure_rate_pct,
+         ROUND(CASE WHEN ch.completed > 0 THEN 100.0 * ch.failures / ch.completed END, 2) AS change_failure_rate_pct,
          COALESCE(cu.customers_affected, 0) AS customers_affected
   FROM assets a
   LEFT JOIN i ON i.asset_id = a.asset_id

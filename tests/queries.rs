@@ -1,0 +1,622 @@
+//! Integration tests of the metrics engine and the canned queries: every query on the sample
+//! data, reproducibility, parameter errors, and the hand-built fixture whose answers are worked
+//! out in `tests/fixtures/hand/EXPECTED.md`.
+
+mod common;
+
+use common::*;
+use polars::prelude::*;
+use std::io::Cursor;
+
+const AS_OF: &str = "2026-04-01T00:00:00Z";
+
+fn hand() -> Work {
+    let w = Work::new();
+    let dir = repo().join("tests/fixtures/hand");
+    w.ok(&["--lake", "lake", "ingest", "--dir", dir.to_str().unwrap()]);
+    w
+}
+
+/// Run a canned query with `--format csv` and parse the result.
+fn query(w: &Work, as_of: &str, name: &str, params: &[&str]) -> DataFrame {
+    let mut args = vec![
+        "--lake", "lake", "--as-of", as_of, "query", "run", name, "--format", "csv",
+    ];
+    for p in params {
+        args.push("--param");
+        args.push(p);
+    }
+    let out = w.ok(&args);
+    CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .into_reader_with_file_handle(Cursor::new(out.into_bytes()))
+        .finish()
+        .unwrap()
+}
+
+/// The text of `col` in the row where `key_col == key`.
+fn get(df: &DataFrame, key_col: &str, key: &str, col: &str) -> String {
+    let keys = df.column(key_col).unwrap().str().unwrap().clone();
+    let i = keys
+        .iter()
+        .position(|k| k == Some(key))
+        .unwrap_or_else(|| panic!("no row {key_col}={key} in\n{df}"));
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(i)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn num(df: &DataFrame, key_col: &str, key: &str, col: &str) -> f64 {
+    let v = get(df, key_col, key, col);
+    v.parse()
+        .unwrap_or_else(|_| panic!("{col} of {key} is {v:?}"))
+}
+
+fn column(df: &DataFrame, col: &str) -> Vec<String> {
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect()
+}
+
+const QUERIES: [&str; 10] = [
+    "sla-attainment",
+    "since-last-downtime",
+    "invest-next-dollar",
+    "churn-causes",
+    "change-outcomes",
+    "troublesome-components",
+    "blast-radius",
+    "top-customers",
+    "incident-trends",
+    "trailing-twelve-months",
+];
+
+#[test]
+fn every_query_file_runs_on_the_sample_data_with_its_declared_columns() {
+    let w = Work::new();
+    w.ok(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "--dir",
+        repo().join("sample-data").to_str().unwrap(),
+    ]);
+    // Every file under queries/ is one of the ten, and `query list` shows it.
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("queries"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.path().file_name()?.to_str().map(str::to_string))
+        .filter(|n| n.ends_with(".sql"))
+        .map(|n| n.trim_end_matches(".sql").to_string())
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = QUERIES.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(files, expected);
+    let list = w.ok(&["query", "list"]);
+    for q in QUERIES {
+        assert!(list.contains(q), "{list}");
+        let params: &[&str] = match q {
+            "blast-radius" => &["asset=pg-main"],
+            "incident-trends" | "trailing-twelve-months" => &[],
+            "since-last-downtime" | "invest-next-dollar" | "churn-causes" => &["period=2026"],
+            _ => &["period=2026-Q3"],
+        };
+        // The engine itself refuses a result whose columns differ from the metadata.
+        let df = query(&w, "2026-11-01", q, params);
+        assert!(df.height() > 0, "{q} returned no rows");
+        assert!(df.width() > 3, "{q}");
+    }
+}
+
+#[test]
+fn the_same_lake_and_as_of_give_byte_identical_csv() {
+    let w = Work::new();
+    w.ok(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "--dir",
+        repo().join("sample-data").to_str().unwrap(),
+    ]);
+    for q in [
+        "sla-attainment",
+        "invest-next-dollar",
+        "top-customers",
+        "trailing-twelve-months",
+    ] {
+        let args = [
+            "--lake",
+            "lake",
+            "--as-of",
+            "2026-11-01",
+            "query",
+            "run",
+            q,
+            "--format",
+            "csv",
+        ];
+        assert_eq!(w.ok(&args), w.ok(&args), "{q}");
+    }
+    // JSON and Parquet outputs work too.
+    let json = w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        "2026-11-01",
+        "query",
+        "run",
+        "change-outcomes",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["grouping"], "total");
+    w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        "2026-11-01",
+        "query",
+        "run",
+        "change-outcomes",
+        "--format",
+        "parquet",
+        "--out",
+        "co.parquet",
+    ]);
+    let df = ParquetReader::new(std::fs::File::open(w.path("co.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert!(df.height() > 1);
+}
+
+#[test]
+fn parameters_are_typed_and_validated() {
+    let w = hand();
+    let bad: [(&[&str], &str); 6] = [
+        (
+            &["query", "run", "sla-attainment", "--param", "period=March"],
+            "period `March` is not a month",
+        ),
+        (
+            &["query", "run", "sla-attainment", "--param", "perod=2026-03"],
+            "has no parameter `perod` (did you mean `period`?)",
+        ),
+        (
+            &["query", "run", "blast-radius"],
+            "parameter `asset` of `blast-radius`: required",
+        ),
+        (
+            &["query", "run", "blast-radius", "--param", "asset=nope"],
+            "no asset `nope` in the lake",
+        ),
+        (
+            &["query", "run", "top-customers", "--param", "n=ten"],
+            "`ten` is not a whole number",
+        ),
+        (
+            &[
+                "query",
+                "run",
+                "sla-attainment",
+                "--param",
+                "policy=lenient",
+            ],
+            "unknown availability policy `lenient`",
+        ),
+    ];
+    for (args, expected) in bad {
+        let mut full = vec!["--lake", "lake"];
+        full.extend_from_slice(args);
+        let (code, err) = w.fail(&full);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    }
+    // A value that looks like SQL is only ever a value.
+    let (_, err) = w.fail(&[
+        "--lake",
+        "lake",
+        "query",
+        "run",
+        "blast-radius",
+        "--param",
+        "asset=db' OR '1'='1",
+    ]);
+    assert!(
+        err.contains("no asset `db' OR '1'='1` in the lake"),
+        "{err}"
+    );
+    let (_, err) = w.fail(&["--lake", "lake", "query", "run", "sla-atainment"]);
+    assert!(err.contains("did you mean `sla-attainment`"), "{err}");
+}
+
+#[test]
+fn sla_attainment_matches_the_hand_computation() {
+    let w = hand();
+    let df = query(&w, AS_OF, "sla-attainment", &["period=2026-03"]);
+    // S-A: 150 min down of 44,640 -> 99.664 %, breached, 10 % of 10,000 = 1,000.
+    assert_eq!(num(&df, "sla_id", "S-A", "attainment_pct"), 99.664);
+    assert_eq!(num(&df, "sla_id", "S-A", "downtime_minutes"), 150.0);
+    assert_eq!(
+        num(&df, "sla_id", "S-A", "error_budget_remaining_minutes"),
+        -105.4
+    );
+    assert_eq!(get(&df, "sla_id", "S-A", "breached"), "true");
+    assert_eq!(num(&df, "sla_id", "S-A", "credit_pct"), 10.0);
+    assert_eq!(num(&df, "sla_id", "S-A", "credit_amount"), 1000.0);
+    // S-B: 120 min -> 99.731 %, met, budget 223.2 - 120 = 103.2.
+    assert_eq!(num(&df, "sla_id", "S-B", "attainment_pct"), 99.731);
+    assert_eq!(get(&df, "sla_id", "S-B", "breached"), "false");
+    assert_eq!(
+        num(&df, "sla_id", "S-B", "error_budget_remaining_minutes"),
+        103.2
+    );
+    // S-D: measured until D churned on the 20th: 150 of 27,360 min -> 99.452 %, met.
+    assert_eq!(num(&df, "sla_id", "S-D", "attainment_pct"), 99.452);
+    // S-A-TTA: 1 of 3 sev1/sev2 incidents acknowledged within 15 min.
+    assert_eq!(num(&df, "sla_id", "S-A-TTA", "incidents_in_scope"), 3.0);
+    assert_eq!(num(&df, "sla_id", "S-A-TTA", "incidents_breached"), 2.0);
+    assert_eq!(num(&df, "sla_id", "S-A-TTA", "attainment_pct"), 33.333);
+    assert_eq!(num(&df, "sla_id", "S-A", "total_credit_liability"), 1000.0);
+    assert_eq!(num(&df, "sla_id", "S-A", "slas_in_period"), 4.0);
+    assert_eq!(num(&df, "sla_id", "S-A", "slas_breached"), 2.0);
+}
+
+#[test]
+fn availability_policies_weigh_partial_outages_as_documented() {
+    let w = hand();
+    // A: I1 full 10:00-11:00, I2 partial 10:30-11:30, I3 full 60 min.
+    // strict 90 + 60 = 150; weighted 60 + 30 x 0.3 + 60 = 129; major_only 60 + 60 = 120.
+    for (policy, minutes) in [
+        ("strict", 150.0),
+        ("weighted", 129.0),
+        ("major_only", 120.0),
+    ] {
+        let df = query(
+            &w,
+            AS_OF,
+            "sla-attainment",
+            &["period=2026-03", &format!("policy={policy}")],
+        );
+        assert_eq!(
+            num(&df, "sla_id", "S-A", "downtime_minutes"),
+            minutes,
+            "{policy}"
+        );
+    }
+}
+
+#[test]
+fn incident_timings_match_the_hand_computation() {
+    let w = hand();
+    let df = query(&w, AS_OF, "incident-trends", &["months=3"]);
+    assert_eq!(column(&df, "month"), vec!["2026-01", "2026-02", "2026-03"]);
+    // March: MTTA 10, 20, 30, 5, 20; MTTR 120, 75, 150, 60, 60.
+    assert_eq!(num(&df, "month", "2026-03", "incidents"), 5.0);
+    assert_eq!(num(&df, "month", "2026-03", "mtta_mean_min"), 17.0);
+    assert_eq!(num(&df, "month", "2026-03", "mtta_median_min"), 20.0);
+    assert_eq!(num(&df, "month", "2026-03", "mtta_p90_min"), 26.0);
+    assert_eq!(num(&df, "month", "2026-03", "mttr_mean_min"), 93.0);
+    assert_eq!(num(&df, "month", "2026-03", "mttr_median_min"), 75.0);
+    assert_eq!(num(&df, "month", "2026-03", "mttr_p90_min"), 138.0);
+    assert_eq!(num(&df, "month", "2026-03", "first_notice_mean_min"), 20.0);
+    assert_eq!(num(&df, "month", "2026-01", "incidents"), 0.0);
+    // Three monthly points are too few for the trend test: flat.
+    assert_eq!(get(&df, "month", "2026-03", "mttr_trend"), "flat");
+}
+
+#[test]
+fn change_failure_rate_matches_the_hand_computation() {
+    let w = hand();
+    let df = query(&w, AS_OF, "change-outcomes", &["period=2026-03"]);
+    // 6 changes; completed CH1, CH3, CH4, CH6; failures CH3, CH4 and CH6 (caused I5).
+    assert_eq!(num(&df, "key", "all", "changes"), 6.0);
+    assert_eq!(num(&df, "key", "all", "completed"), 4.0);
+    assert_eq!(num(&df, "key", "all", "succeeded_but_caused_incident"), 1.0);
+    assert_eq!(num(&df, "key", "all", "incidents_caused"), 2.0);
+    assert_eq!(num(&df, "key", "all", "change_failure_rate_pct"), 75.0);
+    assert_eq!(num(&df, "key", "db", "change_failure_rate_pct"), 100.0);
+    assert_eq!(num(&df, "key", "api", "change_failure_rate_pct"), 0.0);
+    // No change to cdn completed: no rate rather than 0 %.
+    let feb = query(&w, AS_OF, "change-outcomes", &["period=2026-02"]);
+    assert_eq!(num(&feb, "key", "all", "change_failure_rate_pct"), 100.0);
+    let q1 = query(&w, AS_OF, "change-outcomes", &["period=2026-Q1"]);
+    assert_eq!(get(&q1, "key", "web", "change_failure_rate_pct"), "100.0");
+}
+
+#[test]
+fn churn_rates_match_the_hand_computation_and_reconcile() {
+    let w = hand();
+    let df = query(&w, AS_OF, "churn-causes", &["period=2026-03"]);
+    assert_eq!(column(&df, "reason"), vec!["price", "reliability"]);
+    assert_eq!(num(&df, "reason", "price", "downgrades"), 1.0);
+    assert_eq!(num(&df, "reason", "reliability", "logos_lost"), 1.0);
+    assert_eq!(num(&df, "reason", "price", "start_customers"), 4.0);
+    assert_eq!(num(&df, "reason", "price", "start_mrr"), 18000.0);
+    assert_eq!(num(&df, "reason", "price", "logo_churn_rate_pct"), 25.0);
+    assert_eq!(num(&df, "reason", "price", "gross_mrr_churn_pct"), 11.11);
+    assert_eq!(num(&df, "reason", "price", "net_mrr_churn_pct"), 8.33);
+    assert_eq!(num(&df, "reason", "price", "churned_incidents_90d"), 4.0);
+    assert_eq!(num(&df, "reason", "price", "retained_incidents_90d"), 2.67);
+    assert_eq!(
+        num(&df, "reason", "price", "churned_downtime_min_90d"),
+        200.0
+    );
+    assert_eq!(
+        num(&df, "reason", "price", "retained_downtime_min_90d"),
+        116.7
+    );
+    // Reconciliation: the MRR lost by reason (churn dataset) adds up to the churn + contraction
+    // of the revenue movements behind the gross rate: 2,000 = 11.11 % of 18,000.
+    let mrr_lost: f64 = column(&df, "mrr_lost")
+        .iter()
+        .map(|v| v.parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(mrr_lost, 2000.0);
+    assert_eq!(
+        (mrr_lost / 18000.0 * 10000.0).round() / 100.0,
+        num(&df, "reason", "price", "gross_mrr_churn_pct")
+    );
+}
+
+#[test]
+fn churned_mrr_reconciles_between_the_churn_and_revenue_datasets_on_the_sample() {
+    let w = Work::new();
+    w.ok(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "--dir",
+        repo().join("sample-data").to_str().unwrap(),
+    ]);
+    let out = w.ok(&[
+        "--lake", "lake", "--as-of", "2026-11-01", "sql", "--format", "csv",
+        "WITH a AS (SELECT STRFTIME(churned_at, '%Y-%m') AS month, SUM(mrr_lost) AS lost FROM churn GROUP BY 1), \
+         b AS (SELECT month, SUM(CASE WHEN kind IN ('churn', 'contraction') THEN 0.0 - amount ELSE 0.0 END) AS moved FROM mrr_movements GROUP BY month) \
+         SELECT COUNT(*) AS months, SUM(CASE WHEN ABS(a.lost - b.moved) > 0.005 THEN 1 ELSE 0 END) AS mismatched FROM a JOIN b ON a.month = b.month",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let vals: Vec<&str> = lines[1].split(',').collect();
+    assert!(vals[0].parse::<u32>().unwrap() > 20, "{out}");
+    assert_eq!(vals[1], "0", "{out}");
+}
+
+#[test]
+fn blast_radius_follows_the_dependency_graph_and_skips_churned_customers() {
+    let w = hand();
+    let df = query(&w, AS_OF, "blast-radius", &["asset=db"]);
+    // web -> api -> db and batch -> db: A (web), B (batch), E (api); D churned; C uses cdn.
+    assert_eq!(column(&df, "customer_id"), vec!["A", "B", "E"]);
+    assert_eq!(num(&df, "customer_id", "A", "total_arr_at_risk"), 216000.0);
+    assert_eq!(get(&df, "customer_id", "A", "uses_directly"), "false");
+    assert_eq!(
+        num(&df, "customer_id", "A", "asset_change_failure_rate_pct"),
+        100.0
+    );
+    assert_eq!(
+        num(&df, "customer_id", "A", "error_budget_remaining_minutes"),
+        -105.4
+    );
+    let api = query(&w, AS_OF, "blast-radius", &["asset=api"]);
+    assert_eq!(column(&api, "customer_id"), vec!["A", "E"]);
+    assert_eq!(get(&api, "customer_id", "E", "uses_directly"), "true");
+}
+
+#[test]
+fn time_since_downtime_and_streaks_match_the_hand_computation() {
+    let w = hand();
+    let df = query(&w, AS_OF, "since-last-downtime", &["period=2026-03"]);
+    // Last downtime: I4 ended 2026-03-20 12:30, 11 days 11.5 hours before 1 April.
+    assert_eq!(
+        get(&df, "asset_id", "all assets", "last_downtime_end"),
+        "2026-03-20T12:30:00Z"
+    );
+    assert_eq!(num(&df, "asset_id", "all assets", "hours_since"), 275.5);
+    assert_eq!(num(&df, "asset_id", "all assets", "days_since"), 11.48);
+    assert_eq!(
+        num(&df, "asset_id", "all assets", "downtime_spans_in_period"),
+        3.0
+    );
+    assert_eq!(
+        num(
+            &df,
+            "asset_id",
+            "all assets",
+            "longest_streak_days_in_period"
+        ),
+        11.48
+    );
+    // db: last down until 15 March 04:00; its longest March streak is from then to 1 April.
+    assert_eq!(num(&df, "asset_id", "db", "days_since"), 16.83);
+    assert_eq!(
+        num(&df, "asset_id", "db", "longest_streak_days_in_period"),
+        16.83
+    );
+    // web was down only in February: the whole of March is a streak.
+    assert_eq!(
+        num(&df, "asset_id", "web", "longest_streak_days_in_period"),
+        31.0
+    );
+}
+
+#[test]
+fn cost_of_unreliability_matches_the_hand_computation() {
+    let w = hand();
+    let df = query(&w, AS_OF, "invest-next-dollar", &["period=2026-03"]);
+    assert_eq!(column(&df, "asset_id")[..4], ["db", "api", "web", "cdn"]);
+    assert_eq!(num(&df, "asset_id", "db", "downtime_cost"), 52.05);
+    assert_eq!(num(&df, "asset_id", "db", "sla_credits"), 666.67);
+    assert_eq!(num(&df, "asset_id", "db", "reliability_churn_arr"), 12000.0);
+    assert_eq!(
+        num(&df, "asset_id", "db", "cost_of_unreliability"),
+        12718.72
+    );
+    assert_eq!(
+        num(&df, "asset_id", "db", "unreliability_to_run_cost"),
+        12.719
+    );
+    assert_eq!(
+        num(&df, "asset_id", "api", "cost_of_unreliability"),
+        12352.51
+    );
+    assert_eq!(num(&df, "asset_id", "cdn", "downtime_cost"), 1.37);
+    // Credits split between components add up to the credits owed.
+    let credits: f64 = column(&df, "sla_credits")
+        .iter()
+        .map(|v| v.parse::<f64>().unwrap())
+        .sum();
+    assert!((credits - 1000.0).abs() < 0.011, "{credits}");
+}
+
+#[test]
+fn top_customers_and_troublesome_components_match_the_hand_computation() {
+    let w = hand();
+    let top = query(&w, AS_OF, "top-customers", &["n=2", "period=2026-03"]);
+    assert_eq!(column(&top, "customer_id"), vec!["A", "B"]);
+    assert_eq!(num(&top, "customer_id", "A", "availability_pct"), 99.664);
+    assert_eq!(get(&top, "customer_id", "A", "meets_sla"), "false");
+    assert_eq!(num(&top, "customer_id", "A", "incidents"), 4.0);
+    assert_eq!(num(&top, "customer_id", "A", "credits"), 1000.0);
+    assert_eq!(
+        num(&top, "customer_id", "A", "changes_on_their_assets"),
+        5.0
+    );
+    assert_eq!(get(&top, "customer_id", "B", "churn_risk"), "high");
+    assert!(get(&top, "customer_id", "B", "risk_signals").contains("downgraded"));
+    let tc = query(&w, AS_OF, "troublesome-components", &["period=2026-03"]);
+    assert_eq!(column(&tc, "asset_id"), vec!["db", "api", "cdn", "web"]);
+    assert_eq!(num(&tc, "asset_id", "db", "downtime_minutes"), 120.0);
+    assert_eq!(num(&tc, "asset_id", "db", "mttr_mean_min"), 135.0);
+    assert_eq!(num(&tc, "asset_id", "db", "customers_affected"), 4.0);
+    assert_eq!(get(&tc, "asset_id", "cdn", "change_failure_rate_pct"), "");
+}
+
+#[test]
+fn trailing_twelve_months_compare_with_a_year_earlier() {
+    let w = hand();
+    let df = query(&w, AS_OF, "trailing-twelve-months", &[]);
+    // Only three full months have data.
+    assert_eq!(column(&df, "month"), vec!["2026-01", "2026-02", "2026-03"]);
+    // March: mean of A 99.66398, B 99.73118, C 99.93280, D 99.45175, E 99.66398 = 99.689.
+    assert_eq!(num(&df, "month", "2026-03", "availability_pct"), 99.689);
+    assert_eq!(num(&df, "month", "2026-03", "churned_mrr"), 2000.0);
+    assert_eq!(num(&df, "month", "2026-01", "churned_mrr"), 0.0);
+    assert_eq!(
+        num(&df, "month", "2026-03", "change_failure_rate_pct"),
+        75.0
+    );
+    assert_eq!(get(&df, "month", "2026-03", "year_ago_month"), "2025-03");
+    assert_eq!(get(&df, "month", "2026-03", "year_ago_incidents"), "");
+}
+
+#[test]
+fn as_of_makes_results_reproducible_and_tz_moves_month_boundaries() {
+    let w = hand();
+    // In New York, I6 (2026-02-10T00:00Z) is still 9 February, and I1 is in March either way.
+    let ny = w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        AS_OF,
+        "--tz",
+        "America/New_York",
+        "query",
+        "run",
+        "incident-trends",
+        "--param",
+        "months=3",
+        "--format",
+        "csv",
+    ]);
+    assert!(ny.lines().any(|l| l.starts_with("2026-02,1,")), "{ny}");
+    // Tables and SQL.
+    let tables = w.ok(&["--lake", "lake", "tables"]);
+    for t in [
+        "sla_periods",
+        "customer_outages",
+        "mrr_movements",
+        "incident_trend",
+    ] {
+        assert!(tables.contains(t), "{tables}");
+    }
+    let sql = w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        AS_OF,
+        "sql",
+        "SELECT COUNT(*) AS n FROM incidents",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(sql, "n\n6\n");
+    let (code, err) = w.fail(&["--lake", "lake", "sql", "SELECT nope FROM incidents"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("SQL error"), "{err}");
+}
+
+#[test]
+fn users_add_queries_by_dropping_files_and_bad_metadata_is_refused() {
+    let w = hand();
+    w.write("mine/incidents-by-asset.sql", "SELECT asset_id, COUNT(*) AS incidents FROM incidents GROUP BY asset_id ORDER BY asset_id\n");
+    w.write(
+        "mine/incidents-by-asset.toml",
+        "title = \"Incidents by asset\"\nquestion = \"Where do incidents happen?\"\n[[columns]]\nname = \"asset_id\"\ndoc = \"asset\"\n[[columns]]\nname = \"incidents\"\ndoc = \"count\"\n",
+    );
+    let list = w.ok(&["--queries", "mine", "query", "list"]);
+    assert!(
+        list.contains("incidents-by-asset") && list.contains("sla-attainment"),
+        "{list}"
+    );
+    let out = w.ok(&[
+        "--lake",
+        "lake",
+        "--queries",
+        "mine",
+        "query",
+        "run",
+        "incidents-by-asset",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out, "asset_id,incidents\napi,1\ncdn,1\ndb,2\nweb,2\n");
+    // Declared columns that the SQL does not return.
+    w.write("bad/wrong.sql", "SELECT 1 AS one\n");
+    w.write(
+        "bad/wrong.toml",
+        "title = \"t\"\nquestion = \"q\"\n[[columns]]\nname = \"two\"\ndoc = \"d\"\n",
+    );
+    let (code, err) = w.fail(&[
+        "--lake",
+        "lake",
+        "--queries",
+        "bad",
+        "query",
+        "run",
+        "wrong",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("query `wrong` returned columns [one] but its metadata declares [two]"),
+        "{err}"
+    );
+    // An unknown metadata key.
+    w.write("typo/x.sql", "SELECT 1 AS one\n");
+    w.write(
+        "typo/x.toml",
+        "title = \"t\"\nquestoin = \"q\"\n[[columns]]\nname = \"one\"\ndoc = \"d\"\n",
+    );
+    let (_, err) = w.fail(&["--queries", "typo", "query", "list"]);
+    assert!(
+        err.contains("x.toml: invalid query metadata") && err.contains("questoin"),
+        "{err}"
+    );
+}
