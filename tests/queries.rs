@@ -620,3 +620,21 @@ fn users_add_queries_by_dropping_files_and_bad_metadata_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn every_metric_a_query_links_to_is_defined_in_docs_metrics() {
+    let docs = std::fs::read_to_string(repo().join("docs/metrics.md")).unwrap();
+    let mut linked = 0;
+    for q in QUERIES {
+        let meta = std::fs::read_to_string(repo().join(format!("queries/{q}.toml"))).unwrap();
+        for line in meta.lines().filter(|l| l.starts_with("metric = ")) {
+            let anchor = line.trim_start_matches("metric = ").trim_matches('"');
+            assert!(
+                docs.contains(&format!("<a id=\"{anchor}\"></a>")),
+                "{q}: metric `{anchor}` has no definition in docs/metrics.md"
+            );
+            linked += 1;
+        }
+    }
+    assert!(linked > 40, "{linked}");
+}
