@@ -638,3 +638,23 @@ fn every_metric_a_query_links_to_is_defined_in_docs_metrics() {
     }
     assert!(linked > 40, "{linked}");
 }
+
+#[test]
+fn churned_customers_are_not_top_customers_and_query_show_explains_a_query() {
+    let w = hand();
+    // Active customers by ARR: A 120k, B 60k, E 36k, C 24k; D (12k) churned in full on 20 March.
+    let top = query(&w, AS_OF, "top-customers", &["n=10", "period=2026-03"]);
+    assert_eq!(column(&top, "customer_id"), vec!["A", "B", "E", "C"]);
+    // Before D churned, D is still a customer at risk.
+    let before = query(&w, "2026-03-19T00:00:00Z", "blast-radius", &["asset=web"]);
+    assert_eq!(column(&before, "customer_id"), vec!["A", "D"]);
+    let show = w.ok(&["query", "show", "sla-attainment"]);
+    for needle in [
+        "Question: How are we really doing against our SLAs",
+        "policy",
+        "docs/metrics.md#sla-credit",
+        "CROSS JOIN p",
+    ] {
+        assert!(show.contains(needle), "{needle} not in\n{show}");
+    }
+}
