@@ -56,6 +56,89 @@ pub enum Command {
     Sql(SqlArgs),
     /// List the tables SQL can read, with their columns
     Tables,
+    /// PDF reports: the executive pack and per-customer quarterly business reviews
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Draw the chart a canned query suggests, as PNG or SVG
+    #[command(
+        after_help = "Examples:\n  opsintel chart troublesome-components --param period=2026 --out components.png\n  opsintel chart incident-trends --out trends.svg --width 1200 --height 600"
+    )]
+    Chart(ChartArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The executive pack: headline KPIs, one section per executive question, definitions
+    #[command(
+        after_help = "Examples:\n  opsintel report exec --out exec.pdf --png-dir charts\n  opsintel --as-of 2026-11-01 report exec --period 2026-Q3 --out q3.pdf\n  opsintel report exec --months 12 --out ttm.pdf"
+    )]
+    Exec(ExecArgs),
+    /// The quarterly business review of one customer (or of each top customer)
+    #[command(
+        after_help = "Examples:\n  opsintel report qbr --customer CUST-0036 --quarter 2026-Q3 --out qbr.pdf\n  opsintel report qbr --all-top 10 --out qbr/"
+    )]
+    Qbr(QbrArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportOutput {
+    /// Output PDF (for --all-top: a directory)
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+    /// Also write every chart of the report as PNG into DIR
+    #[arg(long, value_name = "DIR")]
+    pub png_dir: Option<std::path::PathBuf>,
+    /// A typst template to use instead of the built-in one (templates/*.typ)
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<std::path::PathBuf>,
+    /// Availability policy: strict, weighted or major_only
+    #[arg(long, default_value = "strict")]
+    pub policy: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Period: a month (2026-03), quarter (2026-Q3), year (2026) or range (2025-11..2026-10)
+    #[arg(long, conflicts_with = "months")]
+    pub period: Option<String>,
+    /// The last N full months instead of a period
+    #[arg(long)]
+    pub months: Option<u32>,
+    #[command(flatten)]
+    pub output: ReportOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct QbrArgs {
+    /// The customer
+    #[arg(long, required_unless_present = "all_top", conflicts_with = "all_top")]
+    pub customer: Option<String>,
+    /// One pack for each of the N largest active customers by ARR
+    #[arg(long, value_name = "N")]
+    pub all_top: Option<u32>,
+    /// Quarter (2026-Q3); default: the last full quarter
+    #[arg(long)]
+    pub quarter: Option<String>,
+    #[command(flatten)]
+    pub output: ReportOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// The canned query
+    pub name: String,
+    /// A parameter, as name=value (repeatable)
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Output file: .png (2x, for slides) or .svg
+    #[arg(long, value_name = "FILE")]
+    pub out: std::path::PathBuf,
+    /// Width in pixels (the PNG is twice as large)
+    #[arg(long, default_value_t = 1000)]
+    pub width: u32,
+    /// Height in pixels
+    #[arg(long, default_value_t = 560)]
+    pub height: u32,
 }
 
 #[derive(Debug, Subcommand)]

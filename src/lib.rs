@@ -5,6 +5,7 @@
 //! storage with a manifest) → [`quality`] checks; [`generate`] makes realistic sample exports.
 //! The binary's `commands` are thin wrappers over these modules.
 
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod quality;
 pub mod query;
+pub mod report;
 pub mod schema;
 
 pub use error::{Error, Result};

@@ -1,11 +1,13 @@
 //! One file per subcommand. Each turns its arguments into library options, calls the domain
 //! module, and prints the result; none of them holds domain logic.
 
+mod chart;
 mod generate;
 mod ingest;
 mod lake_check;
 mod lake_status;
 mod query;
+mod report;
 mod schema;
 mod sql;
 mod tables;
@@ -52,5 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Query(cmd) => query::run(&ctx, cmd),
         Command::Sql(args) => sql::run(&ctx, args),
         Command::Tables => tables::run(&ctx),
+        Command::Chart(args) => chart::run(&ctx, args),
+        Command::Report(cmd) => report::run(&ctx, cmd),
     }
 }

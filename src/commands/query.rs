@@ -5,8 +5,8 @@ use crate::cli::QueryCommand;
 use crate::context::Context;
 use crate::error::Result;
 use crate::output::table;
-use crate::query::catalog::{self, ParamType};
-use crate::query::{engine, params};
+use crate::query::catalog;
+use crate::query::params;
 
 pub fn run(ctx: &Context, cmd: QueryCommand) -> Result<()> {
     let queries = catalog::load_all(ctx.queries.as_deref())?;
@@ -82,24 +82,9 @@ pub fn run(ctx: &Context, cmd: QueryCommand) -> Result<()> {
             Ok(())
         }
         QueryCommand::Run(args) => {
-            let q = catalog::find(&queries, &args.name)?;
-            let raw = engine::read_lake(&ctx.lake)?;
-            let given = params::parse_pairs(&args.params)?;
-            let ids = |t: ParamType, v: &str| {
-                let (kind, col) = match t {
-                    ParamType::Asset => (crate::schema::DatasetKind::Assets, "asset_id"),
-                    _ => (crate::schema::DatasetKind::Customers, "customer_id"),
-                };
-                raw[&kind]
-                    .column(col)
-                    .ok()
-                    .and_then(|c| c.str().ok().map(|ca| ca.iter().any(|x| x == Some(v))))
-                    .unwrap_or(false)
-            };
-            let params = params::resolve(&q.name, &q.meta.params, &given, ctx.as_of, ctx.tz, &ids)?;
-            let tables = engine::tables(raw, ctx.as_of, ctx.tz, &params)?;
-            let df = engine::run_query(q, &tables, &params, ctx.as_of, ctx.tz)?;
-            emit(&df, &args.output)
+            let mut session = crate::query::Session::open(ctx)?;
+            let answer = session.answer(&args.name, &params::parse_pairs(&args.params)?)?;
+            emit(&answer.df, &args.output)
         }
     }
 }

@@ -72,11 +72,34 @@ pub struct ColumnSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChartSpec {
+    /// bar, stacked_bar, line, line_trend or kpi.
     pub kind: String,
+    /// Column of the categories (bar labels, x axis, tile labels).
     pub x: String,
+    /// Value columns (one series each).
     pub y: Vec<String>,
     #[serde(default)]
     pub title: Option<String>,
+    /// Axis description for the values, when the column name is not enough.
+    #[serde(default)]
+    pub y_desc: Option<String>,
+    /// Unit appended to KPI tile values (e.g. " d").
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Keep only rows where `filter_column` equals `filter_value`.
+    #[serde(default)]
+    pub filter_column: Option<String>,
+    #[serde(default)]
+    pub filter_value: Option<String>,
+    /// How bars with the same label combine: "sum" (default) or "max".
+    #[serde(default)]
+    pub aggregate: Option<String>,
+    /// Most bars or tiles drawn.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Start the value axis at zero (lines).
+    #[serde(default)]
+    pub zero_based: Option<bool>,
 }
 
 /// A loaded query.
@@ -96,6 +119,7 @@ macro_rules! builtin {
 
 /// The canned queries shipped in the binary (the files under `queries/` at build time).
 static BUILTIN: &[(&str, &str, &str)] = builtin!(
+    "headline-kpis",
     "sla-attainment",
     "since-last-downtime",
     "invest-next-dollar",

@@ -94,11 +94,12 @@ fn cell(c: &Column, i: usize) -> String {
     }
 }
 
+/// A float as the query rounded it (shortest exact form), so every output agrees digit for digit.
 fn format_float(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.0}")
     } else {
-        format!("{f:.2}")
+        format!("{f}")
     }
 }
 

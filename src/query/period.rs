@@ -48,6 +48,15 @@ impl Period {
         })
     }
 
+    /// The `n` full months before `as_of` (in `tz`).
+    pub fn last_full_months(as_of: DateTime<Utc>, tz: Tz, n: u32) -> Self {
+        let last = Self::last_full_month(as_of, tz);
+        Period {
+            first: add_months(last.first, 1 - n as i32),
+            months: n,
+        }
+    }
+
     /// The last full month before `as_of` (in `tz`).
     pub fn last_full_month(as_of: DateTime<Utc>, tz: Tz) -> Self {
         let local = as_of.with_timezone(&tz).date_naive();
@@ -94,7 +103,11 @@ impl Period {
             1 => self.first.format("%Y-%m").to_string(),
             3 => format!("{}-Q{}", self.first.year(), self.first.month0() / 3 + 1),
             12 => self.first.year().to_string(),
-            n => format!("{} +{n}mo", self.first.format("%Y-%m")),
+            _ => format!(
+                "{}..{}",
+                self.first.format("%Y-%m"),
+                add_months(self.first, self.months as i32 - 1).format("%Y-%m")
+            ),
         }
     }
 
@@ -152,6 +165,16 @@ mod tests {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(q.previous().label(), "2025-Q3");
+        let r = Period::parse("2025-11..2026-10").unwrap();
+        assert_eq!(
+            (r.months, r.label(), r.previous().label()),
+            (
+                12,
+                "2025-11..2026-10".to_string(),
+                "2024-11..2025-10".to_string()
+            )
+        );
+        assert!(Period::parse("2026-10..2025-11").is_err());
         assert_eq!(m.year_before().label(), "2025-03");
     }
 

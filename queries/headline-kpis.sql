@@ -1,0 +1,46 @@
+-- The headline KPIs of one period, each defined as in the query that answers its question, so
+-- the executive report's tiles reconcile with the sections behind them.
+WITH p AS (SELECT * FROM params),
+avail AS (
+  SELECT AVG(cm.availability_pct) AS availability_pct FROM customer_months cm CROSS JOIN p
+  WHERE cm.month >= p.period_first_month AND cm.month <= p.period_last_month
+),
+last_down AS (
+  SELECT MAX(d.ended_at) AS last_end FROM downtime_all d CROSS JOIN p WHERE d.started_at < p.period_end
+),
+sla AS (
+  SELECT COUNT(*) AS slas, SUM(CASE WHEN s.breached THEN 1 ELSE 0 END) AS slas_breached, SUM(s.credit_amount) AS credits
+  FROM sla_periods s CROSS JOIN p
+  WHERE s.period_start < p.period_end AND s.period_end > p.period_start
+),
+inc AS (
+  SELECT COUNT(*) AS incidents, AVG(t.time_to_resolve_min) AS mttr FROM incident_timings t CROSS JOIN p
+  WHERE t.started_at >= p.period_start AND t.started_at < p.period_end
+),
+chg AS (
+  SELECT SUM(CASE WHEN c.completed THEN 1 ELSE 0 END) AS completed, SUM(CASE WHEN c.counts_as_failure THEN 1 ELSE 0 END) AS failures
+  FROM change_outcomes c CROSS JOIN p
+  WHERE c.started_at >= p.period_start AND c.started_at < p.period_end
+),
+mrr AS (
+  SELECT SUM(CASE WHEN m.kind IN ('churn', 'contraction') THEN 0.0 - m.amount ELSE 0.0 END) AS churned_mrr
+  FROM mrr_movements m CROSS JOIN p
+  WHERE m.month >= p.period_first_month AND m.month <= p.period_last_month
+),
+nrr AS (
+  SELECT 100.0 * SUM(COALESCE(now.mrr, 0.0)) / SUM(then.mrr) AS nrr_pct
+  FROM months mo CROSS JOIN p
+  JOIN mrr_movements then ON then.month = mo.year_ago_month AND then.mrr > 0
+  LEFT JOIN mrr_movements now ON now.month = mo.month AND now.customer_id = then.customer_id
+  WHERE mo.month = p.period_last_month
+)
+SELECT p.period_label AS period,
+       ROUND(a.availability_pct, 3) AS availability_pct,
+       ROUND(CASE WHEN l.last_end IS NOT NULL THEN (EXTRACT(EPOCH FROM p.period_end) - EXTRACT(EPOCH FROM LEAST(l.last_end, p.period_end))) / 86400.0 END, 1) AS days_without_downtime_at_end,
+       s.slas, COALESCE(s.slas_breached, 0) AS slas_breached, ROUND(COALESCE(s.credits, 0.0), 2) AS credit_liability,
+       COALESCE(i.incidents, 0) AS incidents, ROUND(i.mttr, 1) AS mttr_mean_min,
+       ROUND(CASE WHEN c.completed > 0 THEN 100.0 * c.failures / c.completed END, 2) AS change_failure_rate_pct,
+       ROUND(COALESCE(m.churned_mrr, 0.0), 2) AS churned_mrr,
+       ROUND(n.nrr_pct, 2) AS nrr_pct
+FROM p CROSS JOIN avail a CROSS JOIN last_down l CROSS JOIN sla s CROSS JOIN inc i CROSS JOIN chg c CROSS JOIN mrr m
+LEFT JOIN nrr n ON 1 = 1

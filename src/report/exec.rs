@@ -1,0 +1,289 @@
+//! The executive pack: headline KPI tiles with the change against the previous period, then one
+//! section per executive question (answer in words, chart, compact table), then the definitions
+//! of every metric used and what the lake holds.
+
+use super::{Rendered, chart_svg, definitions, f64_at, lake_contents, num, table, words};
+use crate::error::Result;
+use crate::query::period::Period;
+use crate::query::{Answer, Session};
+use serde_json::{Value, json};
+
+/// Options of the executive report.
+pub struct ExecOptions {
+    /// `2026-03`, `2026-Q3` or `2026`; default the last full month.
+    pub period: Option<String>,
+    /// Availability policy for every figure.
+    pub policy: String,
+    pub template: String,
+}
+
+/// Columns of each section's table.
+fn columns(query: &str) -> &'static [&'static str] {
+    match query {
+        "sla-attainment" => &[
+            "customer_name",
+            "metric",
+            "sla_period",
+            "target",
+            "attainment_pct",
+            "breached",
+            "credit_amount",
+        ],
+        "since-last-downtime" => &[
+            "asset_name",
+            "last_downtime_end",
+            "days_since",
+            "longest_streak_days_in_period",
+        ],
+        "invest-next-dollar" => &[
+            "asset_name",
+            "downtime_minutes",
+            "customers_affected",
+            "cost_of_unreliability",
+            "run_cost",
+            "unreliability_to_run_cost",
+        ],
+        "churn-causes" => &[
+            "reason",
+            "logos_lost",
+            "downgrades",
+            "mrr_lost",
+            "share_of_mrr_lost_pct",
+        ],
+        "change-outcomes" => &[
+            "grouping",
+            "key",
+            "changes",
+            "completed",
+            "failed",
+            "rolled_back",
+            "change_failure_rate_pct",
+        ],
+        "troublesome-components" => &[
+            "rank",
+            "asset_name",
+            "incidents",
+            "sev1",
+            "downtime_minutes",
+            "mttr_mean_min",
+            "change_failure_rate_pct",
+            "customers_affected",
+        ],
+        "blast-radius" => &[
+            "customer_name",
+            "segment",
+            "arr",
+            "sla_target",
+            "error_budget_remaining_minutes",
+        ],
+        "top-customers" => &[
+            "customer_name",
+            "arr",
+            "availability_pct",
+            "incidents",
+            "credits",
+            "churn_risk",
+        ],
+        "incident-trends" => &[
+            "month",
+            "incidents",
+            "sev1",
+            "sev2",
+            "mtta_mean_min",
+            "mttr_mean_min",
+            "mttr_median_min",
+            "mttr_p90_min",
+        ],
+        "trailing-twelve-months" => &[
+            "month",
+            "availability_pct",
+            "incidents",
+            "mttr_mean_min",
+            "change_failure_rate_pct",
+            "churned_mrr",
+            "nrr_pct",
+        ],
+        _ => &[],
+    }
+}
+
+struct Tile {
+    label: &'static str,
+    col: &'static str,
+    unit: &'static str,
+    higher_is_better: bool,
+}
+
+const TILES: [Tile; 8] = [
+    Tile {
+        label: "Customer availability",
+        col: "availability_pct",
+        unit: " %",
+        higher_is_better: true,
+    },
+    Tile {
+        label: "Days without downtime at period end",
+        col: "days_without_downtime_at_end",
+        unit: " d",
+        higher_is_better: true,
+    },
+    Tile {
+        label: "SLA periods breached",
+        col: "slas_breached",
+        unit: "",
+        higher_is_better: false,
+    },
+    Tile {
+        label: "SLA credit liability",
+        col: "credit_liability",
+        unit: "",
+        higher_is_better: false,
+    },
+    Tile {
+        label: "MTTR (mean)",
+        col: "mttr_mean_min",
+        unit: " min",
+        higher_is_better: false,
+    },
+    Tile {
+        label: "Change failure rate",
+        col: "change_failure_rate_pct",
+        unit: " %",
+        higher_is_better: false,
+    },
+    Tile {
+        label: "Churned MRR",
+        col: "churned_mrr",
+        unit: "",
+        higher_is_better: false,
+    },
+    Tile {
+        label: "Net revenue retention (12 mo)",
+        col: "nrr_pct",
+        unit: " %",
+        higher_is_better: true,
+    },
+];
+
+fn tiles(cur: &Answer, prev: &Answer, prev_label: &str) -> Vec<Value> {
+    TILES
+        .iter()
+        .map(|t| {
+            let c = f64_at(&cur.df, t.col, 0);
+            let p = f64_at(&prev.df, t.col, 0);
+            let (delta, tone) = match (c, p) {
+                (Some(c), Some(p)) => {
+                    let d = ((c - p) * 1000.0).round() / 1000.0;
+                    let tone = if d == 0.0 { "flat" } else if (d > 0.0) == t.higher_is_better { "good" } else { "bad" };
+                    let arrow = if d > 0.0 { "▲" } else if d < 0.0 { "▼" } else { "=" };
+                    (format!("{arrow} {}{} vs {prev_label}", if d > 0.0 { "+" } else { "" }, num(d)), tone)
+                }
+                _ => (format!("no figure for {prev_label}"), "flat"),
+            };
+            json!({
+                "label": t.label,
+                "value": c.map(|v| format!("{}{}", num(v), t.unit)).unwrap_or_else(|| "–".into()),
+                "extra": if t.col == "slas_breached" { format!("of {}", f64_at(&cur.df, "slas", 0).map(num).unwrap_or_else(|| "0".into())) } else { String::new() },
+                "delta": delta,
+                "tone": tone,
+            })
+        })
+        .collect()
+}
+
+/// Build the executive report.
+pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered> {
+    let ctx = session.ctx;
+    let period = match &opts.period {
+        Some(p) => Period::parse(p)?,
+        None => Period::last_full_month(ctx.as_of, ctx.tz),
+    };
+    let pp = |p: &Period| {
+        vec![
+            ("period".to_string(), p.label()),
+            ("policy".to_string(), opts.policy.clone()),
+        ]
+    };
+    let policy_only = vec![("policy".to_string(), opts.policy.clone())];
+    let cur = session.answer("headline-kpis", &pp(&period))?;
+    let prev = session.answer("headline-kpis", &pp(&period.previous()))?;
+
+    let mut answers: Vec<Answer> = Vec::new();
+    for q in [
+        "sla-attainment",
+        "since-last-downtime",
+        "invest-next-dollar",
+        "churn-causes",
+    ] {
+        answers.push(session.answer(q, &pp(&period))?);
+    }
+    answers.push(session.answer("change-outcomes", &[("period".to_string(), period.label())])?);
+    let trouble = session.answer("troublesome-components", &pp(&period))?;
+    // The blast-radius example: the most troublesome component, else the most depended-on one.
+    let asset = super::str_at(&trouble.df, "asset_id", 0).or_else(|| most_depended_on(session));
+    answers.push(trouble);
+    if let Some(asset) = asset {
+        let mut args = policy_only.clone();
+        args.push(("asset".to_string(), asset));
+        answers.push(session.answer("blast-radius", &args)?);
+    }
+    let mut top = pp(&period);
+    top.push(("n".to_string(), "10".to_string()));
+    answers.push(session.answer("top-customers", &top)?);
+    answers.push(session.answer(
+        "incident-trends",
+        &[("months".to_string(), "12".to_string())],
+    )?);
+    answers.push(session.answer("trailing-twelve-months", &policy_only)?);
+
+    let mut charts = Vec::new();
+    let mut sections = Vec::new();
+    for a in &answers {
+        let svg = chart_svg(session, a)?;
+        let chart_path = svg.as_ref().map(|_| format!("charts/{}.svg", a.query.name));
+        if let Some(svg) = svg {
+            charts.push((a.query.name.clone(), svg));
+        }
+        sections.push(json!({
+            "n": a.query.meta.order,
+            "name": a.query.name,
+            "title": a.query.meta.title,
+            "question": a.query.meta.question,
+            "answer": words::sentence(a),
+            "chart": chart_path,
+            "table": table(&a.df, columns(&a.query.name), 12),
+            "source": crate::chart::footnote(a, ctx),
+        }));
+    }
+    let mut used: Vec<&Answer> = answers.iter().collect();
+    used.push(&cur);
+    let data = json!({
+        "title": "Operations review",
+        "period": period.label(),
+        "prev_period": period.previous().label(),
+        "as_of": ctx.as_of.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "tz": ctx.tz.name(),
+        "policy": opts.policy,
+        "kpis": tiles(&cur, &prev, &period.previous().label()),
+        "has_data": answers.iter().any(|a| a.df.height() > 0) && cur.df.height() > 0 && f64_at(&cur.df, "incidents", 0).is_some(),
+        "sections": sections,
+        "definitions": definitions(&used),
+        "lake": lake_contents(session)?,
+    });
+    let mut files = vec![(
+        "/data.json".to_string(),
+        serde_json::to_vec_pretty(&data).expect("json"),
+    )];
+    for (name, svg) in &charts {
+        files.push((format!("/charts/{name}.svg"), svg.clone().into_bytes()));
+    }
+    let world = super::world::ReportWorld::new(&opts.template, files, ctx.as_of.date_naive())?;
+    let pdf = world.pdf(&format!("opsintel-exec-{}", period.label()))?;
+    Ok(Rendered { pdf, charts })
+}
+
+/// The asset with the most dependent customers (for blast radius when nothing broke).
+fn most_depended_on(session: &Session<'_>) -> Option<String> {
+    let assets = session.raw(crate::schema::DatasetKind::Assets);
+    super::str_at(assets, "asset_id", 0)
+}

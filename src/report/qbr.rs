@@ -1,0 +1,1 @@
+//! The quarterly business review for one customer (placeholder until the customer queries land).
