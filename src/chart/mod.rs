@@ -129,7 +129,7 @@ fn draw(
             (FAMILY, NOTE_SIZE).into_font().color(&MUTED),
         ))?;
     }
-    let body = root.margin(60, 36, 16, 24);
+    let body = root.margin(60, 36, 16, 48);
     let empty = data
         .values
         .iter()
@@ -158,30 +158,36 @@ fn draw(
 
 /// A number as people read it: thousands separators, up to 2 decimals below 100.
 pub fn human(v: f64) -> String {
-    let (int, frac) = if v.abs() >= 100.0 {
-        (v.round(), String::new())
+    let text = if v.abs() >= 100.0 {
+        format!("{:.0}", v)
     } else {
-        (v.trunc(), format!("{:.2}", v.fract().abs()))
+        format!("{:.2}", v)
     };
-    let digits = format!("{}", int.abs() as i64);
+    let (sign, text) = match text.strip_prefix('-') {
+        Some(t) => ("-", t.to_string()),
+        None => ("", text),
+    };
+    let (int, frac) = match text.split_once('.') {
+        Some((i, f)) => (i.to_string(), f.trim_end_matches('0').to_string()),
+        None => (text, String::new()),
+    };
     let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
-    let frac = frac
-        .trim_start_matches('0')
-        .trim_end_matches('0')
-        .trim_end_matches('.')
-        .to_string();
-    let sign = if v < 0.0 && (int != 0.0 || !frac.is_empty()) {
-        "-"
-    } else {
+    let sign = if out == "0" && frac.is_empty() {
         ""
+    } else {
+        sign
     };
-    format!("{sign}{out}{frac}")
+    if frac.is_empty() {
+        format!("{sign}{out}")
+    } else {
+        format!("{sign}{out}.{frac}")
+    }
 }
 
 /// A column name as a label: `mttr_mean_min` → `MTTR mean (min)`, `availability_pct` →
@@ -242,18 +248,24 @@ fn bar(spec: &ChartSpec, data: &Series, area: &DrawingArea<SVGBackend, Shift>) -
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     rows.truncate(spec.limit.unwrap_or(12));
     let n = rows.len();
+    if n == 0 {
+        return Ok(());
+    }
+    // Plotters' discrete range a..b holds a..=b: 0..n-1 gives exactly the n slots drawn
+    // (a single bar needs 0..1: a zero-width range draws nothing).
     let max = rows.iter().map(|r| r.1).fold(0.0, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(area)
         .x_label_area_size(48)
         .y_label_area_size(230)
-        .build_cartesian_2d(0f64..max.max(1e-9), (0..n).into_segmented())?;
+        .build_cartesian_2d(0f64..max.max(1e-9), (0..(n - 1).max(1)).into_segmented())?;
     let labels: Vec<String> = rows.iter().map(|r| truncate(&r.0, 28)).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
         .light_line_style(WHITE)
         .bold_line_style(GRID)
-        .x_desc(pretty(&spec.y[0]))
+        .x_desc(spec.y_desc.clone().unwrap_or_else(|| pretty(&spec.y[0])))
+        .x_labels(6)
         .x_label_formatter(&|v| human(*v))
         .y_labels(n)
         .y_label_formatter(&|v| match v {
@@ -308,7 +320,7 @@ fn stacked_bar(
     let mut chart = ChartBuilder::on(area)
         .x_label_area_size(56)
         .y_label_area_size(80)
-        .build_cartesian_2d((0..n).into_segmented(), 0f64..max.max(1e-9))?;
+        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0f64..max.max(1e-9))?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -545,6 +557,10 @@ mod tests {
         assert_eq!(human(3.0), "3");
         assert_eq!(human(-2500.0), "-2,500");
         assert_eq!(human(0.0), "0");
+        assert_eq!(human(99.996), "100");
+        assert_eq!(human(99.995_5), "100");
+        assert_eq!(human(99.984), "99.98");
+        assert_eq!(human(-0.001), "0");
         assert_eq!(pretty("downtime_minutes"), "Downtime minutes");
         assert_eq!(pretty("availability_pct"), "Availability (%)");
         assert_eq!(pretty("mttr_mean_min"), "MTTR mean (min)");

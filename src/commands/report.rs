@@ -61,6 +61,40 @@ pub fn run(ctx: &Context, cmd: ReportCommand) -> Result<()> {
                 "",
             )
         }
-        ReportCommand::Qbr(_) => Err(Error::Usage("report qbr is not available yet".into())),
+        ReportCommand::Qbr(args) => {
+            let quarter = match &args.quarter {
+                Some(q) => Period::parse(q)?,
+                None => report::qbr::last_full_quarter(&session),
+            };
+            let tpl = template(&args.output, report::QBR_TEMPLATE)?;
+            match (args.customer, args.all_top) {
+                (Some(c), _) => {
+                    if !session.has_id(crate::query::catalog::ParamType::Customer, &c) {
+                        return Err(Error::Usage(format!("no customer `{c}` in the lake")));
+                    }
+                    let r =
+                        report::qbr::render(&mut session, &c, &quarter, &args.output.policy, &tpl)?;
+                    save(&r, &args.output.out, args.output.png_dir.as_deref(), "")
+                }
+                (None, Some(n)) => {
+                    for c in report::qbr::top_customers(&mut session, n)? {
+                        let r = report::qbr::render(
+                            &mut session,
+                            &c,
+                            &quarter,
+                            &args.output.policy,
+                            &tpl,
+                        )?;
+                        let file = args
+                            .output
+                            .out
+                            .join(format!("qbr-{c}-{}.pdf", quarter.label()));
+                        save(&r, &file, args.output.png_dir.as_deref(), &format!("{c}-"))?;
+                    }
+                    Ok(())
+                }
+                (None, None) => Err(Error::Usage("give --customer ID or --all-top N".into())),
+            }
+        }
     }
 }

@@ -545,7 +545,7 @@ fn timings_table(incidents: &[Incident], cal: &Calendar) -> Result<DataFrame> {
                 "downtime_minutes".into(),
                 incidents
                     .iter()
-                    .map(|i| i.pieces.iter().map(Segment::downtime_minutes).sum::<f64>())
+                    .map(|i| i.pieces.iter().map(Segment::downtime_minutes).sum::<f64>() + 0.0)
                     .collect::<Vec<_>>(),
             ),
         ],
@@ -701,7 +701,7 @@ fn customer_incidents_table(
         if i.impact == "none" {
             continue;
         }
-        let dm: f64 = i.pieces.iter().map(Segment::downtime_minutes).sum();
+        let dm: f64 = i.pieces.iter().map(Segment::downtime_minutes).sum::<f64>() + 0.0; // + 0.0: an empty sum is -0.0
         for &c in hit {
             cid.push(customers[c].id.clone());
             iid.push(i.id.clone());

@@ -130,6 +130,10 @@ static BUILTIN: &[(&str, &str, &str)] = builtin!(
     "top-customers",
     "incident-trends",
     "trailing-twelve-months",
+    "customer-summary",
+    "customer-sla",
+    "customer-incidents",
+    "customer-changes",
 );
 
 fn parse_meta(text: &str, meta_path: &Path) -> Result<QueryMeta> {

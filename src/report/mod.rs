@@ -71,8 +71,9 @@ pub fn cell(df: &DataFrame, col: &str, row: usize) -> String {
                 "no".into()
             }
         }
-        Ok(AnyValue::String(s)) => s.to_string(),
-        Ok(AnyValue::StringOwned(s)) => s.to_string(),
+        // A zero-width space after `_` lets long identifiers wrap in narrow table cells.
+        Ok(AnyValue::String(s)) => s.replace('_', "_\u{200B}"),
+        Ok(AnyValue::StringOwned(s)) => s.replace('_', "_\u{200B}"),
         Ok(AnyValue::Datetime(v, _, _)) => chrono::DateTime::from_timestamp_micros(v)
             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),

@@ -94,12 +94,20 @@ pub fn sentence(a: &Answer) -> String {
             format!("No component had an incident in {}.", period(a))
         }
         "troublesome-components" => format!(
-            "{} was the most troublesome component in {}: {} minutes of downtime from {} incidents, reaching {} customers.",
+            "{} was the most troublesome component in {}: {} minutes of downtime from {}, reaching {}.",
             str_at(df, "asset_name", 0).unwrap_or_default(),
             period(a),
             n(df, "downtime_minutes", 0),
-            n(df, "incidents", 0),
-            n(df, "customers_affected", 0)
+            plural(
+                f64_at(df, "incidents", 0).unwrap_or(0.0),
+                "incident",
+                "incidents"
+            ),
+            plural(
+                f64_at(df, "customers_affected", 0).unwrap_or(0.0),
+                "customer",
+                "customers"
+            )
         ),
         "blast-radius" if empty => "No active customer depends on this asset.".into(),
         "blast-radius" => format!(
