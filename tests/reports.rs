@@ -321,3 +321,42 @@ fn an_empty_lake_gives_a_report_that_says_so() {
         "{text}"
     );
 }
+
+#[test]
+fn months_gives_a_trailing_window_report() {
+    let w = sample();
+    w.ok(&[
+        "--lake", "lake", "--as-of", AS_OF, "report", "exec", "--months", "12", "--out", "ttm.pdf",
+    ]);
+    let text = pdf_text(&w.path("ttm.pdf"));
+    assert!(
+        text.contains("Operations review — 2025-11..2026-10"),
+        "{}",
+        &text[..300.min(text.len())]
+    );
+    assert!(
+        text.contains("2024-11..2025-10"),
+        "the previous window is named"
+    );
+    // The same window works as a query parameter.
+    let kpis = w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        AS_OF,
+        "query",
+        "run",
+        "headline-kpis",
+        "--param",
+        "period=2025-11..2026-10",
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        kpis.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2025-11..2026-10,"),
+        "{kpis}"
+    );
+}

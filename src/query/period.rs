@@ -15,14 +15,27 @@ pub struct Period {
 }
 
 impl Period {
-    /// Parse `YYYY-MM`, `YYYY-Qn` or `YYYY`.
+    /// Parse `YYYY-MM`, `YYYY-Qn`, `YYYY` or a range of months `YYYY-MM..YYYY-MM`.
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         let bad = || {
             Error::Usage(format!(
-                "period `{s}` is not a month (2026-03), a quarter (2026-Q1) or a year (2026)"
+                "period `{s}` is not a month (2026-03), a quarter (2026-Q1), a year (2026) or a range of months (2025-11..2026-10)"
             ))
         };
+        if let Some((a, b)) = s.split_once("..") {
+            let (a, b) = (Period::parse(a)?, Period::parse(b)?);
+            if a.months != 1 || b.months != 1 || b.first < a.first {
+                return Err(bad());
+            }
+            let months = (b.first.year() - a.first.year()) * 12 + b.first.month0() as i32
+                - a.first.month0() as i32
+                + 1;
+            return Ok(Period {
+                first: a.first,
+                months: months as u32,
+            });
+        }
         if let Some((y, q)) = s.split_once(['Q', 'q']) {
             let y: i32 = y.trim_end_matches('-').parse().map_err(|_| bad())?;
             let q: u32 = q.parse().map_err(|_| bad())?;
@@ -97,12 +110,13 @@ impl Period {
         }
     }
 
-    /// `2026-03`, `2026-Q1` or `2026`.
+    /// `2026-03`, `2026-Q1`, `2026`, or `2025-11..2026-10` for any other run of months. A label
+    /// parses back to the same period.
     pub fn label(&self) -> String {
-        match self.months {
-            1 => self.first.format("%Y-%m").to_string(),
-            3 => format!("{}-Q{}", self.first.year(), self.first.month0() / 3 + 1),
-            12 => self.first.year().to_string(),
+        match (self.months, self.first.month0()) {
+            (1, _) => self.first.format("%Y-%m").to_string(),
+            (3, m) if m % 3 == 0 => format!("{}-Q{}", self.first.year(), m / 3 + 1),
+            (12, 0) => self.first.year().to_string(),
             _ => format!(
                 "{}..{}",
                 self.first.format("%Y-%m"),
@@ -175,6 +189,18 @@ mod tests {
             )
         );
         assert!(Period::parse("2026-10..2025-11").is_err());
+        // Every label parses back to its period, including unaligned runs of 3 or 12 months.
+        for p in [
+            m,
+            q,
+            y,
+            r,
+            Period::parse("2026-02..2026-04").unwrap(),
+            Period::parse("2026-01..2026-12").unwrap(),
+        ] {
+            assert_eq!(Period::parse(&p.label()).unwrap(), p, "{}", p.label());
+        }
+        assert_eq!(Period::parse("2026-01..2026-12").unwrap().label(), "2026");
         assert_eq!(m.year_before().label(), "2025-03");
     }
 
