@@ -108,6 +108,7 @@ fn every_query_file_runs_on_the_sample_data_with_its_declared_columns() {
         let params: &[&str] = match q {
             "blast-radius" => &["asset=pg-main"],
             "incident-trends" | "trailing-twelve-months" => &[],
+            "downtime-by-month" => &["months=6"],
             "since-last-downtime" | "invest-next-dollar" | "churn-causes" => &["period=2026"],
             c if c.starts_with("customer-") => &["customer=CUST-0036", "period=2026-Q3"],
             _ => &["period=2026-Q3"],

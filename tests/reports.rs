@@ -78,6 +78,7 @@ fn every_chart_renders_for_every_canned_query_on_the_sample_data() {
                 &["--param", "customer=CUST-0036", "--param", "period=2026-Q3"]
             }
             "incident-trends" | "trailing-twelve-months" => &[],
+            "downtime-by-month" => &["--param", "months=6"],
             _ => &["--param", "period=2026-Q3"],
         };
         let out = format!("{name}.png");
@@ -157,7 +158,10 @@ fn the_executive_report_is_deterministic_and_shows_the_query_figures() {
     );
     // Every chart of the report is also a PNG.
     let pngs = std::fs::read_dir(w.path("png")).unwrap().count();
-    assert_eq!(pngs, 10, "one chart per executive question");
+    assert_eq!(
+        pngs, 11,
+        "one chart per executive question, plus the downtime heat map"
+    );
 
     let text = pdf_text(&w.path("a.pdf"));
     let kpis = w.ok(&[
@@ -358,5 +362,62 @@ fn months_gives_a_trailing_window_report() {
             .unwrap()
             .starts_with("2025-11..2026-10,"),
         "{kpis}"
+    );
+}
+
+#[test]
+fn a_period_without_data_says_so_and_templates_can_be_replaced() {
+    let w = sample();
+    // Long before the sample's first month.
+    w.ok(&[
+        "--lake", "lake", "--as-of", AS_OF, "report", "exec", "--period", "2019-03", "--out",
+        "old.pdf",
+    ]);
+    let text = pdf_text(&w.path("old.pdf"));
+    assert!(
+        text.contains("No operations data for 2019-03"),
+        "{}",
+        &text[..400.min(text.len())]
+    );
+    assert!(text.contains("No SLA was in force in 2019-03"));
+    // A company's own template gets the same data.
+    w.write("mine.typ", "#let data = json(\"data.json\")\n#set text(font: \"DejaVu Sans\")\nACME board pack for #data.period: #data.kpis.at(0).label #data.kpis.at(0).value\n");
+    w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        AS_OF,
+        "report",
+        "exec",
+        "--period",
+        "2026-Q3",
+        "--template",
+        "mine.typ",
+        "--out",
+        "mine.pdf",
+    ]);
+    let mine = pdf_text(&w.path("mine.pdf"));
+    assert!(
+        mine.contains("ACME board pack for 2026-Q3: Customer availability"),
+        "{mine}"
+    );
+    // A broken template is an error that names the problem, not a crash.
+    w.write("bad.typ", "#let data = json(\"data.json\")\n#data.nope\n");
+    let (code, err) = w.fail(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        AS_OF,
+        "report",
+        "exec",
+        "--template",
+        "bad.typ",
+        "--out",
+        "bad.pdf",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("report template") && err.contains("nope"),
+        "{err}"
     );
 }

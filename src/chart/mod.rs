@@ -1,7 +1,8 @@
 //! Charts: the chart a canned query suggests in its metadata, drawn from the query's result.
 //! Pure renderers: a result frame and a [`ChartSpec`] in, SVG text out ([`png::svg_to_png`] for
 //! PNG). Kinds: `bar` (horizontal, top rows by value), `stacked_bar`, `line`, `line_trend` (with a
-//! least-squares trend of the first series) and `kpi` (tiles). An empty result draws a chart that
+//! least-squares trend of the first series), `kpi` (tiles) and `heatmap` (rows × columns, shade by
+//! value). An empty result draws a chart that
 //! says so.
 
 pub mod png;
@@ -41,6 +42,8 @@ pub struct Series {
     pub names: Vec<String>,
     /// One vector per y column; `None` where the value is missing.
     pub values: Vec<Vec<Option<f64>>>,
+    /// Row labels (heat maps only).
+    pub rows: Vec<String>,
 }
 
 /// Pick the chart's columns out of `df` (applying the spec's row filter).
@@ -67,7 +70,25 @@ pub fn series(spec: &ChartSpec, df: &DataFrame) -> Result<Series> {
         .map(|v| v.unwrap_or("").to_string())
         .collect();
     let mut values = Vec::new();
-    for y in &spec.y {
+    let mut rows = Vec::new();
+    let value_cols: Vec<&String> = if spec.kind == "heatmap" {
+        if let Some(r) = spec.y.first() {
+            rows = df
+                .column(r)
+                .map_err(err)?
+                .cast(&DataType::String)
+                .map_err(err)?
+                .str()
+                .map_err(err)?
+                .iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect();
+        }
+        spec.y.iter().skip(1).collect()
+    } else {
+        spec.y.iter().collect()
+    };
+    for y in value_cols {
         let c = df
             .column(y)
             .map_err(err)?
@@ -85,6 +106,7 @@ pub fn series(spec: &ChartSpec, df: &DataFrame) -> Result<Series> {
         labels,
         names: spec.y.clone(),
         values,
+        rows,
     })
 }
 
@@ -149,8 +171,9 @@ fn draw(
         "line" => line(spec, data, &body, false),
         "line_trend" => line(spec, data, &body, true),
         "kpi" => kpi(spec, data, &body),
+        "heatmap" => heatmap(data, &body),
         other => Err(format!(
-            "unknown chart kind `{other}` (bar, stacked_bar, line, line_trend, kpi)"
+            "unknown chart kind `{other}` (bar, stacked_bar, line, line_trend, kpi, heatmap)"
         )
         .into()),
     }
@@ -485,6 +508,105 @@ fn line(
         .border_style(GRID)
         .label_font((FAMILY, TICK_SIZE).into_font().color(&INK))
         .draw()?;
+    Ok(())
+}
+
+/// Heat map: one row per distinct row label, one column per distinct x label (in first-seen
+/// order), shaded from white to navy by value (lightness alone carries it, so it prints in grey).
+fn heatmap(data: &Series, area: &DrawingArea<SVGBackend, Shift>) -> DrawResult {
+    let mut cols: Vec<&str> = Vec::new();
+    let mut rows: Vec<&str> = Vec::new();
+    for (c, r) in data.labels.iter().zip(&data.rows) {
+        if !cols.contains(&c.as_str()) {
+            cols.push(c);
+        }
+        if !rows.contains(&r.as_str()) {
+            rows.push(r);
+        }
+    }
+    rows.truncate(18);
+    let max = data.values[0]
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let (w, h) = area.dim_in_pixel();
+    let (left, bottom, legend) = (220i32, 40i32, 46i32);
+    let cw = (w as i32 - left - legend) / cols.len().max(1) as i32;
+    let ch = ((h as i32 - bottom) / rows.len().max(1) as i32).min(40);
+    let shade = |v: f64| {
+        let t = (v / max).clamp(0.0, 1.0);
+        let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+        RGBColor(
+            mix(0xf4, PALETTE[0].0),
+            mix(0xf6, PALETTE[0].1),
+            mix(0xfa, PALETTE[0].2),
+        )
+    };
+    for ((c, r), v) in data.labels.iter().zip(&data.rows).zip(&data.values[0]) {
+        let (Some(ci), Some(ri)) = (
+            cols.iter().position(|x| x == c),
+            rows.iter().position(|x| x == r),
+        ) else {
+            continue;
+        };
+        let (x0, y0) = (left + ci as i32 * cw, ri as i32 * ch);
+        let v = v.unwrap_or(0.0);
+        area.draw(&Rectangle::new(
+            [(x0, y0), (x0 + cw - 2, y0 + ch - 2)],
+            shade(v).filled(),
+        ))?;
+        if v > 0.0 && cw >= 40 {
+            let ink = if v / max > 0.5 { WHITE } else { INK };
+            area.draw(&Text::new(
+                human(v),
+                (x0 + cw / 2, y0 + ch / 2),
+                (FAMILY, TICK_SIZE - 2.0)
+                    .into_font()
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ))?;
+        }
+    }
+    for (ri, r) in rows.iter().enumerate() {
+        area.draw(&Text::new(
+            truncate(r, 26),
+            (left - 8, ri as i32 * ch + ch / 2),
+            (FAMILY, TICK_SIZE)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
+    }
+    let step = cols.len().div_ceil(12).max(1);
+    for (ci, c) in cols.iter().enumerate().filter(|(i, _)| i % step == 0) {
+        area.draw(&Text::new(
+            c.to_string(),
+            (left + ci as i32 * cw + cw / 2, rows.len() as i32 * ch + 14),
+            (FAMILY, TICK_SIZE)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+    }
+    // Legend: the scale from 0 to the maximum.
+    let lx = w as i32 - legend + 12;
+    for k in 0..10 {
+        let y0 = k * ch.max(12) * rows.len().min(10) as i32 / 10;
+        area.draw(&Rectangle::new(
+            [
+                (lx, y0),
+                (lx + 14, y0 + ch.max(12) * rows.len().min(10) as i32 / 10),
+            ],
+            shade(max * (9 - k) as f64 / 9.0).filled(),
+        ))?;
+    }
+    area.draw(&Text::new(
+        human(max),
+        (lx + 18, 0),
+        (FAMILY, NOTE_SIZE).into_font().color(&MUTED),
+    ))?;
     Ok(())
 }
 

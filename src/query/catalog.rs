@@ -72,7 +72,7 @@ pub struct ColumnSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChartSpec {
-    /// bar, stacked_bar, line, line_trend or kpi.
+    /// bar, stacked_bar, line, line_trend, kpi or heatmap (x = columns, y = [row label, value]).
     pub kind: String,
     /// Column of the categories (bar labels, x axis, tile labels).
     pub x: String,
@@ -134,6 +134,7 @@ static BUILTIN: &[(&str, &str, &str)] = builtin!(
     "customer-sla",
     "customer-incidents",
     "customer-changes",
+    "downtime-by-month",
 );
 
 fn parse_meta(text: &str, meta_path: &Path) -> Result<QueryMeta> {

@@ -236,13 +236,29 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
     )?);
     answers.push(session.answer("trailing-twelve-months", &policy_only)?);
 
+    // Extra charts shown beside a section's own: where and when downtime hit, with the
+    // troublesome components.
+    let heat = session.answer(
+        "downtime-by-month",
+        &[
+            ("months".to_string(), "12".to_string()),
+            ("policy".to_string(), opts.policy.clone()),
+        ],
+    )?;
     let mut charts = Vec::new();
     let mut sections = Vec::new();
     for a in &answers {
-        let svg = chart_svg(session, a)?;
-        let chart_path = svg.as_ref().map(|_| format!("charts/{}.svg", a.query.name));
-        if let Some(svg) = svg {
-            charts.push((a.query.name.clone(), svg));
+        let mut paths = Vec::new();
+        let extra: Vec<&Answer> = if a.query.name == "troublesome-components" {
+            vec![&heat]
+        } else {
+            vec![]
+        };
+        for c in std::iter::once(a).chain(extra) {
+            if let Some(svg) = chart_svg(session, c)? {
+                paths.push(format!("charts/{}.svg", c.query.name));
+                charts.push((c.query.name.clone(), svg));
+            }
         }
         sections.push(json!({
             "n": a.query.meta.order,
@@ -250,11 +266,21 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
             "title": a.query.meta.title,
             "question": a.query.meta.question,
             "answer": words::sentence(a),
-            "chart": chart_path,
+            "charts": paths,
             "table": table(&a.df, columns(&a.query.name), 12),
             "source": crate::chart::footnote(a, ctx),
         }));
     }
+    // A period with no incidents, SLAs, changes or revenue movements has nothing to report.
+    let has_data = [
+        "incidents",
+        "slas",
+        "change_failure_rate_pct",
+        "churned_mrr",
+        "availability_pct",
+    ]
+    .iter()
+    .any(|c| f64_at(&cur.df, c, 0).is_some_and(|v| v != 0.0));
     let mut used: Vec<&Answer> = answers.iter().collect();
     used.push(&cur);
     let data = json!({
@@ -265,7 +291,7 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
         "tz": ctx.tz.name(),
         "policy": opts.policy,
         "kpis": tiles(&cur, &prev, &period.previous().label()),
-        "has_data": answers.iter().any(|a| a.df.height() > 0) && cur.df.height() > 0 && f64_at(&cur.df, "incidents", 0).is_some(),
+        "has_data": has_data,
         "sections": sections,
         "definitions": definitions(&used),
         "lake": lake_contents(session)?,
