@@ -46,6 +46,11 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print the canonical data model
     Schema(SchemaArgs),
+    /// Mappings that read the exports of real tools
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+    /// Ingest every new or changed file of the sources in opsintel.toml (a nightly job)
+    Sync(SyncArgs),
     /// Canned queries: the executive questions
     #[command(subcommand)]
     Query(QueryCommand),
@@ -197,12 +202,52 @@ pub struct IngestArgs {
     /// Ingest every file in DIR named after its dataset (incidents.csv, churn.json, ...)
     #[arg(long, value_name = "DIR", conflicts_with_all = ["dataset", "files"])]
     pub dir: Option<PathBuf>,
-    /// Time zone of naive timestamps in the input (IANA name)
-    #[arg(long, default_value = "UTC", value_name = "TZ")]
-    pub source_tz: String,
+    /// Time zone of naive timestamps in the input (IANA name) [default: the mapping's, else UTC]
+    #[arg(long, value_name = "TZ")]
+    pub source_tz: Option<String>,
     /// Fail the whole ingest, writing nothing, if any row is rejected
     #[arg(long)]
     pub strict: bool,
+    /// Read the files through this mapping file (docs/mappings.md)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["preset", "dir"])]
+    pub mapping: Option<PathBuf>,
+    /// Read the files through a preset mapping (`opsintel mapping list`)
+    #[arg(long, value_name = "NAME", conflicts_with = "dir")]
+    pub preset: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// The preset mappings shipped with opsintel
+    List,
+    /// Preview a mapping on a file: the first mapped rows and every problem, lake untouched
+    #[command(
+        after_help = "Examples:\n  opsintel mapping check servicenow-incident export.csv --source-tz Europe/Berlin\n  opsintel mapping check my-mapping.toml events.csv --rows 20"
+    )]
+    Check(MappingCheckArgs),
+    /// Print a preset's TOML (a starting point for your own mapping)
+    Show { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct MappingCheckArgs {
+    /// A mapping file, or the name of a preset
+    pub mapping: String,
+    /// The export to try it on
+    pub file: PathBuf,
+    /// Time zone of naive timestamps [default: the mapping's, else UTC]
+    #[arg(long, value_name = "TZ")]
+    pub source_tz: Option<String>,
+    /// How many mapped rows to show
+    #[arg(long, default_value_t = 10)]
+    pub rows: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Project file declaring the sources [default: ./opsintel.toml]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

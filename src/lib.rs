@@ -14,6 +14,7 @@ pub mod generate;
 pub mod graph;
 pub mod ingest;
 pub mod lake;
+pub mod mapping;
 pub mod model;
 pub mod output;
 pub mod quality;

@@ -28,11 +28,17 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<()> {
                     "no files given for dataset `{dataset}`"
                 )));
             }
+            let mapping = match (&args.mapping, &args.preset) {
+                (Some(file), _) => Some(crate::commands::mapping::from_file(file)?),
+                (None, Some(name)) => Some(crate::commands::mapping::from_preset(name)?),
+                (None, None) => None,
+            };
             args.files
                 .iter()
                 .map(|p| FileInput {
                     dataset,
                     path: p.clone(),
+                    mapping: mapping.clone(),
                 })
                 .collect()
         }
@@ -43,7 +49,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<()> {
         }
     };
     let opts = IngestOptions {
-        source_tz: parse_tz(&args.source_tz)?,
+        source_tz: args.source_tz.as_deref().map(parse_tz).transpose()?,
         strict: args.strict,
         now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     };
@@ -67,6 +73,12 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<()> {
                     thousands(r.updated),
                     thousands(r.unchanged + r.duplicates_in_file),
                 ]);
+                if r.filtered + r.superseded > 0 {
+                    eprintln!(
+                        "note: {}: the mapping left out {} row(s) by its keep/drop rules and merged {} older event row(s)",
+                        r.file, r.filtered, r.superseded
+                    );
+                }
                 for (c, near) in ignored_columns {
                     eprintln!(
                         "warning: {}: column `{c}` is not part of `{}` and was ignored{}",

@@ -6,10 +6,12 @@ mod generate;
 mod ingest;
 mod lake_check;
 mod lake_status;
+mod mapping;
 mod query;
 mod report;
 mod schema;
 mod sql;
+mod sync;
 mod tables;
 
 use crate::cli::OutputArgs;
@@ -51,6 +53,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lake(LakeCommand::Check(args)) => lake_check::run(&ctx, args),
         Command::Generate(args) => generate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Mapping(cmd) => mapping::run(cmd),
+        Command::Sync(args) => sync::run(&ctx, args),
         Command::Query(cmd) => query::run(&ctx, cmd),
         Command::Sql(args) => sql::run(&ctx, args),
         Command::Tables => tables::run(&ctx),

@@ -17,17 +17,27 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 pub use validate::Reject;
 
-/// One file to ingest into one dataset.
+/// One file to ingest into one dataset, optionally through a mapping.
 #[derive(Debug, Clone)]
 pub struct FileInput {
     pub dataset: DatasetKind,
     pub path: PathBuf,
+    pub mapping: Option<MappingRef>,
+}
+
+/// A mapping and how the manifest names it.
+#[derive(Debug, Clone)]
+pub struct MappingRef {
+    pub mapping: std::sync::Arc<crate::mapping::Mapping>,
+    /// `preset:NAME` or `mapping:SHA256` of the mapping file.
+    pub id: String,
 }
 
 /// Options of an ingest.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
-    pub source_tz: Tz,
+    /// Zone of naive timestamps given on the command line; else the mapping's, else UTC.
+    pub source_tz: Option<Tz>,
     pub strict: bool,
     /// Wall-clock time recorded in the manifest (RFC 3339).
     pub now: String,
@@ -85,8 +95,21 @@ fn ingest_one(
         _ => Error::io(path, e),
     })?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let tz_name = opts.source_tz.name().to_string();
-    if let Some(prev) = tx.manifest().find_same(spec.name(), &sha256, &tz_name) {
+    let mapping = input.mapping.as_ref();
+    let tz = match (
+        opts.source_tz,
+        mapping.and_then(|m| m.mapping.source_tz.as_deref()),
+    ) {
+        (Some(tz), _) => tz,
+        (None, Some(name)) => crate::context::parse_tz(name)?,
+        (None, None) => Tz::UTC,
+    };
+    let tz_name = tz.name().to_string();
+    let mapping_id = mapping.map(|m| m.id.clone());
+    if let Some(prev) =
+        tx.manifest()
+            .find_same(spec.name(), &sha256, &tz_name, mapping_id.as_deref())
+    {
         pb.finish_and_clear();
         return Ok(FileOutcome::AlreadyIngested {
             dataset: input.dataset,
@@ -94,11 +117,27 @@ fn ingest_one(
             ingest_id: prev.id,
         });
     }
-    let text = read::decode(path, &bytes)?;
-    let format = read::detect_format(path, &text);
-    let raw = read::read(path, text, format)?;
+    let (raw, filtered, superseded) = match mapping {
+        Some(m) => {
+            let mapped = crate::mapping::apply(path, &bytes, &m.mapping, tz)?;
+            if mapped.dataset != input.dataset {
+                return Err(Error::Usage(format!(
+                    "{}: the mapping produces `{}`, not `{}`",
+                    path.display(),
+                    mapped.dataset,
+                    input.dataset
+                )));
+            }
+            (mapped.raw, mapped.filtered, mapped.superseded)
+        }
+        None => {
+            let text = read::decode(path, &bytes)?;
+            let format = read::detect_format(path, &text);
+            (read::read(path, text, format)?, 0, 0)
+        }
+    };
     pb.set_message(format!("{shown}: validating {} rows", raw.rows_read()));
-    let valid = validate::validate(path, &raw, spec, opts.source_tz)?;
+    let valid = validate::validate(path, &raw, spec, tz)?;
     drop(raw);
     if opts.strict && valid.rows_rejected > 0 {
         pb.finish_and_clear();
@@ -138,7 +177,8 @@ fn ingest_one(
         sha256,
         bytes: bytes.len() as u64,
         source_tz: tz_name,
-        rows_read: valid.rows_read,
+        // Rows in the file: those validated plus those the mapping filtered or superseded.
+        rows_read: valid.rows_read + filtered + superseded,
         accepted: valid.df.height() as u64,
         rejected: valid.rows_rejected,
         inserted: stats.inserted,
@@ -146,6 +186,9 @@ fn ingest_one(
         unchanged: stats.unchanged,
         duplicates_in_file: stats.duplicates_in_file,
         rejects_file,
+        mapping: mapping_id,
+        filtered,
+        superseded,
     };
     tx.record(record.clone());
     Ok(FileOutcome::Ingested {
@@ -205,9 +248,11 @@ pub fn inputs_in_dir(dir: &Path) -> Result<(Vec<FileInput>, Vec<String>)> {
             .to_ascii_lowercase();
         let stem = path.file_stem().and_then(|x| x.to_str()).unwrap_or("");
         match (ext.as_str(), stem.parse::<DatasetKind>()) {
-            ("csv" | "json" | "ndjson" | "jsonl", Ok(dataset)) => {
-                inputs.push(FileInput { dataset, path })
-            }
+            ("csv" | "json" | "ndjson" | "jsonl", Ok(dataset)) => inputs.push(FileInput {
+                dataset,
+                path,
+                mapping: None,
+            }),
             _ => skipped.push(e.file_name().to_string_lossy().to_string()),
         }
     }

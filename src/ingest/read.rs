@@ -445,7 +445,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// A JSON value as the text the validators parse: arrays become `;`-separated lists, nested
 /// objects stay JSON text (a typed column will then reject them with a reason).
-fn value_text(v: &Value) -> Option<String> {
+pub fn value_text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),

@@ -65,6 +65,15 @@ pub struct IngestRecord {
     pub duplicates_in_file: u64,
     /// Rejects file, relative to the lake root.
     pub rejects_file: Option<String>,
+    /// The mapping the file went through (`preset:NAME` or `mapping:SHA256`), if any.
+    #[serde(default)]
+    pub mapping: Option<String>,
+    /// Rows the mapping's keep/drop rules left out (not this dataset's rows).
+    #[serde(default)]
+    pub filtered: u64,
+    /// Older event-log rows replaced by a later row of the same key.
+    #[serde(default)]
+    pub superseded: u64,
 }
 
 impl Manifest {
@@ -80,10 +89,19 @@ impl Manifest {
     }
 
     /// The ingest that already loaded this exact content for this dataset, if any.
-    pub fn find_same(&self, dataset: &str, sha256: &str, source_tz: &str) -> Option<&IngestRecord> {
-        self.ingests
-            .iter()
-            .find(|i| i.dataset == dataset && i.sha256 == sha256 && i.source_tz == source_tz)
+    pub fn find_same(
+        &self,
+        dataset: &str,
+        sha256: &str,
+        source_tz: &str,
+        mapping: Option<&str>,
+    ) -> Option<&IngestRecord> {
+        self.ingests.iter().find(|i| {
+            i.dataset == dataset
+                && i.sha256 == sha256
+                && i.source_tz == source_tz
+                && i.mapping.as_deref() == mapping
+        })
     }
 
     pub fn last_ingest_of(&self, dataset: &str) -> Option<&IngestRecord> {
