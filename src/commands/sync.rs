@@ -1,6 +1,6 @@
 //! `opsintel sync`: ingest every new or changed file of the sources declared in `opsintel.toml`.
 //! Each file is its own transaction: a bad file fails alone, with its reason, and the others go
-//! on. Exit code 1 if any file failed.
+//! on. The exit code is non-zero (2) if any file or source failed.
 
 use crate::cli::SyncArgs;
 use crate::context::{Context, parse_tz};

@@ -55,7 +55,9 @@ pub fn detect_format(path: &Path, text: &str) -> Format {
         Some("csv" | "tsv" | "txt") => Format::Csv,
         Some("ndjson" | "jsonl") => Format::Ndjson,
         Some("json") => {
-            if text.trim_start().starts_with('[') {
+            // An array, or one document spread over lines, is JSON; one object per line is NDJSON.
+            let first = text.trim_start().lines().next().unwrap_or("");
+            if text.trim_start().starts_with('[') || serde_json::from_str::<Value>(first).is_err() {
                 Format::Json
             } else {
                 Format::Ndjson

@@ -252,17 +252,8 @@ fn records(
                     continue;
                 }
                 match serde_json::from_str::<Value>(line) {
-                    Ok(v) => match &m.records {
-                        Some(p) => match get(&v, p) {
-                            Some(Value::Array(items)) => {
-                                out.extend(items.iter().map(|x| (i as u64 + 1, x.clone())))
-                            }
-                            _ => unreadable.push(Unreadable {
-                                line: i as u64 + 1,
-                                reason: format!("no array at `{p}`"),
-                                raw: line.to_string(),
-                            }),
-                        },
+                    Ok(v) => match records_in(&v, m) {
+                        Some(items) => out.extend(items.into_iter().map(|x| (i as u64 + 1, x))),
                         None => out.push((i as u64 + 1, v)),
                     },
                     Err(e) => unreadable.push(Unreadable {
@@ -286,13 +277,30 @@ fn records(
                     None,
                 )
             })?;
-            let arr = match &m.records {
-                Some(p) => get(&doc, p).cloned().ok_or_else(|| {
-                    let keys: Vec<String> = doc.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
-                    let near = nearest(p, keys.iter().map(String::as_str)).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-                    Error::input(path, format!("no `{p}` in the document{near}; `records` must name the array of records"), None)
-                })?,
-                None => doc,
+            let arr = match records_in(&doc, m) {
+                Some(items) => Value::Array(items),
+                None if doc.is_array() || m.records.is_none() => doc,
+                None => {
+                    let keys: Vec<String> = doc
+                        .as_object()
+                        .map(|o| o.keys().cloned().collect())
+                        .unwrap_or_default();
+                    let paths = m.records.as_ref().map(|r| r.paths()).unwrap_or_default();
+                    let near = nearest(
+                        paths.first().copied().unwrap_or(""),
+                        keys.iter().map(String::as_str),
+                    )
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                    return Err(Error::input(
+                        path,
+                        format!(
+                            "no array at `{}` in the document{near}; `records` must name the array of records",
+                            paths.join("`, `")
+                        ),
+                        None,
+                    ));
+                }
             };
             match arr {
                 // The position of a record in the array stands in for its line.
@@ -314,6 +322,15 @@ fn records(
             }
         }
     }
+}
+
+/// The records array a mapping's `records` names inside `v`, if any.
+fn records_in(v: &Value, m: &Mapping) -> Option<Vec<Value>> {
+    m.records
+        .as_ref()?
+        .paths()
+        .into_iter()
+        .find_map(|p| get(v, p).and_then(Value::as_array).cloned())
 }
 
 fn matches(ctx: &Ctx, rec: &Value, field: &str, values: &[String]) -> bool {
@@ -490,8 +507,10 @@ pub fn apply(path: &Path, bytes: &[u8], m: &Mapping, tz: Tz) -> Result<Mapped> {
         let mut bad_time: Option<(usize, String)> = None;
         let mut ok_times = 0;
         for (row, (_, r)) in recs.iter().enumerate() {
-            let mut v = source_value(&ctx, r, cm);
-            if let (Some(x), false) = (&v, cm.map.is_empty()) {
+            let (mut v, from_case) = source_value(&ctx, r, cm);
+            if from_case {
+                // A case gives the final value: no map, no default.
+            } else if let (Some(x), false) = (&v, cm.map.is_empty()) {
                 let key = x.trim().to_lowercase();
                 match cm.map.iter().find(|(k, _)| k.trim().to_lowercase() == key) {
                     Some((_, mapped)) => v = Some(mapped.clone()),
@@ -500,7 +519,8 @@ pub fn apply(path: &Path, bytes: &[u8], m: &Mapping, tz: Tz) -> Result<Mapped> {
                         None => *unmapped.entry(x.clone()).or_default() += 1,
                     },
                 }
-            } else if v.is_none() && cm.cases.is_empty() && !cm.map.is_empty() {
+            } else if v.is_none() && !cm.map.is_empty() {
+                // A mapped column whose source is missing takes the default too.
                 v = cm.default.clone();
             }
             if let (Some(x), true) = (&v, is_time || cm.format.is_some()) {
@@ -577,29 +597,40 @@ pub fn apply(path: &Path, bytes: &[u8], m: &Mapping, tz: Tz) -> Result<Mapped> {
     })
 }
 
-/// The raw value of a column before its map and format: cases, constant, concat or from.
-fn source_value(ctx: &Ctx, r: &Value, cm: &ColumnMap) -> Option<String> {
+/// The raw value of a column before its map and format (cases, constant, concat or from), and
+/// whether a case gave it.
+fn source_value(ctx: &Ctx, r: &Value, cm: &ColumnMap) -> (Option<String>, bool) {
     for case in &cm.cases {
         if case.when.iter().all(|(f, want)| {
             ctx.text(r, f).unwrap_or_default().to_lowercase() == want.trim().to_lowercase()
         }) {
-            return match (&case.value, &case.from) {
-                (Some(v), _) => Some(v.clone()),
-                (None, Some(f)) => ctx.text(r, f),
-                (None, None) => None,
-            };
+            match (&case.value, &case.from) {
+                (Some(v), _) => return (Some(v.clone()), true),
+                // A case reading a missing field does not apply: try the next rule.
+                (None, Some(f)) => match ctx.text(r, f) {
+                    Some(v) => return (Some(v), true),
+                    None => continue,
+                },
+                (None, None) => return (None, true),
+            }
         }
     }
     if let Some(v) = &cm.value {
-        return Some(v.clone());
+        return (Some(v.clone()), false);
     }
     if let Some(parts) = &cm.concat {
         let vals: Vec<String> = parts.iter().filter_map(|p| ctx.text(r, p)).collect();
-        return (!vals.is_empty()).then(|| vals.join(cm.sep.as_deref().unwrap_or(" ")));
+        return (
+            (!vals.is_empty()).then(|| vals.join(cm.sep.as_deref().unwrap_or(" "))),
+            false,
+        );
     }
-    cm.from
-        .as_ref()
-        .and_then(|f| f.paths().into_iter().find_map(|p| ctx.text(r, p)))
+    (
+        cm.from
+            .as_ref()
+            .and_then(|f| f.paths().into_iter().find_map(|p| ctx.text(r, p))),
+        false,
+    )
 }
 
 #[cfg(test)]

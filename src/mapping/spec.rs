@@ -25,9 +25,10 @@ pub struct Mapping {
     /// Values that mean "missing" in this export, besides the empty string (e.g. `?`, `N/A`).
     #[serde(default)]
     pub missing: Vec<String>,
-    /// JSON path to the array of records inside a JSON document (e.g. `incidents`).
+    /// JSON path to the array of records inside a JSON document (e.g. `incidents`), or a list
+    /// tried in order; a document (or NDJSON line) without any of them is itself the record(s).
     #[serde(default)]
-    pub records: Option<String>,
+    pub records: Option<OneOrMany>,
     /// Keep only rows whose field (path) has one of these values (case-insensitive).
     #[serde(default)]
     pub keep: BTreeMap<String, Vec<String>>,
@@ -115,7 +116,9 @@ pub struct AddDuration {
     pub unit: String,
 }
 
-/// `{ when = { status = "resolved" }, from = "last_status_change_at" }` or `value = "..."`.
+/// `{ when = { status = "resolved" }, from = "last_status_change_at" }` or `value = "..."`. A case
+/// whose `from` field is missing does not apply (the next case, then the column's own source, is
+/// tried).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
