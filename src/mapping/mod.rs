@@ -61,3 +61,43 @@ pub fn preset(name: &str) -> Result<Mapping> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatasetKind;
+
+    /// Every mapping shown in docs/mappings.md parses and names real datasets and columns.
+    #[test]
+    fn the_documented_mappings_are_valid() {
+        let doc = include_str!("../../docs/mappings.md");
+        let mut checked = 0;
+        for block in doc.split("```toml").skip(1) {
+            let text = block.split("```").next().unwrap_or("");
+            // Whole mappings only (the walkthrough shows fragments).
+            if !text.trim_start().starts_with("dataset") || !text.contains("[columns.") {
+                continue;
+            }
+            let m = parse(text, Path::new("docs/mappings.md"))
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let spec = m.dataset.parse::<DatasetKind>().unwrap().spec();
+            for c in m.columns.keys() {
+                assert!(spec.column(c).is_some(), "{}: no column {c}", spec.name());
+            }
+            checked += 1;
+        }
+        assert!(checked >= 9, "{checked}");
+    }
+
+    #[test]
+    fn every_preset_parses_and_fills_its_required_columns() {
+        for (name, _) in PRESETS {
+            let m = preset(name).unwrap();
+            let spec = m.dataset.parse::<DatasetKind>().unwrap().spec();
+            for c in spec.columns.iter().filter(|c| c.required) {
+                assert!(m.columns.contains_key(c.name), "{name}: no {}", c.name);
+            }
+        }
+        assert!(preset("nope").is_err());
+    }
+}
