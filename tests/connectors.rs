@@ -643,3 +643,80 @@ fn reingest_through_the_same_mapping_is_a_no_op_and_sync_runs_every_source() {
     assert_eq!(code, 2);
     assert!(err.contains("no project file"), "{err}");
 }
+
+#[test]
+fn event_logs_can_pick_the_first_or_last_value_and_columns_can_be_assembled() {
+    let w = Work::new();
+    let base = std::fs::read_to_string(doc_mapping("servicenow-audit-log.toml")).unwrap();
+    // detected_at: the first Updated of each incident (when it was logged as New);
+    // title: number and description assembled.
+    let extra = "\n[columns.detected_at]\nfrom = \"Updated\"\nformat = \"%d/%m/%Y %H:%M\"\npick = \"first\"\n";
+    let text = base.replace(
+        "[columns.title]\nfrom = \"Short description\"",
+        "[columns.title]\nconcat = [\"Number\", \"Short description\"]\nsep = \" - \"",
+    ) + extra;
+    w.write("audit.toml", &text);
+    ingest(
+        &w,
+        "incidents",
+        &fixture("servicenow-audit-log.csv"),
+        &["--mapping", "audit.toml"],
+    );
+    let df = w.scan("incidents");
+    // INC0042 was logged at 09:00 Berlin (08:00Z) and resolved in its latest row.
+    assert_eq!(
+        micros_at(&df, "detected_at", "incident_id", "INC0042"),
+        1_741_161_600_000_000
+    );
+    assert_eq!(
+        str_at(&df, "status", "incident_id", "INC0042").as_deref(),
+        Some("resolved")
+    );
+    assert_eq!(
+        str_at(&df, "title", "incident_id", "INC0042").as_deref(),
+        Some("INC0042 - Login fails for SSO users")
+    );
+    // `pick = "last"` on a field that is `?` (missing) until the last row takes that row's value.
+    let last = base
+        + "\n[columns.mitigated_at]\nfrom = \"Resolved\"\nformat = \"%d/%m/%Y %H:%M\"\npick = \"last\"\n";
+    w.write("audit2.toml", &last);
+    w.ok(&[
+        "--lake",
+        "lake2",
+        "ingest",
+        "incidents",
+        &fixture("servicenow-audit-log.csv"),
+        "--mapping",
+        "audit2.toml",
+    ]);
+    let glob = w.path("lake2/incidents/**/*.parquet");
+    let df2 = polars::prelude::LazyFrame::scan_parquet(
+        polars::prelude::PlRefPath::new(glob.to_str().unwrap()),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    assert_eq!(
+        micros_at(&df2, "mitigated_at", "incident_id", "INC0042"),
+        1_741_167_000_000_000
+    ); // 09:30Z
+    // Without `latest`, `pick` is refused.
+    let no_latest = std::fs::read_to_string(w.path("audit2.toml"))
+        .unwrap()
+        .replace(
+            "latest = { key = \"Number\", by = \"Updated\", format = \"%d/%m/%Y %H:%M\" }\n",
+            "",
+        );
+    w.write("audit3.toml", no_latest);
+    let (_, err) = w.fail(&[
+        "--lake",
+        "lake3",
+        "ingest",
+        "incidents",
+        &fixture("servicenow-audit-log.csv"),
+        "--mapping",
+        "audit3.toml",
+    ]);
+    assert!(err.contains("`pick` needs `latest`"), "{err}");
+}

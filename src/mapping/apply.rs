@@ -400,6 +400,17 @@ pub fn apply(path: &Path, bytes: &[u8], m: &Mapping, tz: Tz) -> Result<Mapped> {
             ));
         }
     }
+    if let Some((name, _)) = m.columns.iter().find(|(_, c)| c.pick.is_some()) {
+        if m.latest.is_none() {
+            return Err(Error::input(
+                path,
+                format!(
+                    "mapping columns.{name}: `pick` needs `latest` (it picks among the rows of a key)"
+                ),
+                None,
+            ));
+        }
+    }
     let text = decode(path, bytes, m.encoding.as_deref())?;
     let format = match m.format.as_deref() {
         Some("csv") => Format::Csv,
@@ -471,27 +482,39 @@ pub fn apply(path: &Path, bytes: &[u8], m: &Mapping, tz: Tz) -> Result<Mapped> {
     });
     let filtered = before - recs.len() as u64;
     let mut superseded = 0;
+    // For event logs: each kept row's whole group (all rows of its key, oldest first).
+    let mut groups: Option<Vec<Vec<Value>>> = None;
     if let Some(l) = &m.latest {
-        let mut best: BTreeMap<String, (i64, usize)> = BTreeMap::new();
+        let mut by_key: BTreeMap<String, Vec<(i64, usize)>> = BTreeMap::new();
         for (i, (_, r)) in recs.iter().enumerate() {
             let key = ctx.text(r, &l.key).unwrap_or_default();
             let t = ctx
                 .text(r, &l.by)
                 .and_then(|s| parse_time(&s, l.format.as_deref(), tz).ok())
                 .unwrap_or(i64::MIN);
-            let e = best.entry(key).or_insert((t, i));
-            if t >= e.0 {
-                *e = (t, i);
-            }
+            by_key.entry(key).or_default().push((t, i));
         }
-        let keep: BTreeSet<usize> = best.values().map(|(_, i)| *i).collect();
-        superseded = (recs.len() - keep.len()) as u64;
-        recs = recs
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| keep.contains(i))
-            .map(|(_, r)| r)
+        let mut kept: Vec<(usize, Vec<usize>)> = by_key
+            .into_values()
+            .map(|mut rows| {
+                // Stable: equal times keep file order, so the later row wins ties.
+                rows.sort_by_key(|(t, _)| *t);
+                (
+                    rows.last().map(|(_, i)| *i).unwrap_or(0),
+                    rows.into_iter().map(|(_, i)| i).collect(),
+                )
+            })
             .collect();
+        kept.sort_by_key(|(i, _)| *i);
+        superseded = (recs.len() - kept.len()) as u64;
+        groups = Some(
+            kept.iter()
+                .map(|(_, g)| g.iter().map(|&i| recs[i].1.clone()).collect())
+                .collect(),
+        );
+        let keep: Vec<usize> = kept.iter().map(|(i, _)| *i).collect();
+        let mut all: Vec<Option<(u64, Value)>> = recs.into_iter().map(Some).collect();
+        recs = keep.into_iter().filter_map(|i| all[i].take()).collect();
     }
 
     // Canonical columns, as text.
@@ -507,7 +530,22 @@ pub fn apply(path: &Path, bytes: &[u8], m: &Mapping, tz: Tz) -> Result<Mapped> {
         let mut bad_time: Option<(usize, String)> = None;
         let mut ok_times = 0;
         for (row, (_, r)) in recs.iter().enumerate() {
-            let (mut v, from_case) = source_value(&ctx, r, cm);
+            let (mut v, from_case) = match (cm.pick, &groups) {
+                (Some(pick), Some(groups)) => {
+                    let group = &groups[row];
+                    let mut values = group
+                        .iter()
+                        .map(|g| source_value(&ctx, g, cm))
+                        .filter(|(v, _)| v.is_some());
+                    let found = if pick == super::spec::Pick::First {
+                        values.next()
+                    } else {
+                        values.last()
+                    };
+                    found.unwrap_or((None, false))
+                }
+                _ => source_value(&ctx, r, cm),
+            };
             if from_case {
                 // A case gives the final value: no map, no default.
             } else if let (Some(x), false) = (&v, cm.map.is_empty()) {

@@ -105,6 +105,17 @@ pub struct ColumnMap {
     /// The source field may be absent from the file (the column is then empty).
     #[serde(default)]
     pub optional: bool,
+    /// With `latest`: take this column from the `first` or `last` row of the key (in `by` order)
+    /// that has a value, instead of from the latest row.
+    #[serde(default)]
+    pub pick: Option<Pick>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pick {
+    First,
+    Last,
 }
 
 /// `{ from = "calendar_stc", unit = "seconds" }`: unit is `seconds`, `minutes` or `hms`
