@@ -81,14 +81,7 @@ const QUERIES: [&str; 10] = [
 
 #[test]
 fn every_query_file_runs_on_the_sample_data_with_its_declared_columns() {
-    let w = Work::new();
-    w.ok(&[
-        "--lake",
-        "lake",
-        "ingest",
-        "--dir",
-        repo().join("sample-data").to_str().unwrap(),
-    ]);
+    let w = Work::with_sample();
     // The ten executive questions are among the files under queries/; every file runs, and
     // `query list` shows it.
     let mut files: Vec<String> = std::fs::read_dir(repo().join("queries"))
@@ -122,14 +115,7 @@ fn every_query_file_runs_on_the_sample_data_with_its_declared_columns() {
 
 #[test]
 fn the_same_lake_and_as_of_give_byte_identical_csv() {
-    let w = Work::new();
-    w.ok(&[
-        "--lake",
-        "lake",
-        "ingest",
-        "--dir",
-        repo().join("sample-data").to_str().unwrap(),
-    ]);
+    let w = Work::with_sample();
     for q in [
         "sla-attainment",
         "invest-next-dollar",
@@ -373,14 +359,7 @@ fn churn_rates_match_the_hand_computation_and_reconcile() {
 
 #[test]
 fn churned_mrr_reconciles_between_the_churn_and_revenue_datasets_on_the_sample() {
-    let w = Work::new();
-    w.ok(&[
-        "--lake",
-        "lake",
-        "ingest",
-        "--dir",
-        repo().join("sample-data").to_str().unwrap(),
-    ]);
+    let w = Work::with_sample();
     let out = w.ok(&[
         "--lake", "lake", "--as-of", "2026-11-01", "sql", "--format", "csv",
         "WITH a AS (SELECT STRFTIME(churned_at, '%Y-%m') AS month, SUM(mrr_lost) AS lost FROM churn GROUP BY 1), \

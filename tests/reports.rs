@@ -11,15 +11,7 @@ use std::process::Command;
 const AS_OF: &str = "2026-11-01";
 
 fn sample() -> Work {
-    let w = Work::new();
-    w.ok(&[
-        "--lake",
-        "lake",
-        "ingest",
-        "--dir",
-        repo().join("sample-data").to_str().unwrap(),
-    ]);
-    w
+    Work::with_sample()
 }
 
 fn pdf_text(path: &std::path::Path) -> String {

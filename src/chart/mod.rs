@@ -59,30 +59,24 @@ pub fn series(spec: &ChartSpec, df: &DataFrame) -> Result<Series> {
         let mask = col.str().map_err(err)?.equal(v.as_str());
         df = df.filter(&mask).map_err(err)?;
     }
-    let labels = df
-        .column(&spec.x)
-        .map_err(err)?
-        .cast(&DataType::String)
-        .map_err(err)?
-        .str()
-        .map_err(err)?
-        .iter()
-        .map(|v| v.unwrap_or("").to_string())
-        .collect();
+    let text = |name: &str| -> Result<Vec<String>> {
+        let c = df
+            .column(name)
+            .map_err(err)?
+            .cast(&DataType::String)
+            .map_err(err)?;
+        Ok(c.str()
+            .map_err(err)?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
+    };
+    let labels = text(&spec.x)?;
     let mut values = Vec::new();
     let mut rows = Vec::new();
     let value_cols: Vec<&String> = if spec.kind == "heatmap" {
         if let Some(r) = spec.y.first() {
-            rows = df
-                .column(r)
-                .map_err(err)?
-                .cast(&DataType::String)
-                .map_err(err)?
-                .str()
-                .map_err(err)?
-                .iter()
-                .map(|v| v.unwrap_or("").to_string())
-                .collect();
+            rows = text(r)?;
         }
         spec.y.iter().skip(1).collect()
     } else {

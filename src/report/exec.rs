@@ -169,24 +169,26 @@ fn tiles(cur: &Answer, prev: &Answer, prev_label: &str) -> Vec<Value> {
     TILES
         .iter()
         .map(|t| {
-            let c = f64_at(&cur.df, t.col, 0);
-            let p = f64_at(&prev.df, t.col, 0);
-            let (delta, tone) = match (c, p) {
-                (Some(c), Some(p)) => {
-                    let d = ((c - p) * 1000.0).round() / 1000.0;
-                    let tone = if d == 0.0 { "flat" } else if (d > 0.0) == t.higher_is_better { "good" } else { "bad" };
-                    let arrow = if d > 0.0 { "▲" } else if d < 0.0 { "▼" } else { "=" };
-                    (format!("{arrow} {}{} vs {prev_label}", if d > 0.0 { "+" } else { "" }, num(d)), tone)
-                }
-                _ => (format!("no figure for {prev_label}"), "flat"),
+            let extra = if t.col == "slas_breached" {
+                format!(
+                    "of {}",
+                    f64_at(&cur.df, "slas", 0)
+                        .map(num)
+                        .unwrap_or_else(|| "0".into())
+                )
+            } else {
+                String::new()
             };
-            json!({
-                "label": t.label,
-                "value": c.map(|v| format!("{}{}", num(v), t.unit)).unwrap_or_else(|| "–".into()),
-                "extra": if t.col == "slas_breached" { format!("of {}", f64_at(&cur.df, "slas", 0).map(num).unwrap_or_else(|| "0".into())) } else { String::new() },
-                "delta": delta,
-                "tone": tone,
-            })
+            super::kpi_tile(
+                t.label,
+                &cur.df,
+                &prev.df,
+                t.col,
+                t.unit,
+                t.higher_is_better,
+                prev_label,
+                extra,
+            )
         })
         .collect()
 }

@@ -52,6 +52,57 @@ pub fn num(v: f64) -> String {
     format!("{sign}{out}{frac}")
 }
 
+/// A KPI tile: the figure of `col` in `cur`, and its change against `prev` (tone "good" or
+/// "bad" by whether higher is better), shaped for the templates.
+#[allow(clippy::too_many_arguments)]
+pub fn kpi_tile(
+    label: &str,
+    cur: &DataFrame,
+    prev: &DataFrame,
+    col: &str,
+    unit: &str,
+    higher_is_better: bool,
+    prev_label: &str,
+    extra: String,
+) -> Value {
+    let (c, p) = (f64_at(cur, col, 0), f64_at(prev, col, 0));
+    let (delta, tone) = match (c, p) {
+        (Some(c), Some(p)) => {
+            let d = ((c - p) * 1000.0).round() / 1000.0;
+            let tone = if d == 0.0 {
+                "flat"
+            } else if (d > 0.0) == higher_is_better {
+                "good"
+            } else {
+                "bad"
+            };
+            let arrow = if d > 0.0 {
+                "▲"
+            } else if d < 0.0 {
+                "▼"
+            } else {
+                "="
+            };
+            (
+                format!(
+                    "{arrow} {}{} vs {prev_label}",
+                    if d > 0.0 { "+" } else { "" },
+                    num(d)
+                ),
+                tone,
+            )
+        }
+        _ => (format!("no figure for {prev_label}"), "flat"),
+    };
+    json!({
+        "label": label,
+        "value": c.map(|v| format!("{}{unit}", num(v))).unwrap_or_else(|| "–".into()),
+        "extra": extra,
+        "delta": delta,
+        "tone": tone,
+    })
+}
+
 /// A cell as text for a report table.
 pub fn cell(df: &DataFrame, col: &str, row: usize) -> String {
     if row >= df.height() {

@@ -64,41 +64,18 @@ pub fn render(
     let incidents = session.answer("customer-incidents", &args(quarter, true))?;
     let changes = session.answer("customer-changes", &args(quarter, false))?;
 
+    let prev_label = quarter.previous().label();
     let tile = |label: &str, col: &str, unit: &str, higher_is_better: bool| {
-        let (c, p) = (f64_at(&cur.df, col, 0), f64_at(&prev.df, col, 0));
-        let (delta, tone) = match (c, p) {
-            (Some(c), Some(p)) => {
-                let d = ((c - p) * 1000.0).round() / 1000.0;
-                let tone = if d == 0.0 {
-                    "flat"
-                } else if (d > 0.0) == higher_is_better {
-                    "good"
-                } else {
-                    "bad"
-                };
-                let arrow = if d > 0.0 {
-                    "▲"
-                } else if d < 0.0 {
-                    "▼"
-                } else {
-                    "="
-                };
-                (
-                    format!(
-                        "{arrow} {}{} vs {}",
-                        if d > 0.0 { "+" } else { "" },
-                        num(d),
-                        quarter.previous().label()
-                    ),
-                    tone,
-                )
-            }
-            _ => (
-                format!("no figure for {}", quarter.previous().label()),
-                "flat",
-            ),
-        };
-        json!({ "label": label, "value": c.map(|v| format!("{}{unit}", num(v))).unwrap_or_else(|| "–".into()), "extra": "", "delta": delta, "tone": tone })
+        super::kpi_tile(
+            label,
+            &cur.df,
+            &prev.df,
+            col,
+            unit,
+            higher_is_better,
+            &prev_label,
+            String::new(),
+        )
     };
     let kpis = vec![
         tile("Availability", "availability_pct", " %", true),

@@ -19,6 +19,19 @@ pub struct Work {
 }
 
 impl Work {
+    /// A work directory whose `./lake` holds the bundled sample data.
+    pub fn with_sample() -> Self {
+        let w = Work::new();
+        w.ok(&[
+            "--lake",
+            "lake",
+            "ingest",
+            "--dir",
+            repo().join("sample-data").to_str().unwrap(),
+        ]);
+        w
+    }
+
     pub fn new() -> Self {
         Work {
             dir: tempfile::tempdir().expect("temp dir"),
