@@ -9,7 +9,7 @@ use std::path::PathBuf;
     name = "opsintel",
     version,
     about = "Operations intelligence: ingest ops exports into a Parquet lake and answer executive questions",
-    after_help = "Examples:\n  opsintel generate --out sample-data\n  opsintel --lake lake ingest --dir sample-data\n  opsintel ingest incidents export.csv --source-tz Europe/Berlin\n  opsintel lake status\n  opsintel lake check --stale-days 14"
+    after_help = "Examples:\n  opsintel --lake lake ingest --dir sample-data\n  opsintel --lake lake --as-of 2026-11-01 report exec --out exec.pdf --png-dir charts\n  opsintel --lake lake query run sla-attainment --param period=2026-Q3\n  opsintel ingest incidents export.csv --preset servicenow-incident --source-tz Europe/Berlin\n  opsintel lake check --stale-days 14"
 )]
 pub struct Cli {
     /// Lake directory [default: $OPSINTEL_LAKE, else ./lake]
