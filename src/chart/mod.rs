@@ -378,14 +378,7 @@ fn stacked_bar(
             .label(pretty(name))
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(GRID)
-        .label_font((FAMILY, TICK_SIZE).into_font().color(&INK))
-        .draw()?;
-    Ok(())
+    legend(&mut chart)
 }
 
 fn line(
@@ -495,14 +488,7 @@ fn line(
                 });
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(GRID)
-        .label_font((FAMILY, TICK_SIZE).into_font().color(&INK))
-        .draw()?;
-    Ok(())
+    legend(&mut chart)
 }
 
 /// Heat map: one row per distinct row label, one column per distinct x label (in first-seen
@@ -601,6 +587,20 @@ fn heatmap(data: &Series, area: &DrawingArea<SVGBackend, Shift>) -> DrawResult {
         (lx + 18, 0),
         (FAMILY, NOTE_SIZE).into_font().color(&MUTED),
     ))?;
+    Ok(())
+}
+
+/// The series legend, in the theme's style.
+fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GRID)
+        .label_font((FAMILY, TICK_SIZE).into_font().color(&INK))
+        .draw()?;
     Ok(())
 }
 
