@@ -23,10 +23,15 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>, right: &[&str]) -> Table {
 
 /// A whole number with thousands separators: 1234567 → "1,234,567".
 pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+    group_digits(&n.to_string())
+}
+
+/// Thousands separators in a string of digits: "1234567" → "1,234,567" (the one place this is
+/// done; charts and reports call it for the integer part of their numbers).
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(ch);

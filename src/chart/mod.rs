@@ -188,13 +188,7 @@ pub fn human(v: f64) -> String {
         Some((i, f)) => (i.to_string(), f.trim_end_matches('0').to_string()),
         None => (text, String::new()),
     };
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    let out = crate::output::group_digits(&int);
     let sign = if out == "0" && frac.is_empty() {
         ""
     } else {

@@ -310,8 +310,18 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
     Ok(Rendered { pdf, charts })
 }
 
-/// The asset with the most dependent customers (for blast radius when nothing broke).
+/// The asset the most customers use directly (the blast-radius example when no component had
+/// an incident in the period); ties go to the first asset id.
 fn most_depended_on(session: &Session<'_>) -> Option<String> {
-    let assets = session.raw(crate::schema::DatasetKind::Assets);
-    super::str_at(assets, "asset_id", 0)
+    let uses = session.raw(crate::schema::DatasetKind::CustomerAssets);
+    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for r in 0..uses.height() {
+        if let Some(a) = super::str_at(uses, "asset_id", r) {
+            *counts.entry(a).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(a, _)| a)
 }

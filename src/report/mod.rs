@@ -42,13 +42,7 @@ pub fn num(v: f64) -> String {
         .split_once('.')
         .map(|(a, b)| (a.to_string(), format!(".{b}")))
         .unwrap_or((s, String::new()));
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    let out = crate::output::group_digits(&int);
     format!("{sign}{out}{frac}")
 }
 
