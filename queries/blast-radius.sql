@@ -2,21 +2,29 @@
 -- availability SLA target and the error budget left in their current SLA period; totals and the
 -- asset's historical change failure rate are repeated on every row.
 WITH p AS (SELECT * FROM params),
+-- Customers whose closure holds the asset (their exposure group's assets), active ones only;
+-- `direct` when they use it themselves.
+direct AS (SELECT DISTINCT ca.customer_id FROM customer_assets ca CROSS JOIN p WHERE ca.asset_id = p.asset),
 hit AS (
-  SELECT ac.customer_id, ac.direct FROM asset_customers ac CROSS JOIN p
-  JOIN customer_status cs ON cs.customer_id = ac.customer_id
-  WHERE ac.asset_id = p.asset AND cs.active
+  SELECT g.customer_id, d.customer_id IS NOT NULL AS direct
+  FROM group_assets ga CROSS JOIN p
+  JOIN customer_groups g ON g.group_id = ga.group_id
+  JOIN customer_status cs ON cs.customer_id = g.customer_id
+  LEFT JOIN direct d ON d.customer_id = g.customer_id
+  WHERE ga.asset_id = p.asset AND cs.active
 ),
--- The latest availability SLA period that started before the as-of time (running or just ended).
+-- The latest availability SLA period that started before the as-of time (running or just
+-- ended); when several SLAs' latest periods start together: the lowest target and the
+-- least budget left.
 latest AS (
-  SELECT s.customer_id, s.target, s.error_budget_remaining_minutes,
-         ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.period_start DESC) AS recency
-  FROM sla_periods s CROSS JOIN p
+  SELECT s.customer_id, s.target, s.error_budget_remaining_minutes, s.period_start,
+         MAX(s.period_start) OVER (PARTITION BY s.customer_id) AS newest
+  FROM sla_current s CROSS JOIN p
   WHERE s.metric = 'availability' AND s.period_start < p.as_of
 ),
 current_sla AS (
   SELECT customer_id, MIN(target) AS sla_target, MIN(error_budget_remaining_minutes) AS error_budget_remaining_minutes
-  FROM latest WHERE recency = 1 GROUP BY customer_id
+  FROM latest WHERE period_start = newest GROUP BY customer_id
 ),
 cfr AS (
   SELECT SUM(CASE WHEN co.completed THEN 1 ELSE 0 END) AS completed,

@@ -38,14 +38,11 @@ by_reason AS (
 -- Incident exposure in the 90 days before: churned (full) customers up to their churn date,
 -- retained customers (active at start, no full churn in the period) up to the period end.
 churned_x AS (
-  SELECT e.customer_id,
-         SUM(CASE WHEN ci.incident_id IS NULL THEN 0 ELSE 1 END) AS incidents,
-         SUM(COALESCE(ci.downtime_minutes, 0.0)) AS downtime
-  FROM events e
-  LEFT JOIN customer_incidents ci ON ci.customer_id = e.customer_id
-    AND EXTRACT(EPOCH FROM ci.started_at) < EXTRACT(EPOCH FROM CAST(e.churned_at AS TIMESTAMP))
-    AND EXTRACT(EPOCH FROM ci.started_at) >= EXTRACT(EPOCH FROM CAST(e.churned_at AS TIMESTAMP)) - 90 * 86400
-  WHERE e.kind IS NULL OR e.kind = 'full'
+  SELECT e.customer_id, SUM(e.incidents_90d) AS incidents, SUM(e.downtime_90d_min) AS downtime
+  FROM churn_exposure e CROSS JOIN p
+  WHERE EXTRACT(EPOCH FROM CAST(e.churned_at AS TIMESTAMP)) >= EXTRACT(EPOCH FROM p.period_start)
+    AND EXTRACT(EPOCH FROM CAST(e.churned_at AS TIMESTAMP)) < EXTRACT(EPOCH FROM p.period_end)
+    AND (e.kind IS NULL OR e.kind = 'full')
   GROUP BY e.customer_id
 ),
 retained AS (
@@ -54,14 +51,8 @@ retained AS (
   WHERE f.customer_id IS NULL
 ),
 retained_x AS (
-  SELECT r.customer_id,
-         SUM(CASE WHEN ci.incident_id IS NULL THEN 0 ELSE 1 END) AS incidents,
-         SUM(COALESCE(ci.downtime_minutes, 0.0)) AS downtime
-  FROM retained r CROSS JOIN p
-  LEFT JOIN customer_incidents ci ON ci.customer_id = r.customer_id
-    AND EXTRACT(EPOCH FROM ci.started_at) < EXTRACT(EPOCH FROM p.period_end)
-    AND EXTRACT(EPOCH FROM ci.started_at) >= EXTRACT(EPOCH FROM p.period_end) - 90 * 86400
-  GROUP BY r.customer_id
+  SELECT r.customer_id, COALESCE(cp.incidents_90d_to_end, 0) AS incidents, COALESCE(cp.downtime_90d_to_end, 0.0) AS downtime
+  FROM retained r LEFT JOIN customer_period cp ON cp.customer_id = r.customer_id
 ),
 cx AS (SELECT AVG(incidents) AS churned_incidents_90d, AVG(downtime) AS churned_downtime_90d FROM churned_x),
 rx AS (SELECT AVG(incidents) AS retained_incidents_90d, AVG(downtime) AS retained_downtime_90d FROM retained_x)

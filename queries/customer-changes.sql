@@ -1,8 +1,14 @@
--- Changes in the period to the assets one customer depends on.
-WITH p AS (SELECT * FROM params)
+-- Changes in the period to the assets one customer depends on (directly or through the
+-- dependency graph).
+WITH p AS (SELECT * FROM params),
+their AS (
+  SELECT ga.asset_id FROM customer_groups g CROSS JOIN p
+  JOIN group_assets ga ON ga.group_id = g.group_id
+  WHERE g.customer_id = p.customer
+)
 SELECT co.change_id, COALESCE(a.name, co.asset_id) AS asset_name, co.started_at, co.outcome, co.incidents_caused, co.counts_as_failure
-FROM change_outcomes co CROSS JOIN p
-JOIN asset_customers ac ON ac.asset_id = co.asset_id AND ac.customer_id = p.customer
-LEFT JOIN assets a ON a.asset_id = co.asset_id
+FROM their t
+JOIN assets a ON a.asset_id = t.asset_id
+JOIN change_outcomes co ON co.asset_id = t.asset_id CROSS JOIN p
 WHERE co.started_at >= p.period_start AND co.started_at < p.period_end
 ORDER BY co.started_at, co.change_id

@@ -2,8 +2,8 @@
 -- the executive report's tiles reconcile with the sections behind them.
 WITH p AS (SELECT * FROM params),
 avail AS (
-  SELECT AVG(cm.availability_pct) AS availability_pct FROM customer_months cm CROSS JOIN p
-  WHERE cm.month >= p.period_first_month AND cm.month <= p.period_last_month
+  SELECT SUM(am.availability_sum) / SUM(am.customer_months) AS availability_pct FROM availability_months am CROSS JOIN p
+  WHERE am.month >= p.period_first_month AND am.month <= p.period_last_month
 ),
 last_down AS (
   SELECT MAX(d.ended_at) AS last_end FROM downtime_all d CROSS JOIN p WHERE d.started_at < p.period_end

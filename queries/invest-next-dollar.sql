@@ -10,39 +10,39 @@
 --                            reliability, within 90 days after the component's incidents reached
 --                            them (attributed to every such component).
 WITH p AS (SELECT * FROM params),
-ci AS (
-  SELECT ci.*, c.arr FROM customer_incidents ci CROSS JOIN p
-  JOIN customers c ON c.customer_id = ci.customer_id
-  WHERE ci.downtime_minutes > 0 AND ci.started_at >= p.period_start AND ci.started_at < p.period_end
+hits AS (
+  SELECT ir.* FROM incident_reach ir CROSS JOIN p
+  WHERE ir.downtime_minutes > 0 AND ir.started_at >= p.period_start AND ir.started_at < p.period_end
+    AND ir.asset_id IS NOT NULL
 ),
-dcost AS (
-  SELECT asset_id, SUM(downtime_minutes * arr / 525600.0) AS downtime_cost,
-         COUNT(DISTINCT customer_id) AS customers_affected
-  FROM ci GROUP BY asset_id
+dcost AS (SELECT asset_id, SUM(downtime_minutes * arr_reached / 525600.0) AS downtime_cost FROM hits GROUP BY asset_id),
+-- Distinct customers reached: everyone exposed to the component when an incident naming no
+-- customers had downtime, plus the customers incidents name (once each).
+broad AS (SELECT DISTINCT asset_id FROM hits WHERE NOT names_customers),
+named AS (
+  SELECT DISTINCT h.asset_id, n.customer_id, n.exposed
+  FROM hits h JOIN incident_named_customers n ON n.incident_id = h.incident_id
 ),
 arr_hit AS (
-  SELECT asset_id, SUM(arr) AS arr_affected FROM (SELECT DISTINCT asset_id, customer_id, arr FROM ci) GROUP BY asset_id
+  SELECT x.asset_id, SUM(x.customers) AS customers_affected, SUM(x.arr) AS arr_affected FROM (
+    SELECT b.asset_id, e.customers_exposed AS customers, e.arr_exposed AS arr
+    FROM broad b JOIN asset_exposure e ON e.asset_id = b.asset_id
+    UNION ALL
+    SELECT n.asset_id, 1 AS customers, c.arr AS arr
+    FROM named n JOIN customers c ON c.customer_id = n.customer_id
+    LEFT JOIN broad b ON b.asset_id = n.asset_id
+    WHERE NOT (n.exposed AND b.asset_id IS NOT NULL)
+  ) x GROUP BY x.asset_id
 ),
 down AS (
   SELECT o.asset_id, SUM(o.downtime_minutes) AS downtime_minutes FROM outages o CROSS JOIN p
   WHERE o.started_at >= p.period_start AND o.started_at < p.period_end GROUP BY o.asset_id
 ),
-credited AS (
-  SELECT s.sla_id, s.customer_id, s.period_start, s.period_end, s.credit_amount FROM sla_periods s CROSS JOIN p
-  WHERE s.metric = 'availability' AND s.credit_amount > 0 AND s.period_start < p.period_end AND s.period_end > p.period_start
-),
-share AS (
-  SELECT cr.sla_id, cr.period_start, x.asset_id, cr.credit_amount, SUM(x.downtime_minutes) AS asset_down
-  FROM credited cr
-  JOIN customer_incidents x ON x.customer_id = cr.customer_id AND x.downtime_minutes > 0
-   AND x.started_at >= cr.period_start AND x.started_at < cr.period_end
-  GROUP BY cr.sla_id, cr.period_start, x.asset_id, cr.credit_amount
-),
-share_tot AS (SELECT sla_id, period_start, SUM(asset_down) AS total_down FROM share GROUP BY sla_id, period_start),
+-- Credits of breached availability SLA periods overlapping the period, already split between
+-- components by their share of the customer's incident downtime in the SLA period.
 credits AS (
-  SELECT s.asset_id, SUM(s.credit_amount * s.asset_down / t.total_down) AS sla_credits
-  FROM share s JOIN share_tot t ON t.sla_id = s.sla_id AND t.period_start = s.period_start
-  GROUP BY s.asset_id
+  SELECT s.asset_id, SUM(s.credit_share) AS sla_credits FROM sla_credit_assets s CROSS JOIN p
+  WHERE s.period_start < p.period_end GROUP BY s.asset_id
 ),
 rel_churn AS (
   SELECT ch.customer_id, ch.churned_at, ch.mrr_lost FROM churn ch CROSS JOIN p
@@ -53,15 +53,13 @@ rel_churn AS (
 churn_hit AS (
   SELECT DISTINCT x.asset_id, r.customer_id, r.churned_at, r.mrr_lost
   FROM rel_churn r
-  JOIN customer_incidents x ON x.customer_id = r.customer_id AND x.downtime_minutes > 0
-   AND EXTRACT(EPOCH FROM x.started_at) < EXTRACT(EPOCH FROM CAST(r.churned_at AS TIMESTAMP))
-   AND EXTRACT(EPOCH FROM x.started_at) >= EXTRACT(EPOCH FROM CAST(r.churned_at AS TIMESTAMP)) - 90 * 86400
+  JOIN churn_exposure_assets x ON x.customer_id = r.customer_id AND x.churned_at = r.churned_at
 ),
 churn_cost AS (SELECT asset_id, 12.0 * SUM(mrr_lost) AS reliability_churn_arr FROM churn_hit GROUP BY asset_id),
 scored AS (
   SELECT a.asset_id, a.name AS asset_name, a.kind, a.owner_team,
          COALESCE(d.downtime_minutes, 0.0) AS downtime_minutes,
-         COALESCE(dc.customers_affected, 0) AS customers_affected,
+         COALESCE(ah.customers_affected, 0) AS customers_affected,
          COALESCE(ah.arr_affected, 0.0) AS arr_affected,
          COALESCE(dc.downtime_cost, 0.0) AS downtime_cost,
          COALESCE(cr.sla_credits, 0.0) AS sla_credits,

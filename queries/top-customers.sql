@@ -8,12 +8,7 @@ ranked AS (
   WHERE cs.active
 ),
 chosen AS (SELECT t.* FROM ranked t CROSS JOIN p WHERE t.rank <= p.n),
-avail AS (
-  SELECT cm.customer_id, SUM(cm.downtime_minutes) AS downtime_minutes, SUM(cm.minutes) AS minutes
-  FROM customer_months cm CROSS JOIN p
-  WHERE cm.month >= p.period_first_month AND cm.month <= p.period_last_month
-  GROUP BY cm.customer_id
-),
+cp AS (SELECT cp.* FROM chosen c JOIN customer_period cp ON cp.customer_id = c.customer_id),
 sla AS (
   SELECT s.customer_id,
          MIN(CASE WHEN s.metric = 'availability' THEN s.target END) AS sla_target,
@@ -23,22 +18,16 @@ sla AS (
   WHERE s.period_start < p.period_end AND s.period_end > p.period_start
   GROUP BY s.customer_id
 ),
-inc AS (
-  SELECT ci.customer_id, COUNT(*) AS incidents,
-         SUM(CASE WHEN ci.severity IN ('sev1', 'sev2') THEN 1 ELSE 0 END) AS sev1_sev2
-  FROM customer_incidents ci CROSS JOIN p
-  WHERE ci.started_at >= p.period_start AND ci.started_at < p.period_end
-  GROUP BY ci.customer_id
-),
-open_inc AS (
-  SELECT ci.customer_id, COUNT(*) AS open_incidents FROM customer_incidents ci WHERE ci.is_open GROUP BY ci.customer_id
-),
+-- Changes in the period on the assets each chosen customer depends on (directly or through the
+-- dependency graph).
 chg AS (
-  SELECT ac.customer_id, COUNT(*) AS changes_on_their_assets
-  FROM change_outcomes co CROSS JOIN p
-  JOIN asset_customers ac ON ac.asset_id = co.asset_id
+  SELECT c.customer_id, COUNT(*) AS changes_on_their_assets
+  FROM chosen c JOIN customer_groups g ON g.customer_id = c.customer_id
+  JOIN group_assets ga ON ga.group_id = g.group_id
+  JOIN assets a ON a.asset_id = ga.asset_id
+  JOIN change_outcomes co ON co.asset_id = ga.asset_id CROSS JOIN p
   WHERE co.started_at >= p.period_start AND co.started_at < p.period_end
-  GROUP BY ac.customer_id
+  GROUP BY c.customer_id
 ),
 down AS (
   SELECT ch.customer_id, MAX(ch.churned_at) AS last_downgrade FROM churn ch CROSS JOIN p
@@ -49,16 +38,14 @@ rows AS (
   SELECT c.rank, c.customer_id, c.name AS customer_name, c.segment, c.arr,
          100.0 * (1.0 - COALESCE(a.downtime_minutes, 0.0) / a.minutes) AS availability_pct,
          s.sla_target, COALESCE(s.sla_breaches, 0) AS sla_breaches, COALESCE(s.credits, 0.0) AS credits,
-         COALESCE(i.incidents, 0) AS incidents, COALESCE(i.sev1_sev2, 0) AS sev1_sev2,
+         COALESCE(a.incidents, 0) AS incidents, COALESCE(a.sev1_sev2, 0) AS sev1_sev2,
          COALESCE(a.downtime_minutes, 0.0) AS downtime_minutes,
-         COALESCE(o.open_incidents, 0) AS open_incidents,
+         COALESCE(a.open_incidents, 0) AS open_incidents,
          COALESCE(g.changes_on_their_assets, 0) AS changes_on_their_assets,
          d.last_downgrade
   FROM chosen c
-  LEFT JOIN avail a ON a.customer_id = c.customer_id
+  LEFT JOIN cp a ON a.customer_id = c.customer_id
   LEFT JOIN sla s ON s.customer_id = c.customer_id
-  LEFT JOIN inc i ON i.customer_id = c.customer_id
-  LEFT JOIN open_inc o ON o.customer_id = c.customer_id
   LEFT JOIN chg g ON g.customer_id = c.customer_id
   LEFT JOIN down d ON d.customer_id = c.customer_id
 )

@@ -1,7 +1,7 @@
 -- The 12 full months ending at the as-of date, one row per month with the headline KPIs, beside
 -- the same month a year earlier.
 WITH p AS (SELECT * FROM params),
-avail AS (SELECT month, AVG(availability_pct) AS availability_pct FROM customer_months GROUP BY month),
+avail AS (SELECT month, availability_pct FROM availability_months),
 inc AS (
   SELECT month, COUNT(*) AS incidents, SUM(CASE WHEN severity IN ('sev1', 'sev2') THEN 1 ELSE 0 END) AS sev1_sev2,
          AVG(time_to_resolve_min) AS mttr_mean_min

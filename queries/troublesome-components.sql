@@ -24,9 +24,25 @@ ch AS (
   FROM change_outcomes co CROSS JOIN p
   WHERE co.started_at >= p.period_start AND co.started_at < p.period_end GROUP BY co.asset_id
 ),
+-- Customers reached by the component's incidents with downtime in the period: everyone exposed
+-- to it when an incident naming no customers had downtime, plus the customers incidents name.
+hits AS (
+  SELECT ir.incident_id, ir.asset_id, ir.names_customers FROM incident_reach ir CROSS JOIN p
+  WHERE ir.started_at >= p.period_start AND ir.started_at < p.period_end AND ir.downtime_minutes > 0
+    AND ir.asset_id IS NOT NULL
+),
+broad AS (SELECT DISTINCT asset_id FROM hits WHERE NOT names_customers),
+named AS (
+  SELECT DISTINCT h.asset_id, n.customer_id, n.exposed
+  FROM hits h JOIN incident_named_customers n ON n.incident_id = h.incident_id
+),
 cu AS (
-  SELECT ci.asset_id, COUNT(DISTINCT ci.customer_id) AS customers_affected FROM customer_incidents ci CROSS JOIN p
-  WHERE ci.started_at >= p.period_start AND ci.started_at < p.period_end AND ci.downtime_minutes > 0 GROUP BY ci.asset_id
+  SELECT x.asset_id, SUM(x.customers) AS customers_affected FROM (
+    SELECT b.asset_id, e.customers_exposed AS customers FROM broad b JOIN asset_exposure e ON e.asset_id = b.asset_id
+    UNION ALL
+    SELECT n.asset_id, 1 AS customers FROM named n LEFT JOIN broad b ON b.asset_id = n.asset_id
+    WHERE NOT (n.exposed AND b.asset_id IS NOT NULL)
+  ) x GROUP BY x.asset_id
 ),
 joined AS (
   SELECT a.asset_id, a.name AS asset_name, a.kind, a.tier,

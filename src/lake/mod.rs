@@ -19,10 +19,12 @@
 mod lock;
 mod manifest;
 mod merge;
+mod snapshot;
 mod store;
 
 pub use manifest::{DatasetState, FileEntry, IngestRecord, Manifest};
 pub use merge::{MergeStats, upsert};
+pub use snapshot::Snapshot;
 pub use store::Transaction;
 
 use crate::error::{Error, Result};
@@ -120,6 +122,46 @@ impl Lake {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// A lazy scan of a dataset's current rows (canonical columns, no partition column): polars
+    /// reads only the columns and row groups a query needs. Files written before a column was
+    /// added to the schema read it as missing values, as [`Lake::read`] does.
+    pub fn scan(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
+        let spec = kind.spec();
+        let files = self.files(manifest, kind);
+        if files.is_empty() {
+            return Ok(empty_frame(spec).lazy());
+        }
+        let mut parts = Vec::with_capacity(files.len());
+        for f in &files {
+            let err = || Error::polars(format!("reading {}", f.display()));
+            let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
+            let present = ParquetReader::new(file).schema().map_err(err())?;
+            let args = ScanArgsParquet {
+                hive_options: HiveOptions::new_disabled(),
+                glob: false,
+                ..Default::default()
+            };
+            let path = PlRefPath::new(f.to_string_lossy().as_ref());
+            let lf = LazyFrame::scan_parquet(path, args).map_err(err())?;
+            let cols: Vec<Expr> = spec
+                .columns
+                .iter()
+                .map(|c| {
+                    if present.contains(c.name) {
+                        col(c.name).cast(dtype(c.ty))
+                    } else {
+                        lit(NULL).cast(dtype(c.ty)).alias(c.name)
+                    }
+                })
+                .collect();
+            parts.push(lf.select(cols));
+        }
+        if parts.len() == 1 {
+            return Ok(parts.pop().expect("one part"));
+        }
+        concat(parts, UnionArgs::default()).map_err(Error::polars("combining lake files"))
     }
 
     /// Read a dataset's current rows (canonical columns, no partition column).

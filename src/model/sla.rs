@@ -2,15 +2,25 @@
 //! attainment against target, breach, credit from the tiers, the period's fee and the credit
 //! amount, and the error budget. Availability SLAs measure customer downtime; time SLAs measure
 //! each in-scope incident's time to acknowledge or resolve.
+//!
+//! Built over exposure groups: the downtime of an SLA's assets is merged once per distinct set
+//! of assets, and the time-SLA verdicts of broad incidents once per (asset set, severities,
+//! metric, target, window); a customer named by incidents adds only those incidents. A query
+//! with a period gets only the SLA periods that overlap it; `sla_current` holds each SLA's
+//! latest period.
 
+use super::base::{Customers, Incidents, day_start, epoch_day};
+use super::base::Incident;
+use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
+use std::borrow::Cow;
 use super::frames::{floats, frame, ints, lists, strs};
-use super::intervals::{downtime_within, merge_max};
-use super::{Calendar, Customer, Incident, MIN};
+use super::intervals::{Segment, merge_max};
+use super::{Calendar, MIN, Window};
 use crate::error::Result;
-use crate::query::period::{Period, add_months, local_midnight};
-use chrono::NaiveDate;
+use crate::query::period::{Period, add_months};
+use chrono::{DateTime, Datelike, NaiveDate};
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// Credit % for an attainment: the largest credit among tiers whose threshold it falls below.
 pub fn credit_pct(tiers: &str, attainment: f64) -> f64 {
@@ -28,13 +38,39 @@ pub fn credit_pct(tiers: &str, attainment: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Which SLA periods to build.
+#[derive(Clone, Copy)]
+pub(crate) enum Which {
+    /// Every period.
+    All,
+    /// Periods overlapping the window.
+    Overlapping(Window),
+    /// Each SLA's latest period (the one running at as-of, or its last).
+    Latest,
+}
+
+/// What to build beside the periods.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Extras {
+    /// `sla_incidents`: one row per time SLA period and in-scope incident.
+    pub incidents: bool,
+    /// `sla_credit_assets`: credits of breached availability periods split by asset.
+    pub credit_assets: bool,
+}
+
+pub(crate) struct Built {
+    pub periods: DataFrame,
+    pub incidents: Option<DataFrame>,
+    pub credit_assets: Option<DataFrame>,
+}
+
 #[derive(Default)]
 struct Cols {
     sla: Vec<String>,
     customer: Vec<String>,
     asset: Vec<Option<String>>,
     metric: Vec<String>,
-    period_kind: Vec<String>,
+    period_kind: Vec<&'static str>,
     period: Vec<String>,
     start: Vec<i64>,
     end: Vec<i64>,
@@ -54,45 +90,82 @@ struct Cols {
     breached_n: Vec<Option<i64>>,
 }
 
+#[derive(Default)]
+struct IncCols {
+    sla: Vec<String>,
+    customer: Vec<String>,
+    incident: Vec<String>,
+    metric: Vec<String>,
+    period: Vec<String>,
+    severity: Vec<String>,
+    target: Vec<f64>,
+    actual: Vec<f64>,
+    met: Vec<bool>,
+    open: Vec<bool>,
+}
+
+#[derive(Default)]
+struct ShareCols {
+    sla: Vec<String>,
+    customer: Vec<String>,
+    start: Vec<i64>,
+    asset: Vec<String>,
+    down: Vec<f64>,
+    share: Vec<f64>,
+}
+
+/// Month number (year × 12 + month0) of a date.
+fn month_no(d: NaiveDate) -> i32 {
+    d.year() * 12 + d.month0() as i32
+}
+
+/// The aligned period (of `months_per` months) containing instant `t`.
+fn period_at(t: i64, months_per: u32, cal: &Calendar) -> Period {
+    let first = Period::month_of(
+        DateTime::from_timestamp_micros(t).expect("valid instant"),
+        cal.tz,
+    )
+    .first;
+    Period {
+        first: NaiveDate::from_ymd_opt(first.year(), (first.month0() / months_per) * months_per + 1, 1)
+            .expect("valid"),
+        months: months_per,
+    }
+}
+
+/// The time an incident took against a time SLA metric, and whether it is still running.
+fn actual_minutes(metric: &str, x: &Incident, as_of: i64) -> (f64, bool) {
+    let (t0, t1) = if metric == "time_to_acknowledge" {
+        (x.detected.unwrap_or(x.started), x.acked.or(x.resolved))
+    } else {
+        (x.started, x.resolved)
+    };
+    ((t1.unwrap_or(as_of) - t0).max(0) as f64 / MIN as f64, t1.is_none())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     slas: &DataFrame,
     revenue: &DataFrame,
-    incidents: &[Incident],
-    reach: &[Vec<usize>],
-    customers: &[Customer],
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
     cal: &Calendar,
-    closure: &mut dyn FnMut(&str) -> BTreeSet<String>,
-) -> Result<(DataFrame, DataFrame)> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    let day_start =
-        |d: i64| local_midnight(epoch + chrono::Duration::days(d), cal.tz).timestamp_micros();
-    // MRR per customer and month label, for the period fee.
-    let mut mrr: BTreeMap<(String, String), f64> = BTreeMap::new();
+    which: Which,
+    extras: Extras,
+) -> Result<Built> {
+    // MRR per customer and month number, for the period fee (`revenue` may hold only the
+    // months the periods need).
+    let mut mrr: HashMap<(u32, i32), f64> = HashMap::new();
     for ((c, m), v) in strs(revenue, "customer_id")?
         .into_iter()
         .zip(ints(revenue, "month")?)
         .zip(floats(revenue, "mrr")?)
     {
         if let (Some(c), Some(m), Some(v)) = (c, m, v) {
-            *mrr.entry((
-                c,
-                (epoch + chrono::Duration::days(m))
-                    .format("%Y-%m")
-                    .to_string(),
-            ))
-            .or_default() += v;
-        }
-    }
-    let index: BTreeMap<&str, usize> = customers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
-        .collect();
-    let mut hits: Vec<Vec<usize>> = vec![Vec::new(); customers.len()];
-    for (i, r) in reach.iter().enumerate() {
-        for &c in r {
-            hits[c].push(i);
+            if let Some(&ci) = cu.index.get(&c) {
+                *mrr.entry((ci as u32, month_no(epoch_day(m)))).or_default() += v;
+            }
         }
     }
 
@@ -108,65 +181,69 @@ pub(crate) fn build(
     let to = ints(slas, "valid_to")?;
 
     let mut p = Cols::default();
-    let (
-        mut si_sla,
-        mut si_cust,
-        mut si_inc,
-        mut si_metric,
-        mut si_period,
-        mut si_sev,
-        mut si_target,
-        mut si_actual,
-        mut si_met,
-        mut si_open,
-    ) = (
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-        vec![],
-    );
+    let mut si = IncCols::default();
+    let mut sh = ShareCols::default();
+    // Merged downtime of broad incidents per asset set (SLAs scoped to an asset).
+    let mut set_tl: HashMap<Vec<u32>, Timeline> = HashMap::new();
+    // (assets, severities, metric, target, window) -> (in scope, breached), broad incidents.
+    type VerdictKey = (Vec<u32>, Option<Vec<u32>>, bool, u64, i64, i64);
+    let mut verdicts: HashMap<VerdictKey, (i64, i64)> = HashMap::new();
+    let mut closures: HashMap<String, BTreeSet<String>> = HashMap::new();
+
     for r in 0..slas.height() {
         let (Some(cid), Some(m), Some(tgt)) = (cust[r].as_deref(), metric[r].as_deref(), target[r])
         else {
             continue;
         };
-        let Some(&ci) = index.get(cid) else { continue };
-        let c = &customers[ci];
-        let scope: Option<BTreeSet<String>> = asset[r].as_deref().map(&mut *closure);
-        let relevant: Vec<usize> = hits[ci]
+        let Some(&ci) = cu.index.get(cid) else { continue };
+        let c = &cu.list[ci];
+        let g = c.group as usize;
+        // The SLA's scope: every asset whose failure reaches the named asset.
+        let scope: Option<&BTreeSet<String>> = asset[r]
+            .as_deref()
+            .map(|a| &*closures.entry(a.to_string()).or_insert_with(|| cu.closure(a)));
+        let in_scope = |a: Option<u32>| match (scope, a) {
+            (None, _) => true,
+            (Some(s), Some(a)) => s.contains(inc.assets.name(a)),
+            (Some(_), None) => false,
+        };
+        let assets: Vec<u32> = ex.group_assets[g]
             .iter()
             .copied()
-            .filter(|&i| match (&scope, &incidents[i].asset) {
-                (None, _) => true,
-                (Some(s), Some(a)) => s.contains(a),
-                (Some(_), None) => false,
-            })
+            .filter(|&a| in_scope(Some(a)))
             .collect();
-        let segs = merge_max(
-            &relevant
-                .iter()
-                .flat_map(|&i| incidents[i].pieces.iter().copied())
-                .collect::<Vec<_>>(),
-        );
+        let named: Vec<u32> = ex
+            .named
+            .get(&(ci as u32))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| in_scope(inc.list[i as usize].asset))
+            .collect();
+        // Severities in scope (None: all).
+        let sev_filter: Option<Vec<u32>> = (!sevs[r].is_empty()).then(|| {
+            let mut v: Vec<u32> = sevs[r].iter().filter_map(|s| inc.labels.get(s)).collect();
+            v.sort_unstable();
+            v
+        });
+        let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
         let months_per = if period[r].as_deref() == Some("quarter") {
             3
         } else {
             1
         };
-        let valid_start = [from[r].map(day_start), c.since, cal.starts.first().copied()]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(cal.as_of);
+        let valid_start = [
+            from[r].map(|d| day_start(d, cal.tz)),
+            c.since,
+            cal.starts.first().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(cal.as_of);
         let valid_end = [
-            to[r].map(|d| day_start(d + 1)),
-            c.churned.map(day_start),
+            to[r].map(|d| day_start(d + 1, cal.tz)),
+            cu.churn_start(c, cal.tz),
             Some(cal.as_of),
         ]
         .into_iter()
@@ -176,41 +253,57 @@ pub(crate) fn build(
         if valid_end <= valid_start {
             continue;
         }
-        // Periods aligned to calendar months/quarters in the reporting zone.
-        let first_local = Period::month_of(
-            chrono::DateTime::from_timestamp_micros(valid_start).expect("valid"),
-            cal.tz,
-        )
-        .first;
-        let aligned = NaiveDate::from_ymd_opt(
-            chrono::Datelike::year(&first_local),
-            (chrono::Datelike::month0(&first_local) / months_per) * months_per + 1,
-            1,
-        )
-        .expect("valid");
-        let mut per = Period {
-            first: aligned,
-            months: months_per,
+        let (mut per, stop) = match which {
+            Which::All => (period_at(valid_start, months_per, cal), valid_end),
+            Which::Overlapping(w) => {
+                let a = period_at(valid_start, months_per, cal);
+                let b = period_at(w.start.max(valid_start), months_per, cal);
+                (if b.first > a.first { b } else { a }, valid_end.min(w.end))
+            }
+            Which::Latest => (period_at(valid_end - 1, months_per, cal), valid_end),
+        };
+        // Availability: the downtime the SLA's assets cause this customer.
+        let avail: Option<(&Timeline, Cow<Timeline>)> = if m == "availability" {
+            let base: &Timeline = if scope.is_none() {
+                &ex.group_timeline[g]
+            } else {
+                set_tl
+                    .entry(assets.clone())
+                    .or_insert_with(|| set_timeline(&ex.lines, &assets))
+            };
+            let extra = if named.is_empty() {
+                Cow::Owned(Timeline::default())
+            } else if scope.is_none() {
+                ex.excess
+                    .get(&(ci as u32))
+                    .map_or_else(|| Cow::Owned(Timeline::default()), Cow::Borrowed)
+            } else {
+                let pieces: Vec<Segment> = named
+                    .iter()
+                    .flat_map(|&i| inc.list[i as usize].pieces.iter().copied())
+                    .collect();
+                Cow::Owned(excess_over(base, &merge_max(&pieces)))
+            };
+            Some((base, extra))
+        } else {
+            None
         };
         let tiers_r = tiers[r].clone().unwrap_or_default();
+        let sla_id = ids[r].clone().unwrap_or_default();
         loop {
             let (ps, pe) = (
                 per.start_utc(cal.tz).timestamp_micros(),
                 per.end_utc(cal.tz).timestamp_micros(),
             );
-            if ps >= valid_end {
+            if ps >= stop {
                 break;
             }
             let (ws, we) = (ps.max(valid_start), pe.min(valid_end));
             if we > ws {
                 let label = per.label();
-                let fee_months: Vec<String> = (0..per.months as i32)
-                    .map(|k| add_months(per.first, k).format("%Y-%m").to_string())
-                    .collect();
                 let fee: f64 = {
-                    let known: Vec<f64> = fee_months
-                        .iter()
-                        .filter_map(|l| mrr.get(&(c.id.clone(), l.clone())).copied())
+                    let known: Vec<f64> = (0..per.months as i32)
+                        .filter_map(|k| mrr.get(&(ci as u32, month_no(add_months(per.first, k)))).copied())
                         .collect();
                     if known.is_empty() {
                         c.arr / 12.0 * per.months as f64
@@ -218,51 +311,64 @@ pub(crate) fn build(
                         known.iter().sum()
                     }
                 };
-                let (attain, minutes, down, budget, in_scope, breached_n);
-                if m == "availability" {
+                let (attain, minutes, down, budget, n_scope, breached_n);
+                if let Some((base, extra)) = &avail {
                     let mins = (we - ws) as f64 / MIN as f64;
-                    let d = downtime_within(&segs, ws, we);
+                    let d = base.within(ws, we) + extra.within(ws, we);
                     attain = 100.0 * (1.0 - d / mins);
                     minutes = Some(mins);
                     down = Some(d);
                     budget = Some((1.0 - tgt / 100.0) * mins);
-                    in_scope = None;
+                    n_scope = None;
                     breached_n = None;
                 } else {
-                    let mut n = 0i64;
-                    let mut bad = 0i64;
-                    for &i in &relevant {
-                        let inc = &incidents[i];
-                        if inc.started < ws
-                            || inc.started >= we
-                            || !(sevs[r].is_empty() || sevs[r].contains(&inc.severity))
-                        {
+                    let ack = m == "time_to_acknowledge";
+                    let judge = |i: u32, si: &mut IncCols, rows: bool| -> bool {
+                        let x = &inc.list[i as usize];
+                        let (actual, open) = actual_minutes(m, x, cal.as_of);
+                        let ok = actual <= tgt;
+                        if rows {
+                            si.sla.push(sla_id.clone());
+                            si.customer.push(c.id.clone());
+                            si.incident.push(x.id.clone());
+                            si.metric.push(m.to_string());
+                            si.period.push(label.clone());
+                            si.severity.push(inc.severity(x).to_string());
+                            si.target.push(tgt);
+                            si.actual.push(actual);
+                            si.met.push(ok);
+                            si.open.push(open);
+                        }
+                        ok
+                    };
+                    // Broad incidents of the SLA's assets, started in the window, in scope.
+                    let broad = |si: &mut IncCols, rows: bool| {
+                        let (mut n, mut bad) = (0i64, 0i64);
+                        for &a in &assets {
+                            for &i in ex.lines[a as usize].started_in(ws, we) {
+                                if sev_ok(&inc.list[i as usize]) {
+                                    n += 1;
+                                    bad += !judge(i, si, rows) as i64;
+                                }
+                            }
+                        }
+                        (n, bad)
+                    };
+                    let (mut n, mut bad) = if extras.incidents {
+                        broad(&mut si, true)
+                    } else {
+                        let key = (assets.clone(), sev_filter.clone(), ack, tgt.to_bits(), ws, we);
+                        *verdicts
+                            .entry(key)
+                            .or_insert_with(|| broad(&mut IncCols::default(), false))
+                    };
+                    for &i in &named {
+                        let x = &inc.list[i as usize];
+                        if x.started < ws || x.started >= we || !sev_ok(x) {
                             continue;
                         }
-                        let t0 = if m == "time_to_acknowledge" {
-                            inc.detected.unwrap_or(inc.started)
-                        } else {
-                            inc.started
-                        };
-                        let t1 = if m == "time_to_acknowledge" {
-                            inc.acked.or(inc.resolved)
-                        } else {
-                            inc.resolved
-                        };
-                        let actual = (t1.unwrap_or(cal.as_of) - t0).max(0) as f64 / MIN as f64;
-                        let ok = actual <= tgt;
                         n += 1;
-                        bad += (!ok) as i64;
-                        si_sla.push(ids[r].clone().unwrap_or_default());
-                        si_cust.push(c.id.clone());
-                        si_inc.push(inc.id.clone());
-                        si_metric.push(m.to_string());
-                        si_period.push(label.clone());
-                        si_sev.push(inc.severity.clone());
-                        si_target.push(tgt);
-                        si_actual.push(actual);
-                        si_met.push(ok);
-                        si_open.push(t1.is_none());
+                        bad += !judge(i, &mut si, extras.incidents) as i64;
                     }
                     attain = if n == 0 {
                         100.0
@@ -272,25 +378,25 @@ pub(crate) fn build(
                     minutes = None;
                     down = None;
                     budget = None;
-                    in_scope = Some(n);
+                    n_scope = Some(n);
                     breached_n = Some(bad);
                 }
-                let met = if m == "availability" {
+                let met = if avail.is_some() {
                     attain >= tgt
                 } else {
                     breached_n == Some(0)
                 };
-                let cp = if met {
-                    0.0
-                } else {
-                    credit_pct(&tiers_r, attain)
-                };
-                p.sla.push(ids[r].clone().unwrap_or_default());
+                let cp = if met { 0.0 } else { credit_pct(&tiers_r, attain) };
+                let credit = (fee * cp).round() / 100.0;
+                if extras.credit_assets && avail.is_some() && credit > 0.0 {
+                    credit_shares(inc, cu, ex, ci, ps, pe, credit, &sla_id, &mut sh);
+                }
+                p.sla.push(sla_id.clone());
                 p.customer.push(c.id.clone());
                 p.asset.push(asset[r].clone());
                 p.metric.push(m.to_string());
                 p.period_kind
-                    .push(if months_per == 3 { "quarter" } else { "month" }.to_string());
+                    .push(if months_per == 3 { "quarter" } else { "month" });
                 p.period.push(label);
                 p.start.push(ps);
                 p.end.push(pe);
@@ -302,7 +408,7 @@ pub(crate) fn build(
                 p.met.push(met);
                 p.credit_pct.push(cp);
                 p.fee.push((fee * 100.0).round() / 100.0);
-                p.credit.push((fee * cp).round() / 100.0);
+                p.credit.push(credit);
                 p.budget.push(budget);
                 p.budget_used.push(
                     budget
@@ -310,7 +416,7 @@ pub(crate) fn build(
                         .map(|(b, d)| if b > 0.0 { 100.0 * d / b } else { 0.0 }),
                 );
                 p.budget_left.push(budget.zip(down).map(|(b, d)| b - d));
-                p.in_scope.push(in_scope);
+                p.in_scope.push(n_scope);
                 p.breached_n.push(breached_n);
             }
             per = Period {
@@ -350,22 +456,97 @@ pub(crate) fn build(
         ],
         &["period_start", "period_end"],
     )?;
-    let incidents_df = frame(
-        vec![
-            Column::new("sla_id".into(), si_sla),
-            Column::new("customer_id".into(), si_cust),
-            Column::new("incident_id".into(), si_inc),
-            Column::new("metric".into(), si_metric),
-            Column::new("period".into(), si_period),
-            Column::new("severity".into(), si_sev),
-            Column::new("target_minutes".into(), si_target),
-            Column::new("actual_minutes".into(), si_actual),
-            Column::new("met".into(), si_met),
-            Column::new("is_open".into(), si_open),
-        ],
-        &[],
-    )?;
-    Ok((periods, incidents_df))
+    let incidents = extras
+        .incidents
+        .then(|| {
+            frame(
+                vec![
+                    Column::new("sla_id".into(), si.sla),
+                    Column::new("customer_id".into(), si.customer),
+                    Column::new("incident_id".into(), si.incident),
+                    Column::new("metric".into(), si.metric),
+                    Column::new("period".into(), si.period),
+                    Column::new("severity".into(), si.severity),
+                    Column::new("target_minutes".into(), si.target),
+                    Column::new("actual_minutes".into(), si.actual),
+                    Column::new("met".into(), si.met),
+                    Column::new("is_open".into(), si.open),
+                ],
+                &[],
+            )
+        })
+        .transpose()?;
+    let credit_assets = extras
+        .credit_assets
+        .then(|| {
+            frame(
+                vec![
+                    Column::new("sla_id".into(), sh.sla),
+                    Column::new("customer_id".into(), sh.customer),
+                    Column::new("period_start".into(), sh.start),
+                    Column::new("asset_id".into(), sh.asset),
+                    Column::new("asset_downtime_minutes".into(), sh.down),
+                    Column::new("credit_share".into(), sh.share),
+                ],
+                &["period_start"],
+            )
+        })
+        .transpose()?;
+    Ok(Built {
+        periods,
+        incidents,
+        credit_assets,
+    })
+}
+
+/// Split a credited SLA period's credit between assets by their share of the downtime of the
+/// incidents that reached the customer and started in the period (incidents without an asset
+/// count in the total but get no share).
+#[allow(clippy::too_many_arguments)]
+fn credit_shares(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    ci: usize,
+    ps: i64,
+    pe: i64,
+    credit: f64,
+    sla_id: &str,
+    out: &mut ShareCols,
+) {
+    let g = cu.list[ci].group as usize;
+    let mut by: Vec<(Option<u32>, f64)> = ex.group_assets[g]
+        .iter()
+        .map(|&a| (Some(a), ex.lines[a as usize].tally(ps, pe).downtime))
+        .collect();
+    for i in ex.named_in(ci, ps, pe) {
+        let x = &inc.list[i as usize];
+        if x.impact == inc.none {
+            continue;
+        }
+        match by.iter_mut().find(|(a, _)| *a == x.asset) {
+            Some(e) => e.1 += x.downtime(),
+            None => by.push((x.asset, x.downtime())),
+        }
+    }
+    let total: f64 = by.iter().map(|(_, d)| d).sum();
+    if total <= 0.0 {
+        return;
+    }
+    let mut rows: Vec<(&str, f64)> = by
+        .iter()
+        .filter(|(_, d)| *d > 0.0)
+        .filter_map(|(a, d)| a.map(|a| (inc.assets.name(a), *d)))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    for (a, d) in rows {
+        out.sla.push(sla_id.to_string());
+        out.customer.push(cu.list[ci].id.clone());
+        out.start.push(ps);
+        out.asset.push(a.to_string());
+        out.down.push(d);
+        out.share.push(credit * d / total);
+    }
 }
 
 #[cfg(test)]

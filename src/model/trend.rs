@@ -4,7 +4,8 @@
 //! "worsening" a significant rise; "flat" no significant trend.
 
 use super::frames::frame;
-use super::{Calendar, Incident, MIN};
+use super::base::{Calendar, Incident};
+use super::MIN;
 use crate::error::Result;
 use polars::prelude::*;
 

@@ -1,75 +1,102 @@
-//! Runs SQL over the lake's datasets and the derived model. Loads the lake through its manifest
-//! (under a reader's lock), builds the model once per run, registers every table and the one-row
-//! `params` table in a polars `SQLContext`, executes, and checks a canned query's columns
-//! against its metadata.
+//! Runs SQL over the lake's datasets and the derived model. The raw datasets the SQL names are
+//! registered as lazy Parquet scans of the run's lake snapshot (polars pushes projections and
+//! filters into them); only the derived tables the SQL names are built; the one-row `params`
+//! table is added; a canned query's columns are checked against its metadata.
 
 use super::catalog::Query;
 use super::params::{self, Params};
 use crate::error::{Error, Result};
-use crate::lake::Lake;
-use crate::model::{self, ModelInput};
+use crate::lake::Snapshot;
+use crate::model::{self, Model, Scoped, Window};
 use crate::schema::DatasetKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
-/// Every table a query can read: raw datasets, then derived ones.
-pub struct Tables {
-    pub raw: BTreeMap<DatasetKind, DataFrame>,
-    pub derived: Vec<(&'static str, DataFrame)>,
+/// Every identifier in `sql` outside comments and string literals, lower-cased: the superset
+/// of the tables it reads.
+pub fn identifiers(sql: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut word = String::new();
+    let mut chars = sql.chars().peekable();
+    let flush = |w: &mut String, out: &mut BTreeSet<String>| {
+        if !w.is_empty() {
+            out.insert(w.to_ascii_lowercase());
+            w.clear();
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '-' if chars.peek() == Some(&'-') => {
+                flush(&mut word, &mut out);
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '\'' => {
+                flush(&mut word, &mut out);
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' => word.push(c),
+            _ => flush(&mut word, &mut out),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
-impl Tables {
-    /// (name, frame) for every table, in listing order.
-    pub fn all(&self) -> Vec<(String, &DataFrame)> {
-        self.raw
-            .iter()
-            .map(|(k, df)| (k.name().to_string(), df))
-            .chain(self.derived.iter().map(|(n, df)| (n.to_string(), df)))
-            .collect()
+/// The query's period as a window (its end clipped to as-of, as in `params`).
+pub fn window(params: &Params, as_of: DateTime<Utc>, tz: Tz) -> Option<Window> {
+    params.period().map(|p| {
+        let start = p.start_utc(tz);
+        Window {
+            start: start.timestamp_micros(),
+            end: p.end_utc(tz).min(as_of.max(start)).timestamp_micros(),
+        }
+    })
+}
+
+/// What the derived tables of a query depend on besides the run.
+pub fn scoped(params: &Params, as_of: DateTime<Utc>, tz: Tz) -> Scoped {
+    Scoped {
+        trend_months: match params.values.get("months") {
+            Some(params::Value::Int(n)) => *n as u32,
+            _ => 12,
+        },
+        window: window(params, as_of, tz),
     }
 }
 
-/// Read the raw datasets of the lake.
-pub fn read_lake(lake: &Lake) -> Result<BTreeMap<DatasetKind, DataFrame>> {
-    let _guard = lake.read_lock()?;
-    let manifest = lake.manifest()?;
-    DatasetKind::ALL
-        .into_iter()
-        .map(|k| Ok((k, lake.read(&manifest, k)?)))
-        .collect()
-}
-
-/// Raw datasets plus the derived model for this run.
-pub fn tables(
-    raw: BTreeMap<DatasetKind, DataFrame>,
-    as_of: DateTime<Utc>,
-    tz: Tz,
-    params: &Params,
-) -> Result<Tables> {
-    let trend_months = match params.values.get("months") {
-        Some(params::Value::Int(n)) => *n as u32,
-        _ => 12,
-    };
-    let derived = model::build(&ModelInput {
-        data: &raw,
-        as_of,
-        tz,
-        policy: params.policy(),
-        trend_months,
-    })?;
-    Ok(Tables { raw, derived })
-}
-
-/// Execute one SQL statement over `tables` and `params`.
-pub fn run_sql(tables: &Tables, params_df: DataFrame, sql: &str) -> Result<DataFrame> {
-    let mut ctx = SQLContext::new();
-    for (name, df) in tables.all() {
-        ctx.register(&name, df.clone().lazy());
+/// Execute one SQL statement: register what it names, run it.
+pub fn run_sql(
+    snapshot: &Snapshot,
+    model: &Model,
+    scoped: &Scoped,
+    params_df: DataFrame,
+    sql: &str,
+) -> Result<DataFrame> {
+    let names = identifiers(sql);
+    let ctx = SQLContext::new();
+    for kind in DatasetKind::ALL {
+        if names.contains(kind.name()) {
+            ctx.register(kind.name(), snapshot.scan(kind)?);
+        }
+    }
+    for def in model::TABLES {
+        if names.contains(def.name) {
+            ctx.register(def.name, model.table(def.name, scoped)?.lazy());
+        }
     }
     ctx.register("params", params_df.lazy());
+    let mut ctx = ctx;
     let lf = ctx
         .execute(sql)
         .map_err(|e| Error::Usage(format!("SQL error: {e}")))?;
@@ -77,21 +104,8 @@ pub fn run_sql(tables: &Tables, params_df: DataFrame, sql: &str) -> Result<DataF
         .map_err(|e| Error::Usage(format!("SQL error: {e}")))
 }
 
-/// Run a canned query and check its output columns against its metadata.
-pub fn run_query(
-    query: &Query,
-    tables: &Tables,
-    params: &Params,
-    as_of: DateTime<Utc>,
-    tz: Tz,
-) -> Result<DataFrame> {
-    let df = run_sql(tables, params::table(params, as_of, tz)?, &query.sql).map_err(|e| {
-        Error::Usage(format!(
-            "query `{}` ({}): {e}",
-            query.name,
-            query.path.display()
-        ))
-    })?;
+/// Check a canned query's output columns against its metadata.
+pub fn check_columns(query: &Query, df: &DataFrame) -> Result<()> {
     let got: Vec<&str> = df
         .get_column_names()
         .into_iter()
@@ -106,5 +120,20 @@ pub fn run_query(
             declared.join(", ")
         )));
     }
-    Ok(df)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifiers;
+
+    #[test]
+    fn identifiers_skip_comments_and_strings() {
+        let ids = identifiers(
+            "-- reads customer_months\nSELECT o.asset_id FROM outages o WHERE o.kind = 'sla_periods' AND x>=1",
+        );
+        assert!(ids.contains("outages") && ids.contains("asset_id") && ids.contains("x"));
+        assert!(!ids.contains("customer_months") && !ids.contains("sla_periods"));
+        assert!(identifiers("select * from Incidents").contains("incidents"));
+    }
 }

@@ -8,19 +8,23 @@ pub mod params;
 pub mod period;
 
 use crate::context::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::lake::Snapshot;
+use crate::model::{Model, Policy};
 use crate::schema::DatasetKind;
 use catalog::{ParamType, Query};
-use polars::prelude::DataFrame;
+use polars::prelude::*;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
-/// One run's access to the lake: the raw datasets read once, the derived model built once per
-/// (policy, trend window), and the query catalog.
+/// One run's access to the lake: a snapshot of it (read lazily, under the reader's lock), the
+/// derived model per availability policy (each table built once, when a query first names it),
+/// and the query catalog.
 pub struct Session<'a> {
     pub ctx: &'a Context,
     pub queries: Vec<Query>,
-    raw: BTreeMap<DatasetKind, DataFrame>,
-    models: BTreeMap<(String, u32), engine::Tables>,
+    snapshot: Rc<Snapshot>,
+    models: BTreeMap<&'static str, Model>,
 }
 
 /// A query's result with the parameters it ran with.
@@ -35,26 +39,55 @@ impl<'a> Session<'a> {
         Ok(Session {
             ctx,
             queries: catalog::load_all(ctx.queries.as_deref())?,
-            raw: engine::read_lake(&ctx.lake)?,
+            snapshot: Rc::new(Snapshot::open(&ctx.lake)?),
             models: BTreeMap::new(),
         })
     }
 
-    pub fn raw(&self, kind: DatasetKind) -> &DataFrame {
-        &self.raw[&kind]
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The named columns of a lake dataset.
+    pub fn read(&self, kind: DatasetKind, columns: &[&str]) -> Result<DataFrame> {
+        self.snapshot.columns(kind, columns)
+    }
+
+    /// The derived model for `policy`.
+    pub fn model(&mut self, policy: Policy) -> &Model {
+        let (snapshot, ctx) = (&self.snapshot, self.ctx);
+        self.models.entry(policy.name()).or_insert_with(|| {
+            Model::new(snapshot.clone(), ctx.as_of, ctx.tz, policy)
+        })
     }
 
     /// Whether an asset or customer id exists in the lake.
     pub fn has_id(&self, t: ParamType, v: &str) -> bool {
-        let (kind, col) = match t {
+        let (kind, column) = match t {
             ParamType::Asset => (DatasetKind::Assets, "asset_id"),
             _ => (DatasetKind::Customers, "customer_id"),
         };
-        self.raw[&kind]
-            .column(col)
+        self.snapshot
+            .scan(kind)
+            .and_then(|lf| {
+                lf.filter(col(column).eq(lit(v)))
+                    .select([len()])
+                    .collect()
+                    .map_err(Error::polars("reading the lake"))
+            })
             .ok()
-            .and_then(|c| c.str().ok().map(|ca| ca.iter().any(|x| x == Some(v))))
-            .unwrap_or(false)
+            .and_then(|df| df.column("len").ok()?.u32().ok()?.get(0))
+            .is_some_and(|n| n > 0)
+    }
+
+    /// Run SQL with resolved parameters.
+    pub fn sql(&mut self, sql: &str, p: &params::Params) -> Result<DataFrame> {
+        let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
+        let scoped = engine::scoped(p, as_of, tz);
+        let params_df = params::table(p, as_of, tz)?;
+        let snapshot = self.snapshot.clone();
+        let model = self.model(p.policy());
+        engine::run_sql(&snapshot, model, &scoped, params_df, sql)
     }
 
     /// Run the canned query `name` with `given` parameters (`name=value` pairs, unparsed).
@@ -68,16 +101,13 @@ impl<'a> Session<'a> {
             self.ctx.tz,
             &|t, v| self.has_id(t, v),
         )?;
-        let trend = match p.values.get("months") {
-            Some(params::Value::Int(n)) => *n as u32,
-            _ => 12,
-        };
-        let key = (p.policy().name().to_string(), trend);
-        if !self.models.contains_key(&key) {
-            let t = engine::tables(self.raw.clone(), self.ctx.as_of, self.ctx.tz, &p)?;
-            self.models.insert(key.clone(), t);
-        }
-        let df = engine::run_query(&query, &self.models[&key], &p, self.ctx.as_of, self.ctx.tz)?;
+        let df = self.sql(&query.sql, &p).map_err(|e| match e {
+            Error::Usage(m) => {
+                Error::Usage(format!("query `{}` ({}): {m}", query.name, query.path.display()))
+            }
+            other => other,
+        })?;
+        engine::check_columns(&query, &df)?;
         Ok(Answer {
             query,
             params: p,

@@ -313,7 +313,10 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
 /// The asset the most customers use directly (the blast-radius example when no component had
 /// an incident in the period); ties go to the first asset id.
 fn most_depended_on(session: &Session<'_>) -> Option<String> {
-    let uses = session.raw(crate::schema::DatasetKind::CustomerAssets);
+    let uses = session
+        .read(crate::schema::DatasetKind::CustomerAssets, &["asset_id"])
+        .ok()?;
+    let uses = &uses;
     let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for r in 0..uses.height() {
         if let Some(a) = super::str_at(uses, "asset_id", r) {

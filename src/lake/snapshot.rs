@@ -1,0 +1,52 @@
+//! A consistent view of the lake for one run: holds the reader's lock (so no ingest swaps or
+//! collects the files underneath it) and hands out lazy scans of the current version of each
+//! dataset. Nothing is read until a scan is collected, and then only the columns asked for.
+
+use super::lock::LockGuard;
+use super::{Lake, Manifest};
+use crate::error::{Error, Result};
+use crate::schema::DatasetKind;
+use polars::prelude::*;
+
+/// The lake as of the moment the run started.
+pub struct Snapshot {
+    lake: Lake,
+    manifest: Manifest,
+    _guard: Option<LockGuard>,
+}
+
+impl Snapshot {
+    /// Take the reader's lock and the current manifest.
+    pub fn open(lake: &Lake) -> Result<Self> {
+        let guard = lake.read_lock()?;
+        let manifest = lake.manifest()?;
+        Ok(Snapshot {
+            lake: lake.clone(),
+            manifest,
+            _guard: guard,
+        })
+    }
+
+    /// A lazy scan of a dataset (every canonical column; polars pushes projections and filters
+    /// into the Parquet read).
+    pub fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
+        self.lake.scan(&self.manifest, kind)
+    }
+
+    /// The named columns of a dataset, read now.
+    pub fn columns(&self, kind: DatasetKind, names: &[&str]) -> Result<DataFrame> {
+        self.scan(kind)?
+            .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>())
+            .collect()
+            .map_err(Error::polars(format!("reading {}", kind.name())))
+    }
+
+    /// Rows in a dataset's current version, from the manifest (no data read).
+    pub fn rows(&self, kind: DatasetKind) -> u64 {
+        self.manifest
+            .datasets
+            .get(kind.name())
+            .map(|st| st.files.iter().map(|f| f.rows).sum())
+            .unwrap_or(0)
+    }
+}

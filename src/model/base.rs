@@ -1,0 +1,409 @@
+//! The model's building blocks, read from the lake once per run: the reporting calendar,
+//! incidents with their downtime pieces, and customers with their exposure groups (customers
+//! whose failure-reaching asset sets are identical share one group, so downtime is merged once
+//! per group instead of once per customer).
+
+use super::frames::{floats, ints, lists, strs};
+use super::intervals::{Segment, subtract};
+use super::{MIN, Policy, Source, read};
+use crate::error::Result;
+use crate::graph::DependencyGraph;
+use crate::query::period::{Period, add_months, local_midnight};
+use crate::schema::DatasetKind;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Dense ids for strings (assets, severities, impacts).
+#[derive(Default)]
+pub(crate) struct Interner {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+    pub fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Days since 1970-01-01 to that day's midnight in `tz`, as UTC microseconds.
+pub(crate) fn day_start(day: i64, tz: Tz) -> i64 {
+    local_midnight(epoch_day(day), tz).timestamp_micros()
+}
+
+pub(crate) fn epoch_day(day: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day)
+}
+
+/// The calendar of reporting months.
+pub(crate) struct Calendar {
+    pub months: Vec<Period>,
+    pub starts: Vec<i64>,
+    pub as_of: i64,
+    pub tz: Tz,
+}
+
+impl Calendar {
+    /// From the earliest month with data to the month containing as-of.
+    pub fn build(src: &dyn Source, as_of: DateTime<Utc>, tz: Tz) -> Result<Calendar> {
+        let min_of = |kind: DatasetKind, c: &str| -> Result<Option<i64>> {
+            let df = src
+                .scan(kind)?
+                .select([col(c).min()])
+                .collect()
+                .map_err(crate::error::Error::polars(format!("reading {}", kind.name())))?;
+            Ok(ints(&df, c)?.into_iter().flatten().next())
+        };
+        let mut earliest: Option<i64> = None;
+        for (k, c) in [
+            (DatasetKind::Incidents, "started_at"),
+            (DatasetKind::Changes, "started_at"),
+        ] {
+            earliest = min_of(k, c)?.into_iter().chain(earliest).min();
+        }
+        for (k, c) in [
+            (DatasetKind::Revenue, "month"),
+            (DatasetKind::Churn, "churned_at"),
+        ] {
+            if let Some(day) = min_of(k, c)? {
+                let t = day_start(day, tz);
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            }
+        }
+        let first = Period::month_of(
+            DateTime::from_timestamp_micros(earliest.unwrap_or(as_of.timestamp_micros()))
+                .unwrap_or(as_of)
+                .min(as_of),
+            tz,
+        );
+        let last = Period::month_of(as_of, tz);
+        let mut months = Vec::new();
+        let mut m = first;
+        while m.first <= last.first {
+            months.push(m);
+            m = Period {
+                first: add_months(m.first, 1),
+                months: 1,
+            };
+        }
+        Ok(Calendar {
+            starts: months
+                .iter()
+                .map(|p| p.start_utc(tz).timestamp_micros())
+                .collect(),
+            months,
+            as_of: as_of.timestamp_micros(),
+            tz,
+        })
+    }
+
+    /// Index of the month containing `t`.
+    pub fn index(&self, t: i64) -> Option<usize> {
+        if t < *self.starts.first()? {
+            return None;
+        }
+        let i = self.starts.partition_point(|s| *s <= t) - 1;
+        (i < self.months.len()).then_some(i)
+    }
+    pub fn label(&self, t: i64) -> Option<String> {
+        self.index(t).map(|i| self.months[i].label())
+    }
+    pub fn end(&self, i: usize) -> i64 {
+        self.starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or_else(|| self.months[i].end_utc(self.tz).timestamp_micros())
+    }
+}
+
+pub(crate) struct Incident {
+    pub id: String,
+    pub asset: Option<u32>,
+    pub severity: u32,
+    pub impact: u32,
+    pub open: bool,
+    pub customers: Vec<String>,
+    pub started: i64,
+    pub detected: Option<i64>,
+    pub acked: Option<i64>,
+    pub notice: Option<i64>,
+    pub mitigated: Option<i64>,
+    pub resolved: Option<i64>,
+    /// Downtime pieces (maintenance cut out, weighted by policy, clipped to as-of).
+    pub pieces: Vec<Segment>,
+}
+
+impl Incident {
+    /// Weighted downtime minutes of the incident (0.0, never -0.0, when it has none).
+    pub fn downtime(&self) -> f64 {
+        self.pieces.iter().map(Segment::downtime_minutes).sum::<f64>() + 0.0
+    }
+}
+
+/// Every incident started by as-of, with its downtime pieces.
+pub(crate) struct Incidents {
+    pub list: Vec<Incident>,
+    pub assets: Interner,
+    /// Severity and impact names.
+    pub labels: Interner,
+    pub none: u32,
+}
+
+impl Incidents {
+    pub fn load(src: &dyn Source, as_of: i64, policy: Policy) -> Result<Incidents> {
+        // Maintenance windows per asset.
+        let mw = read(src, DatasetKind::Maintenance, &["asset_id", "starts_at", "ends_at"])?;
+        let mut maintenance: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+        for ((a, s), e) in strs(&mw, "asset_id")?
+            .into_iter()
+            .zip(ints(&mw, "starts_at")?)
+            .zip(ints(&mw, "ends_at")?)
+        {
+            if let (Some(a), Some(s), Some(e)) = (a, s, e) {
+                maintenance.entry(a).or_default().push((s, e));
+            }
+        }
+        let inc = read(
+            src,
+            DatasetKind::Incidents,
+            &[
+                "incident_id",
+                "asset_id",
+                "severity",
+                "impact",
+                "status",
+                "customer_ids",
+                "started_at",
+                "detected_at",
+                "acknowledged_at",
+                "first_customer_notice_at",
+                "mitigated_at",
+                "resolved_at",
+            ],
+        )?;
+        let ids = strs(&inc, "incident_id")?;
+        let asset_col = strs(&inc, "asset_id")?;
+        let sev = strs(&inc, "severity")?;
+        let impact = strs(&inc, "impact")?;
+        let status = strs(&inc, "status")?;
+        let custs = lists(&inc, "customer_ids")?;
+        let started = ints(&inc, "started_at")?;
+        let detected = ints(&inc, "detected_at")?;
+        let acked = ints(&inc, "acknowledged_at")?;
+        let notice = ints(&inc, "first_customer_notice_at")?;
+        let mitigated = ints(&inc, "mitigated_at")?;
+        let resolved = ints(&inc, "resolved_at")?;
+        let mut assets = Interner::default();
+        let mut labels = Interner::default();
+        let none = labels.intern("none");
+        let mut list = Vec::with_capacity(inc.height());
+        for i in 0..inc.height() {
+            let Some(start) = started[i] else { continue };
+            if start > as_of {
+                continue;
+            }
+            let resolved_i = resolved[i].filter(|r| *r <= as_of);
+            let open = resolved_i.is_none()
+                && status[i].as_deref() != Some("closed")
+                && status[i].as_deref() != Some("resolved")
+                || resolved[i].is_some_and(|r| r > as_of);
+            let impact_i = impact[i].as_deref().unwrap_or("none");
+            let end = mitigated[i].or(resolved[i]).unwrap_or(as_of).min(as_of);
+            let w = policy.weight(impact_i);
+            let mut pieces = if w > 0.0 && end > start {
+                vec![Segment::new(start, end, w)]
+            } else {
+                Vec::new()
+            };
+            if let Some(holes) = asset_col[i].as_ref().and_then(|a| maintenance.get(a)) {
+                pieces = subtract(&pieces, holes);
+            }
+            list.push(Incident {
+                id: ids[i].clone().unwrap_or_default(),
+                asset: asset_col[i].as_deref().map(|a| assets.intern(a)),
+                severity: labels.intern(sev[i].as_deref().unwrap_or("")),
+                impact: labels.intern(impact_i),
+                open,
+                customers: custs[i].clone(),
+                started: start,
+                detected: detected[i],
+                acked: acked[i].filter(|t| *t <= as_of),
+                notice: notice[i].filter(|t| *t <= as_of),
+                mitigated: mitigated[i].filter(|t| *t <= as_of),
+                resolved: resolved_i,
+                pieces,
+            });
+        }
+        Ok(Incidents {
+            list,
+            assets,
+            labels,
+            none,
+        })
+    }
+
+    pub fn asset_name(&self, i: &Incident) -> Option<&str> {
+        i.asset.map(|a| self.assets.name(a))
+    }
+    pub fn severity(&self, i: &Incident) -> &str {
+        self.labels.name(i.severity)
+    }
+    pub fn impact(&self, i: &Incident) -> &str {
+        self.labels.name(i.impact)
+    }
+}
+
+/// Minutes from `a` to `b`, when both are known and in order.
+pub(crate) fn minutes(a: Option<i64>, b: Option<i64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / MIN as f64),
+        _ => None,
+    }
+}
+
+pub(crate) struct Customer {
+    pub id: String,
+    pub arr: f64,
+    /// Start of the customer's first day, UTC microseconds.
+    pub since: Option<i64>,
+    /// Day (days since epoch) of full churn, if any, by as-of.
+    pub churned: Option<i64>,
+    /// Assets the customer uses directly.
+    pub direct: BTreeSet<String>,
+    /// Exposure group: index into [`Customers::groups`].
+    pub group: u32,
+}
+
+/// Customers with the same closure (every asset whose failure reaches them).
+pub(crate) struct Group {
+    pub assets: Vec<String>,
+    pub members: u64,
+    pub arr: f64,
+}
+
+pub(crate) struct Customers {
+    pub list: Vec<Customer>,
+    pub index: HashMap<String, usize>,
+    pub groups: Vec<Group>,
+    pub graph: DependencyGraph,
+}
+
+impl Customers {
+    pub fn load(src: &dyn Source, as_of: DateTime<Utc>, tz: Tz) -> Result<Customers> {
+        let assets_df = read(src, DatasetKind::Assets, &["asset_id", "depends_on"])?;
+        let mut graph = DependencyGraph::new();
+        for (a, deps) in strs(&assets_df, "asset_id")?
+            .into_iter()
+            .zip(lists(&assets_df, "depends_on")?)
+        {
+            graph.add(&a.unwrap_or_default(), deps);
+        }
+        let ca = read(src, DatasetKind::CustomerAssets, &["customer_id", "asset_id"])?;
+        let mut uses: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (c, a) in strs(&ca, "customer_id")?
+            .into_iter()
+            .zip(strs(&ca, "asset_id")?)
+        {
+            if let (Some(c), Some(a)) = (c, a) {
+                uses.entry(c).or_default().insert(a);
+            }
+        }
+        let churn = read(src, DatasetKind::Churn, &["customer_id", "churned_at", "kind"])?;
+        let mut full_churn: HashMap<String, i64> = HashMap::new();
+        let as_of_day = as_of.date_naive().num_days_from_ce() as i64 - 719_163;
+        for ((c, day), kind) in strs(&churn, "customer_id")?
+            .into_iter()
+            .zip(ints(&churn, "churned_at")?)
+            .zip(strs(&churn, "kind")?)
+        {
+            if let (Some(c), Some(day)) = (c, day) {
+                if kind.as_deref() != Some("downgrade") && day <= as_of_day {
+                    let e = full_churn.entry(c).or_insert(day);
+                    *e = (*e).min(day);
+                }
+            }
+        }
+        let cust = read(src, DatasetKind::Customers, &["customer_id", "arr", "since"])?;
+        let mut closure_of: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut group_of: HashMap<Vec<String>, u32> = HashMap::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut list = Vec::with_capacity(cust.height());
+        for ((id, arr), since) in strs(&cust, "customer_id")?
+            .into_iter()
+            .zip(floats(&cust, "arr")?)
+            .zip(ints(&cust, "since")?)
+        {
+            let id = id.unwrap_or_default();
+            let direct = uses.remove(&id).unwrap_or_default();
+            let mut cl = BTreeSet::new();
+            for a in &direct {
+                let c = closure_of.entry(a.clone()).or_insert_with(|| {
+                    let mut s = graph.needs(a);
+                    s.insert(a.clone());
+                    s
+                });
+                cl.extend(c.iter().cloned());
+            }
+            let key: Vec<String> = cl.into_iter().collect();
+            let arr = arr.unwrap_or(0.0);
+            let g = *group_of.entry(key.clone()).or_insert_with(|| {
+                groups.push(Group {
+                    assets: key,
+                    members: 0,
+                    arr: 0.0,
+                });
+                groups.len() as u32 - 1
+            });
+            groups[g as usize].members += 1;
+            groups[g as usize].arr += arr;
+            list.push(Customer {
+                churned: full_churn.get(&id).copied(),
+                id,
+                arr,
+                since: since.map(|day| day_start(day, tz)),
+                direct,
+                group: g,
+            });
+        }
+        let index = list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        Ok(Customers {
+            list,
+            index,
+            groups,
+            graph,
+        })
+    }
+
+    /// Start of the customer's full-churn day, UTC microseconds.
+    pub fn churn_start(&self, c: &Customer, tz: Tz) -> Option<i64> {
+        c.churned.map(|d| day_start(d, tz))
+    }
+
+    /// The asset and everything it needs.
+    pub fn closure(&self, asset: &str) -> BTreeSet<String> {
+        let mut s = self.graph.needs(asset);
+        s.insert(asset.to_string());
+        s
+    }
+}

@@ -1,0 +1,573 @@
+//! Customer-facing tables built from exposure groups, so their size grows with incidents plus
+//! customers, never with incidents × customers: groups and their assets, each asset's exposed
+//! customers and ARR, each incident's reach in customers and ARR, customers named by incidents,
+//! availability per month, one row per customer for a period, churn events with the incidents
+//! that reached the customer in the 90 days before.
+//!
+//! The incident × customer tables of earlier versions (`customer_incidents`, `customer_months`,
+//! `customer_outages`, `asset_customers`) are still built here for ad-hoc SQL, on demand only:
+//! their size is the fan-out, which no canned query reads.
+
+use super::base::{Calendar, Customers, Incidents};
+use super::exposure::{Exposure, Reach, Tally};
+use super::frames::{frame, ints, strs};
+use super::intervals::{Segment, merge_max};
+use super::tables::segments_frame;
+use super::{MIN, Window};
+use crate::error::Result;
+use polars::prelude::*;
+use std::collections::BTreeMap;
+
+const DAY: i64 = 86_400_000_000;
+
+pub(crate) fn customer_groups(cu: &Customers) -> Result<DataFrame> {
+    frame(
+        vec![
+            Column::new(
+                "customer_id".into(),
+                cu.list.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "group_id".into(),
+                cu.list.iter().map(|c| c.group as i64).collect::<Vec<_>>(),
+            ),
+        ],
+        &[],
+    )
+}
+
+pub(crate) fn group_assets(cu: &Customers) -> Result<DataFrame> {
+    let (mut g, mut a) = (vec![], vec![]);
+    for (i, grp) in cu.groups.iter().enumerate() {
+        for asset in &grp.assets {
+            g.push(i as i64);
+            a.push(asset.as_str());
+        }
+    }
+    frame(
+        vec![
+            Column::new("group_id".into(), g),
+            Column::new("asset_id".into(), a),
+        ],
+        &[],
+    )
+}
+
+/// Per asset: the customers whose closure holds it (churned or not) and their ARR.
+pub(crate) fn asset_exposure(cu: &Customers) -> Result<DataFrame> {
+    let mut by: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
+    for grp in &cu.groups {
+        for a in &grp.assets {
+            let e = by.entry(a).or_default();
+            e.0 += grp.members as i64;
+            e.1 += grp.arr;
+        }
+    }
+    frame(
+        vec![
+            Column::new("asset_id".into(), by.keys().copied().collect::<Vec<_>>()),
+            Column::new(
+                "customers_exposed".into(),
+                by.values().map(|v| v.0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "arr_exposed".into(),
+                by.values().map(|v| v.1).collect::<Vec<_>>(),
+            ),
+        ],
+        &[],
+    )
+}
+
+/// One row per incident with an impact: who it reached, in customers and ARR.
+pub(crate) fn incident_reach(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    cal: &Calendar,
+) -> Result<DataFrame> {
+    let (mut id, mut asset, mut sev, mut imp, mut start, mut month) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut down, mut open, mut named, mut n, mut arr) = (vec![], vec![], vec![], vec![], vec![]);
+    for (x, r) in inc.list.iter().zip(&ex.reach) {
+        if x.impact == inc.none {
+            continue;
+        }
+        let (is_named, count, a) = match r {
+            Reach::Nobody => (false, 0, 0.0),
+            Reach::Broad(a) => {
+                let (c, v) = ex.exposed[*a as usize];
+                (false, c as i64, v)
+            }
+            Reach::Named(hit) => (
+                true,
+                hit.len() as i64,
+                hit.iter().map(|&c| cu.list[c as usize].arr).sum(),
+            ),
+        };
+        id.push(x.id.as_str());
+        asset.push(inc.asset_name(x));
+        sev.push(inc.severity(x));
+        imp.push(inc.impact(x));
+        start.push(x.started);
+        month.push(cal.label(x.started));
+        down.push(x.downtime());
+        open.push(x.open);
+        named.push(is_named);
+        n.push(count);
+        arr.push(a);
+    }
+    frame(
+        vec![
+            Column::new("incident_id".into(), id),
+            Column::new("asset_id".into(), asset),
+            Column::new("severity".into(), sev),
+            Column::new("impact".into(), imp),
+            Column::new("started_at".into(), start),
+            Column::new("month".into(), month),
+            Column::new("downtime_minutes".into(), down),
+            Column::new("is_open".into(), open),
+            Column::new("names_customers".into(), named),
+            Column::new("customers_reached".into(), n),
+            Column::new("arr_reached".into(), arr),
+        ],
+        &["started_at"],
+    )
+}
+
+/// One row per (incident with an impact, customer it names); `exposed`: whether the incident's
+/// asset is in the customer's closure anyway.
+pub(crate) fn incident_named_customers(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+) -> Result<DataFrame> {
+    let (mut id, mut cid, mut exposed) = (vec![], vec![], vec![]);
+    for (x, r) in inc.list.iter().zip(&ex.reach) {
+        let Reach::Named(hit) = r else { continue };
+        if x.impact == inc.none {
+            continue;
+        }
+        for &c in hit {
+            let g = cu.list[c as usize].group as usize;
+            id.push(x.id.as_str());
+            cid.push(cu.list[c as usize].id.as_str());
+            exposed.push(x.asset.is_some_and(|a| ex.group_assets[g].contains(&a)));
+        }
+    }
+    frame(
+        vec![
+            Column::new("incident_id".into(), id),
+            Column::new("customer_id".into(), cid),
+            Column::new("exposed".into(), exposed),
+        ],
+        &[],
+    )
+}
+
+/// A customer's active span: from their first day (or the calendar's start) to full churn or
+/// as-of.
+fn active(cu: &Customers, c: usize, cal: &Calendar) -> (i64, i64) {
+    let cust = &cu.list[c];
+    let churn = cu.churn_start(cust, cal.tz).unwrap_or(i64::MAX);
+    let first = cal.starts.first().copied().unwrap_or(i64::MIN);
+    (cust.since.unwrap_or(i64::MIN).max(first), churn.min(cal.as_of))
+}
+
+/// Per customer and month while they are a customer: (month index, minutes, downtime).
+/// Full months of customers no incident names take their group's figure, computed once.
+fn customer_month_rows(
+    ex: &Exposure,
+    cu: &Customers,
+    cal: &Calendar,
+    mut each: impl FnMut(usize, usize, f64, f64),
+) {
+    let n = cal.months.len();
+    let ends: Vec<i64> = (0..n).map(|i| cal.end(i)).collect();
+    let mut group_month: Vec<Vec<Option<f64>>> = vec![vec![None; n]; cu.groups.len()];
+    for c in 0..cu.list.len() {
+        let (since, until) = active(cu, c, cal);
+        let g = cu.list[c].group as usize;
+        let named = ex.excess.contains_key(&(c as u32));
+        let first = cal.index(since).unwrap_or(0);
+        for i in first..n {
+            let from = cal.starts[i].max(since);
+            let to = ends[i].min(until);
+            if to <= from {
+                if cal.starts[i] >= until {
+                    break;
+                }
+                continue;
+            }
+            let m = (to - from) as f64 / MIN as f64;
+            let full = from == cal.starts[i] && to == ends[i].min(cal.as_of);
+            let dm = if full && !named {
+                *group_month[g][i].get_or_insert_with(|| ex.group_timeline[g].within(from, to))
+            } else {
+                ex.customer_downtime(cu, c, from, to)
+            };
+            each(c, i, m, dm);
+        }
+    }
+}
+
+/// Per month: customer-months, their mean availability, summed downtime and minutes.
+pub(crate) fn availability_months(ex: &Exposure, cu: &Customers, cal: &Calendar) -> Result<DataFrame> {
+    let n = cal.months.len();
+    let (mut count, mut avail, mut down, mut mins) =
+        (vec![0i64; n], vec![0.0f64; n], vec![0.0f64; n], vec![0.0f64; n]);
+    customer_month_rows(ex, cu, cal, |_, i, m, dm| {
+        count[i] += 1;
+        avail[i] += 100.0 * (1.0 - dm / m);
+        down[i] += dm;
+        mins[i] += m;
+    });
+    let keep: Vec<usize> = (0..n).filter(|&i| count[i] > 0).collect();
+    frame(
+        vec![
+            Column::new(
+                "month".into(),
+                keep.iter().map(|&i| cal.months[i].label()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "customer_months".into(),
+                keep.iter().map(|&i| count[i]).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "availability_sum".into(),
+                keep.iter().map(|&i| avail[i]).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "availability_pct".into(),
+                keep.iter()
+                    .map(|&i| avail[i] / count[i] as f64)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "downtime_minutes".into(),
+                keep.iter().map(|&i| down[i]).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "minutes".into(),
+                keep.iter().map(|&i| mins[i]).collect::<Vec<_>>(),
+            ),
+        ],
+        &[],
+    )
+}
+
+/// The tally of incidents reaching customer `c` started in `[from, to)`; group parts cached.
+fn customer_tally(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    c: usize,
+    from: i64,
+    to: i64,
+    cache: Option<&mut [Option<Tally>]>,
+) -> Tally {
+    let g = cu.list[c].group as usize;
+    let group = || {
+        let mut t = Tally::default();
+        for &a in &ex.group_assets[g] {
+            t += ex.lines[a as usize].tally(from, to);
+        }
+        t
+    };
+    let mut t = match cache {
+        Some(cache) => *cache[g].get_or_insert_with(group),
+        None => group(),
+    };
+    for i in ex.named_in(c, from, to) {
+        let x = &inc.list[i as usize];
+        if x.impact == inc.none {
+            continue;
+        }
+        t += Tally {
+            incidents: 1,
+            sev1_sev2: matches!(inc.severity(x), "sev1" | "sev2") as u64,
+            open: x.open as u64,
+            downtime: x.downtime(),
+        };
+    }
+    t
+}
+
+/// One row per customer for the query's period: availability over the months of the period,
+/// incidents that reached them in it, open incidents reaching them, and the incidents and
+/// downtime of the 90 days before the period's end.
+pub(crate) fn customer_period(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    cal: &Calendar,
+    w: Window,
+) -> Result<DataFrame> {
+    let n = cu.list.len();
+    let (mut mins, mut down, mut avail) = (vec![None; n], vec![None; n], vec![None; n]);
+    let (mut incs, mut sev, mut open, mut i90, mut d90) =
+        (vec![0i64; n], vec![0i64; n], vec![0i64; n], vec![0i64; n], vec![0.0f64; n]);
+    let g = cu.groups.len();
+    let (mut in_period, mut all_time, mut last90) = (vec![None; g], vec![None; g], vec![None; g]);
+    for c in 0..n {
+        let (since, until) = active(cu, c, cal);
+        let (from, to) = (w.start.max(since), w.end.min(until));
+        if to > from {
+            let m = (to - from) as f64 / MIN as f64;
+            let dm = ex.customer_downtime(cu, c, from, to);
+            mins[c] = Some(m);
+            down[c] = Some(dm);
+            avail[c] = Some(100.0 * (1.0 - dm / m));
+        }
+        let t = customer_tally(inc, cu, ex, c, w.start, w.end, Some(&mut in_period));
+        incs[c] = t.incidents as i64;
+        sev[c] = t.sev1_sev2 as i64;
+        open[c] = customer_tally(inc, cu, ex, c, i64::MIN, i64::MAX, Some(&mut all_time)).open as i64;
+        let t = customer_tally(inc, cu, ex, c, w.end - 90 * DAY, w.end, Some(&mut last90));
+        i90[c] = t.incidents as i64;
+        d90[c] = t.downtime;
+    }
+    frame(
+        vec![
+            Column::new(
+                "customer_id".into(),
+                cu.list.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new("minutes".into(), mins),
+            Column::new("downtime_minutes".into(), down),
+            Column::new("availability_pct".into(), avail),
+            Column::new("incidents".into(), incs),
+            Column::new("sev1_sev2".into(), sev),
+            Column::new("open_incidents".into(), open),
+            Column::new("incidents_90d_to_end".into(), i90),
+            Column::new("downtime_90d_to_end".into(), d90),
+        ],
+        &[],
+    )
+}
+
+/// One row per churn event: the incidents (with an impact) that reached the customer in the 90
+/// days before the churn date (midnight UTC), and their downtime.
+pub(crate) fn churn_exposure(
+    churn: &DataFrame,
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+) -> Result<DataFrame> {
+    let ids = strs(churn, "customer_id")?;
+    let days = ints(churn, "churned_at")?;
+    let (mut n, mut d) = (vec![], vec![]);
+    for (c, day) in ids.iter().zip(&days) {
+        let hit = c.as_ref().and_then(|c| cu.index.get(c)).zip(*day);
+        let t = match hit {
+            Some((&c, day)) => {
+                let end = day * DAY;
+                customer_tally(inc, cu, ex, c, end - 90 * DAY, end, None)
+            }
+            None => Tally::default(),
+        };
+        n.push(t.incidents as i64);
+        d.push(t.downtime);
+    }
+    let mut df = churn.clone();
+    df.with_column(Column::new("incidents_90d".into(), n))
+        .map_err(crate::error::Error::polars("model"))?;
+    df.with_column(Column::new("downtime_90d_min".into(), d))
+        .map_err(crate::error::Error::polars("model"))?;
+    Ok(df)
+}
+
+/// Per churn event, every asset whose incidents (with downtime) reached the customer in the 90
+/// days before the churn date.
+pub(crate) fn churn_exposure_assets(
+    churn: &DataFrame,
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+) -> Result<DataFrame> {
+    let ids = strs(churn, "customer_id")?;
+    let days = ints(churn, "churned_at")?;
+    let (mut cid, mut day_col, mut asset) = (vec![], vec![], vec![]);
+    for (c, day) in ids.iter().zip(&days) {
+        let Some((&ci, day)) = c.as_ref().and_then(|c| cu.index.get(c)).zip(*day) else {
+            continue;
+        };
+        let end = day * DAY;
+        let mut hit: Vec<&str> = Vec::new();
+        for i in ex.reaching(cu, ci, end - 90 * DAY, end) {
+            let x = &inc.list[i as usize];
+            if x.impact != inc.none && x.downtime() > 0.0 {
+                if let Some(a) = inc.asset_name(x) {
+                    hit.push(a);
+                }
+            }
+        }
+        hit.sort_unstable();
+        hit.dedup();
+        for a in hit {
+            cid.push(cu.list[ci].id.as_str());
+            day_col.push(day as i32);
+            asset.push(a);
+        }
+    }
+    let days = Column::new("churned_at".into(), day_col)
+        .cast(&DataType::Date)
+        .map_err(crate::error::Error::polars("model"))?;
+    frame(
+        vec![
+            Column::new("customer_id".into(), cid),
+            days,
+            Column::new("asset_id".into(), asset),
+        ],
+        &[],
+    )
+}
+
+// ---- Fan-out tables for ad-hoc SQL (incident × customer, customer × month, ...). ----
+
+/// Customer indexes per group.
+fn members(cu: &Customers) -> Vec<Vec<usize>> {
+    let mut m = vec![Vec::new(); cu.groups.len()];
+    for (i, c) in cu.list.iter().enumerate() {
+        m[c.group as usize].push(i);
+    }
+    m
+}
+
+pub(crate) fn asset_customers(cu: &Customers) -> Result<DataFrame> {
+    let members = members(cu);
+    let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (g, grp) in cu.groups.iter().enumerate() {
+        for a in &grp.assets {
+            by.entry(a).or_default().extend(&members[g]);
+        }
+    }
+    let (mut a, mut c, mut direct) = (vec![], vec![], vec![]);
+    for asset in cu.graph.assets() {
+        let mut list = by.get(asset).cloned().unwrap_or_default();
+        list.sort_unstable();
+        for i in list {
+            a.push(asset);
+            c.push(cu.list[i].id.as_str());
+            direct.push(cu.list[i].direct.contains(asset));
+        }
+    }
+    frame(
+        vec![
+            Column::new("asset_id".into(), a),
+            Column::new("customer_id".into(), c),
+            Column::new("direct".into(), direct),
+        ],
+        &[],
+    )
+}
+
+/// Customer indexes an incident reaches, in customer order.
+fn reached(r: &Reach, by_asset: &[Vec<usize>]) -> Vec<usize> {
+    let mut out = match r {
+        Reach::Nobody => vec![],
+        Reach::Broad(a) => by_asset[*a as usize].clone(),
+        Reach::Named(hit) => hit.iter().map(|&c| c as usize).collect(),
+    };
+    out.sort_unstable();
+    out
+}
+
+/// Per incident asset id: the customers exposed to it.
+fn exposed_customers(cu: &Customers, ex: &Exposure) -> Vec<Vec<usize>> {
+    let members = members(cu);
+    let mut by = vec![Vec::new(); ex.lines.len()];
+    for (g, assets) in ex.group_assets.iter().enumerate() {
+        for &a in assets {
+            by[a as usize].extend(&members[g]);
+        }
+    }
+    by
+}
+
+pub(crate) fn customer_incidents(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    cal: &Calendar,
+) -> Result<DataFrame> {
+    let by_asset = exposed_customers(cu, ex);
+    let (mut cid, mut iid, mut asset, mut sev, mut imp, mut start, mut month, mut down, mut open) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (x, r) in inc.list.iter().zip(&ex.reach) {
+        if x.impact == inc.none {
+            continue;
+        }
+        let dm = x.downtime();
+        for c in reached(r, &by_asset) {
+            cid.push(cu.list[c].id.as_str());
+            iid.push(x.id.as_str());
+            asset.push(inc.asset_name(x));
+            sev.push(inc.severity(x));
+            imp.push(inc.impact(x));
+            start.push(x.started);
+            month.push(cal.label(x.started));
+            down.push(dm);
+            open.push(x.open);
+        }
+    }
+    frame(
+        vec![
+            Column::new("customer_id".into(), cid),
+            Column::new("incident_id".into(), iid),
+            Column::new("asset_id".into(), asset),
+            Column::new("severity".into(), sev),
+            Column::new("impact".into(), imp),
+            Column::new("started_at".into(), start),
+            Column::new("month".into(), month),
+            Column::new("downtime_minutes".into(), down),
+            Column::new("is_open".into(), open),
+        ],
+        &["started_at"],
+    )
+}
+
+/// Merged downtime per customer: their group's, with the incidents naming them merged in.
+pub(crate) fn customer_outages(
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    cal: &Calendar,
+) -> Result<DataFrame> {
+    let mut rows: Vec<(String, Segment)> = Vec::new();
+    for (c, cust) in cu.list.iter().enumerate() {
+        let g = cust.group as usize;
+        let mut segs = ex.group_timeline[g].segs.clone();
+        if let Some(list) = ex.named.get(&(c as u32)) {
+            segs.extend(
+                list.iter()
+                    .flat_map(|&i| inc.list[i as usize].pieces.iter().copied()),
+            );
+            segs = merge_max(&segs);
+        }
+        rows.extend(segs.into_iter().map(|s| (cust.id.clone(), s)));
+    }
+    segments_frame("customer_id", rows, cal)
+}
+
+pub(crate) fn customer_months(ex: &Exposure, cu: &Customers, cal: &Calendar) -> Result<DataFrame> {
+    let (mut cid, mut month, mut mins, mut down, mut avail) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    customer_month_rows(ex, cu, cal, |c, i, m, dm| {
+        cid.push(cu.list[c].id.clone());
+        month.push(cal.months[i].label());
+        mins.push(m);
+        down.push(dm);
+        avail.push(100.0 * (1.0 - dm / m));
+    });
+    frame(
+        vec![
+            Column::new("customer_id".into(), cid),
+            Column::new("month".into(), month),
+            Column::new("minutes".into(), mins),
+            Column::new("downtime_minutes".into(), down),
+            Column::new("availability_pct".into(), avail),
+        ],
+        &[],
+    )
+}

@@ -1,0 +1,372 @@
+//! The derived tables that need no customer exposure: the calendar, incident timings, asset
+//! outages and all-asset downtime, change outcomes, MRR movements, customer status.
+
+use super::base::{Calendar, Customers, Incidents, epoch_day, minutes};
+use super::frames::{floats, frame, ints, strs};
+use super::intervals::{Segment, merge_max, split_at};
+use super::MIN;
+use crate::error::Result;
+use crate::query::period::Period;
+use polars::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
+    let n = cal.months.len();
+    let labels: Vec<String> = cal.months.iter().map(Period::label).collect();
+    let ends: Vec<i64> = (0..n).map(|i| cal.end(i)).collect();
+    let mins: Vec<f64> = (0..n)
+        .map(|i| (ends[i].min(cal.as_of) - cal.starts[i]).max(0) as f64 / MIN as f64)
+        .collect();
+    frame(
+        vec![
+            Column::new("month".into(), labels),
+            Column::new("month_start".into(), cal.starts.clone()),
+            Column::new("month_end".into(), ends),
+            Column::new(
+                "complete".into(),
+                (0..n).map(|i| cal.end(i) <= cal.as_of).collect::<Vec<_>>(),
+            ),
+            Column::new("minutes".into(), mins),
+            Column::new(
+                "year_ago_month".into(),
+                cal.months
+                    .iter()
+                    .map(|p| p.year_before().label())
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+        &["month_start", "month_end"],
+    )
+}
+
+pub(crate) fn incident_timings(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
+    let incidents = &inc.list;
+    let f = |g: &dyn Fn(&super::base::Incident) -> Option<f64>| -> Vec<Option<f64>> {
+        incidents.iter().map(g).collect()
+    };
+    frame(
+        vec![
+            Column::new(
+                "incident_id".into(),
+                incidents.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "asset_id".into(),
+                incidents
+                    .iter()
+                    .map(|i| inc.asset_name(i))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "severity".into(),
+                incidents
+                    .iter()
+                    .map(|i| inc.severity(i))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "impact".into(),
+                incidents
+                    .iter()
+                    .map(|i| inc.impact(i))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "is_open".into(),
+                incidents.iter().map(|i| i.open).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "started_at".into(),
+                incidents.iter().map(|i| i.started).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "month".into(),
+                incidents
+                    .iter()
+                    .map(|i| cal.label(i.started))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "time_to_detect_min".into(),
+                f(&|i| minutes(Some(i.started), i.detected)),
+            ),
+            Column::new(
+                "time_to_acknowledge_min".into(),
+                f(&|i| minutes(i.detected.or(Some(i.started)), i.acked)),
+            ),
+            Column::new(
+                "time_to_first_notice_min".into(),
+                f(&|i| minutes(Some(i.started), i.notice)),
+            ),
+            Column::new(
+                "time_to_mitigate_min".into(),
+                f(&|i| minutes(Some(i.started), i.mitigated.or(i.resolved))),
+            ),
+            Column::new(
+                "time_to_resolve_min".into(),
+                f(&|i| minutes(Some(i.started), i.resolved)),
+            ),
+            Column::new(
+                "downtime_minutes".into(),
+                incidents
+                    .iter()
+                    .map(|i| i.downtime())
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+        &["started_at"],
+    )
+}
+
+pub(crate) fn segments_frame(
+    key_name: &str,
+    rows: Vec<(String, Segment)>,
+    cal: &Calendar,
+) -> Result<DataFrame> {
+    let mut out: Vec<(String, Segment)> = Vec::new();
+    for (k, s) in rows {
+        for piece in split_at(&[s], &cal.starts) {
+            out.push((k.clone(), piece));
+        }
+    }
+    frame(
+        vec![
+            Column::new(
+                key_name.into(),
+                out.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "started_at".into(),
+                out.iter().map(|(_, s)| s.start).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "ended_at".into(),
+                out.iter().map(|(_, s)| s.end).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "is_ongoing".into(),
+                out.iter()
+                    .map(|(_, s)| s.end >= cal.as_of)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "weight".into(),
+                out.iter().map(|(_, s)| s.weight).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "minutes".into(),
+                out.iter().map(|(_, s)| s.minutes()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "downtime_minutes".into(),
+                out.iter()
+                    .map(|(_, s)| s.downtime_minutes())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "month".into(),
+                out.iter()
+                    .map(|(_, s)| cal.label(s.start))
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+        &["started_at", "ended_at"],
+    )
+}
+
+/// Merged downtime per asset (every incident on the asset, named customers or not).
+pub(crate) fn outages(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
+    let mut by_asset: BTreeMap<&str, Vec<Segment>> = BTreeMap::new();
+    for i in &inc.list {
+        if let Some(a) = inc.asset_name(i) {
+            by_asset.entry(a).or_default().extend_from_slice(&i.pieces);
+        }
+    }
+    let rows = by_asset
+        .into_iter()
+        .flat_map(|(a, s)| {
+            merge_max(&s)
+                .into_iter()
+                .map(move |seg| (a.to_string(), seg))
+        })
+        .collect();
+    segments_frame("asset_id", rows, cal)
+}
+
+pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
+    let customers = &cu.list;
+    frame(
+        vec![
+            Column::new(
+                "customer_id".into(),
+                customers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "active".into(),
+                customers
+                    .iter()
+                    .map(|c| c.churned.is_none())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "churned_at".into(),
+                customers
+                    .iter()
+                    .map(|c| {
+                        c.churned
+                            .map(|d| epoch_day(d).to_string())
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+        &[],
+    )
+}
+
+/// One row per change: outcome, whether it completed, failed, or caused an incident.
+/// `caused_by` holds the `caused_by_change_id` and `started_at` columns of the incidents.
+pub(crate) fn change_outcomes(
+    changes: &DataFrame,
+    caused_by: &DataFrame,
+    cal: &Calendar,
+) -> Result<DataFrame> {
+    // Incidents started by as-of, per change that caused them.
+    let mut caused: HashMap<String, i64> = HashMap::new();
+    for (c, s) in strs(caused_by, "caused_by_change_id")?
+        .into_iter()
+        .zip(ints(caused_by, "started_at")?)
+    {
+        if let (Some(c), Some(s)) = (c, s) {
+            if s <= cal.as_of {
+                *caused.entry(c).or_default() += 1;
+            }
+        }
+    }
+    let ids = strs(changes, "change_id")?;
+    let assets = strs(changes, "asset_id")?;
+    let outcome = strs(changes, "outcome")?;
+    let started = ints(changes, "started_at")?;
+    let (mut cid, mut aid, mut out, mut st, mut month) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut completed, mut failed, mut n_caused, mut counts) = (vec![], vec![], vec![], vec![]);
+    for i in 0..changes.height() {
+        let Some(s) = started[i] else { continue };
+        if s > cal.as_of {
+            continue;
+        }
+        let o = outcome[i].clone().unwrap_or_default();
+        let id = ids[i].clone().unwrap_or_default();
+        let n = caused.get(id.as_str()).copied().unwrap_or(0);
+        let done = matches!(o.as_str(), "succeeded" | "failed" | "rolled_back");
+        let bad = matches!(o.as_str(), "failed" | "rolled_back");
+        completed.push(done);
+        failed.push(bad);
+        n_caused.push(n);
+        counts.push(done && (bad || n > 0));
+        cid.push(id);
+        aid.push(assets[i].clone());
+        out.push(o);
+        st.push(s);
+        month.push(cal.label(s));
+    }
+    frame(
+        vec![
+            Column::new("change_id".into(), cid),
+            Column::new("asset_id".into(), aid),
+            Column::new("outcome".into(), out),
+            Column::new("started_at".into(), st),
+            Column::new("month".into(), month),
+            Column::new("completed".into(), completed),
+            Column::new("failed".into(), failed),
+            Column::new("incidents_caused".into(), n_caused),
+            Column::new("counts_as_failure".into(), counts),
+        ],
+        &["started_at"],
+    )
+}
+
+/// MRR movements per customer and month (ChartMogul's kinds): new, expansion, contraction,
+/// churn, reactivation, flat.
+pub(crate) fn mrr_movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
+    let mut by: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for ((c, m), mrr) in strs(revenue, "customer_id")?
+        .into_iter()
+        .zip(ints(revenue, "month")?)
+        .zip(floats(revenue, "mrr")?)
+    {
+        if let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) {
+            let label = epoch_day(m).format("%Y-%m").to_string();
+            *by.entry(c).or_default().entry(label).or_default() += mrr;
+        }
+    }
+    // Movements stop at the last month the revenue data covers: a month not yet reported is not
+    // a month in which everyone churned.
+    let last = by
+        .values()
+        .filter_map(|m| m.keys().next_back())
+        .max()
+        .cloned();
+    let labels: Vec<String> = cal
+        .months
+        .iter()
+        .map(Period::label)
+        .filter(|l| last.as_ref().is_some_and(|last| l <= last))
+        .collect();
+    let (mut cid, mut month, mut mrr_v, mut prev_v, mut kind, mut amount) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (c, series) in &by {
+        let mut prev = 0.0;
+        let mut ever = false;
+        for l in &labels {
+            let cur = series.get(l).copied().unwrap_or(0.0);
+            let k = if cur > 0.0 && prev == 0.0 {
+                if ever { "reactivation" } else { "new" }
+            } else if cur == 0.0 && prev > 0.0 {
+                "churn"
+            } else if cur > prev {
+                "expansion"
+            } else if cur < prev {
+                "contraction"
+            } else {
+                "flat"
+            };
+            if cur > 0.0 || prev > 0.0 {
+                cid.push(c.clone());
+                month.push(l.clone());
+                mrr_v.push(cur);
+                prev_v.push(prev);
+                kind.push(k);
+                amount.push(((cur - prev) * 100.0).round() / 100.0);
+            }
+            ever |= cur > 0.0;
+            prev = cur;
+        }
+    }
+    frame(
+        vec![
+            Column::new("customer_id".into(), cid),
+            Column::new("month".into(), month),
+            Column::new("mrr".into(), mrr_v),
+            Column::new("prev_mrr".into(), prev_v),
+            Column::new("kind".into(), kind),
+            Column::new("amount".into(), amount),
+        ],
+        &[],
+    )
+}
+
+/// Merged downtime of every asset together.
+pub(crate) fn downtime_all(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
+    let all = merge_max(
+        &inc.list
+            .iter()
+            .flat_map(|i| i.pieces.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    segments_frame(
+        "scope",
+        all.into_iter()
+            .map(|s| ("all assets".to_string(), s))
+            .collect(),
+        cal,
+    )
+}
