@@ -19,14 +19,18 @@ sla AS (
   GROUP BY s.customer_id
 ),
 -- Changes in the period on the assets each chosen customer depends on (directly or through the
--- dependency graph).
+-- dependency graph). (Filter by the period before joining: polars does not push a filter on
+-- `p` below a join.)
+changes_in AS (
+  SELECT co.asset_id, COUNT(*) AS changes FROM change_outcomes co CROSS JOIN p
+  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end GROUP BY co.asset_id
+),
 chg AS (
-  SELECT c.customer_id, COUNT(*) AS changes_on_their_assets
+  SELECT c.customer_id, SUM(ci.changes) AS changes_on_their_assets
   FROM chosen c JOIN customer_groups g ON g.customer_id = c.customer_id
   JOIN group_assets ga ON ga.group_id = g.group_id
   JOIN assets a ON a.asset_id = ga.asset_id
-  JOIN change_outcomes co ON co.asset_id = ga.asset_id CROSS JOIN p
-  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end
+  JOIN changes_in ci ON ci.asset_id = ga.asset_id
   GROUP BY c.customer_id
 ),
 down AS (

@@ -28,6 +28,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub queries: Option<PathBuf>,
 
+    /// Print to stderr how long each step took (model pieces, tables, SQL)
+    #[arg(long, global = true)]
+    pub timings: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -17,6 +17,8 @@ pub struct Context {
     pub tz: Tz,
     /// Extra canned queries directory, if any.
     pub queries: Option<PathBuf>,
+    /// Report step timings on stderr.
+    pub timings: bool,
 }
 
 impl Context {
@@ -40,7 +42,13 @@ impl Context {
             as_of,
             tz,
             queries,
+            timings: false,
         })
+    }
+
+    pub fn with_timings(mut self, on: bool) -> Self {
+        self.timings = on;
+        self
     }
 }
 

@@ -46,7 +46,8 @@ pub fn run(cli: Cli) -> Result<()> {
         cli.as_of.as_deref(),
         cli.tz.as_deref(),
         cli.queries,
-    )?;
+    )?
+    .with_timings(cli.timings);
     match cli.command {
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Lake(LakeCommand::Status) => lake_status::run(&ctx),

@@ -133,23 +133,47 @@ impl Lake {
         if files.is_empty() {
             return Ok(empty_frame(spec).lazy());
         }
-        let mut parts = Vec::with_capacity(files.len());
+        let canonical: Schema = spec
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name.into(), dtype(c.ty)))
+            .collect();
+        // Which canonical columns each file holds, and whether any holds one no longer in the
+        // schema (footers only).
+        let mut present = Vec::with_capacity(files.len());
+        let mut extra = false;
         for f in &files {
-            let err = || Error::polars(format!("reading {}", f.display()));
             let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
-            let present = ParquetReader::new(file).schema().map_err(err())?;
-            let args = ScanArgsParquet {
-                hive_options: HiveOptions::new_disabled(),
-                glob: false,
-                ..Default::default()
-            };
-            let path = PlRefPath::new(f.to_string_lossy().as_ref());
-            let lf = LazyFrame::scan_parquet(path, args).map_err(err())?;
+            let names = ParquetReader::new(file)
+                .schema()
+                .map_err(Error::polars(format!("reading {}", f.display())))?;
+            extra |= names.iter_names().any(|n| !canonical.contains(n));
+            present.push(names);
+        }
+        let args = |schema: Option<Schema>| ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            glob: false,
+            allow_missing_columns: true,
+            schema: schema.map(Arc::new),
+            ..Default::default()
+        };
+        let path = |f: &PathBuf| PlRefPath::new(f.to_string_lossy().as_ref());
+        let err = || Error::polars(format!("reading {}", kind.name()));
+        if !extra {
+            // One scan of every file: columns missing from older files read as nulls.
+            let paths: Vec<PlRefPath> = files.iter().map(path).collect();
+            return LazyFrame::scan_parquet_files(paths.into(), args(Some(canonical)))
+                .map_err(err());
+        }
+        // A file with a column the schema dropped: conform file by file.
+        let mut parts = Vec::with_capacity(files.len());
+        for (f, names) in files.iter().zip(&present) {
+            let lf = LazyFrame::scan_parquet(path(f), args(None)).map_err(err())?;
             let cols: Vec<Expr> = spec
                 .columns
                 .iter()
                 .map(|c| {
-                    if present.contains(c.name) {
+                    if names.contains(c.name) {
                         col(c.name).cast(dtype(c.ty))
                     } else {
                         lit(NULL).cast(dtype(c.ty)).alias(c.name)
@@ -157,9 +181,6 @@ impl Lake {
                 })
                 .collect();
             parts.push(lf.select(cols));
-        }
-        if parts.len() == 1 {
-            return Ok(parts.pop().expect("one part"));
         }
         concat(parts, UnionArgs::default()).map_err(Error::polars("combining lake files"))
     }

@@ -192,18 +192,36 @@ pub struct Model {
     customers: OnceCell<Customers>,
     exposure: OnceCell<Exposure>,
     cache: RefCell<HashMap<CacheKey, DataFrame>>,
+    trace: Trace,
 }
 
-fn once<T>(cell: &OnceCell<T>, f: impl FnOnce() -> Result<T>) -> Result<&T> {
+/// Step timings on stderr, when asked for (`--timings`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trace(pub bool);
+
+impl Trace {
+    /// Run `f`, reporting how long it took as `what`.
+    pub fn time<T>(self, what: &str, f: impl FnOnce() -> T) -> T {
+        if !self.0 {
+            return f();
+        }
+        let t = std::time::Instant::now();
+        let v = f();
+        eprintln!("timing: {what}: {:.3} s", t.elapsed().as_secs_f64());
+        v
+    }
+}
+
+fn once<'a, T>(cell: &'a OnceCell<T>, trace: Trace, what: &str, f: impl FnOnce() -> Result<T>) -> Result<&'a T> {
     if let Some(v) = cell.get() {
         return Ok(v);
     }
-    let v = f()?;
+    let v = trace.time(what, f)?;
     Ok(cell.get_or_init(|| v))
 }
 
 impl Model {
-    pub fn new(src: Rc<dyn Source>, as_of: DateTime<Utc>, tz: Tz, policy: Policy) -> Self {
+    pub fn new(src: Rc<dyn Source>, as_of: DateTime<Utc>, tz: Tz, policy: Policy, trace: Trace) -> Self {
         Model {
             src,
             as_of,
@@ -214,25 +232,30 @@ impl Model {
             customers: OnceCell::new(),
             exposure: OnceCell::new(),
             cache: RefCell::new(HashMap::new()),
+            trace,
         }
     }
 
     fn cal(&self) -> Result<&Calendar> {
-        once(&self.cal, || Calendar::build(&*self.src, self.as_of, self.tz))
+        once(&self.cal, self.trace, "model: calendar", || {
+            Calendar::build(&*self.src, self.as_of, self.tz)
+        })
     }
     fn incidents(&self) -> Result<&Incidents> {
-        once(&self.incidents, || {
+        once(&self.incidents, self.trace, "model: incidents", || {
             Incidents::load(&*self.src, self.as_of.timestamp_micros(), self.policy)
         })
     }
     fn customers(&self) -> Result<&Customers> {
-        once(&self.customers, || {
+        once(&self.customers, self.trace, "model: customers and exposure groups", || {
             Customers::load(&*self.src, self.as_of, self.tz)
         })
     }
     fn exposure(&self) -> Result<&Exposure> {
         let (inc, cu) = (self.incidents()?, self.customers()?);
-        once(&self.exposure, || Ok(Exposure::build(inc, cu)))
+        once(&self.exposure, self.trace, "model: exposure", || {
+            Ok(Exposure::build(inc, cu))
+        })
     }
 
     /// Build (or take from the cache) the derived table `name`.
@@ -247,7 +270,9 @@ impl Model {
         if let Some(df) = self.cache.borrow().get(&key) {
             return Ok(df.clone());
         }
-        let df = self.build(def.name, scoped)?;
+        let df = self
+            .trace
+            .time(&format!("table {}", def.name), || self.build(def.name, scoped))?;
         self.cache.borrow_mut().insert(key, df.clone());
         Ok(df)
     }

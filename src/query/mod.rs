@@ -10,7 +10,7 @@ pub mod period;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::lake::Snapshot;
-use crate::model::{Model, Policy};
+use crate::model::{Model, Policy, Trace};
 use crate::schema::DatasetKind;
 use catalog::{ParamType, Query};
 use polars::prelude::*;
@@ -57,7 +57,7 @@ impl<'a> Session<'a> {
     pub fn model(&mut self, policy: Policy) -> &Model {
         let (snapshot, ctx) = (&self.snapshot, self.ctx);
         self.models.entry(policy.name()).or_insert_with(|| {
-            Model::new(snapshot.clone(), ctx.as_of, ctx.tz, policy)
+            Model::new(snapshot.clone(), ctx.as_of, ctx.tz, policy, Trace(ctx.timings))
         })
     }
 
@@ -86,8 +86,9 @@ impl<'a> Session<'a> {
         let scoped = engine::scoped(p, as_of, tz);
         let params_df = params::table(p, as_of, tz)?;
         let snapshot = self.snapshot.clone();
+        let trace = Trace(self.ctx.timings);
         let model = self.model(p.policy());
-        engine::run_sql(&snapshot, model, &scoped, params_df, sql)
+        trace.time("sql", || engine::run_sql(&snapshot, model, &scoped, params_df, sql))
     }
 
     /// Run the canned query `name` with `given` parameters (`name=value` pairs, unparsed).
