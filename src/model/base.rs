@@ -285,8 +285,8 @@ pub(crate) struct Customer {
     pub since: Option<i64>,
     /// Day (days since epoch) of full churn, if any, by as-of.
     pub churned: Option<i64>,
-    /// Assets the customer uses directly.
-    pub direct: BTreeSet<String>,
+    /// Assets the customer uses directly (ids in [`Customers::assets`]), sorted.
+    pub direct: Vec<u32>,
     /// Exposure group: index into [`Customers::groups`].
     pub group: u32,
 }
@@ -303,6 +303,15 @@ pub(crate) struct Customers {
     pub index: HashMap<String, usize>,
     pub groups: Vec<Group>,
     pub graph: DependencyGraph,
+    /// Asset ids of the customer side (assets, and assets customers use).
+    pub assets: Interner,
+}
+
+/// The string values of a column, borrowed (no allocation per row).
+fn str_col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked> {
+    df.column(name)
+        .and_then(|c| c.str())
+        .map_err(crate::error::Error::polars(format!("model: column {name}")))
 }
 
 impl Customers {
@@ -315,66 +324,101 @@ impl Customers {
         {
             graph.add(&a.unwrap_or_default(), deps);
         }
+        let cust = read(src, DatasetKind::Customers, &["customer_id", "arr", "since"])?;
+        let ids = strs(&cust, "customer_id")?;
+        let index: HashMap<String, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone().unwrap_or_default(), i))
+            .collect();
+        // Assets each customer uses directly.
+        let mut assets = Interner::default();
+        for a in graph.assets() {
+            assets.intern(a);
+        }
         let ca = read(src, DatasetKind::CustomerAssets, &["customer_id", "asset_id"])?;
-        let mut uses: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for (c, a) in strs(&ca, "customer_id")?
-            .into_iter()
-            .zip(strs(&ca, "asset_id")?)
+        let mut uses: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+        for (c, a) in str_col(&ca, "customer_id")?
+            .iter()
+            .zip(str_col(&ca, "asset_id")?.iter())
         {
             if let (Some(c), Some(a)) = (c, a) {
-                uses.entry(c).or_default().insert(a);
+                if let Some(&i) = index.get(c) {
+                    uses[i].push(assets.intern(a));
+                }
             }
         }
+        // Closure of each asset as a bit set over asset ids.
+        let words = assets.len().div_ceil(64).max(1);
+        let closure_bits: Vec<Vec<u64>> = (0..assets.len() as u32)
+            .map(|a| {
+                let name = assets.name(a).to_string();
+                let mut bits = vec![0u64; words];
+                for n in graph.needs(&name).iter().chain([&name]) {
+                    if let Some(i) = assets.get(n) {
+                        bits[i as usize / 64] |= 1 << (i % 64);
+                    }
+                }
+                bits
+            })
+            .collect();
         let churn = read(src, DatasetKind::Churn, &["customer_id", "churned_at", "kind"])?;
-        let mut full_churn: HashMap<String, i64> = HashMap::new();
+        let mut full_churn: HashMap<&str, i64> = HashMap::new();
         let as_of_day = as_of.date_naive().num_days_from_ce() as i64 - 719_163;
-        for ((c, day), kind) in strs(&churn, "customer_id")?
-            .into_iter()
-            .zip(ints(&churn, "churned_at")?)
-            .zip(strs(&churn, "kind")?)
+        let days = ints(&churn, "churned_at")?;
+        for ((c, day), kind) in str_col(&churn, "customer_id")?
+            .iter()
+            .zip(days)
+            .zip(str_col(&churn, "kind")?.iter())
         {
             if let (Some(c), Some(day)) = (c, day) {
-                if kind.as_deref() != Some("downgrade") && day <= as_of_day {
+                if kind != Some("downgrade") && day <= as_of_day {
                     let e = full_churn.entry(c).or_insert(day);
                     *e = (*e).min(day);
                 }
             }
         }
-        let cust = read(src, DatasetKind::Customers, &["customer_id", "arr", "since"])?;
-        let mut closure_of: HashMap<String, BTreeSet<String>> = HashMap::new();
-        let mut group_of: HashMap<Vec<String>, u32> = HashMap::new();
+        let mut group_of: HashMap<Vec<u64>, u32> = HashMap::new();
         let mut groups: Vec<Group> = Vec::new();
         let mut list = Vec::with_capacity(cust.height());
-        for ((id, arr), since) in strs(&cust, "customer_id")?
+        for (((id, arr), since), mut direct) in ids
             .into_iter()
             .zip(floats(&cust, "arr")?)
             .zip(ints(&cust, "since")?)
+            .zip(uses)
         {
             let id = id.unwrap_or_default();
-            let direct = uses.remove(&id).unwrap_or_default();
-            let mut cl = BTreeSet::new();
-            for a in &direct {
-                let c = closure_of.entry(a.clone()).or_insert_with(|| {
-                    let mut s = graph.needs(a);
-                    s.insert(a.clone());
-                    s
-                });
-                cl.extend(c.iter().cloned());
+            direct.sort_unstable();
+            direct.dedup();
+            let mut key = vec![0u64; words];
+            for &a in &direct {
+                for (k, w) in key.iter_mut().zip(&closure_bits[a as usize]) {
+                    *k |= w;
+                }
             }
-            let key: Vec<String> = cl.into_iter().collect();
             let arr = arr.unwrap_or(0.0);
-            let g = *group_of.entry(key.clone()).or_insert_with(|| {
-                groups.push(Group {
-                    assets: key,
-                    members: 0,
-                    arr: 0.0,
-                });
-                groups.len() as u32 - 1
-            });
+            let g = match group_of.get(&key) {
+                Some(&g) => g,
+                None => {
+                    let names: Vec<String> = (0..assets.len() as u32)
+                        .filter(|&i| key[i as usize / 64] & (1 << (i % 64)) != 0)
+                        .map(|i| assets.name(i).to_string())
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    groups.push(Group {
+                        assets: names,
+                        members: 0,
+                        arr: 0.0,
+                    });
+                    group_of.insert(key, groups.len() as u32 - 1);
+                    groups.len() as u32 - 1
+                }
+            };
             groups[g as usize].members += 1;
             groups[g as usize].arr += arr;
             list.push(Customer {
-                churned: full_churn.get(&id).copied(),
+                churned: full_churn.get(id.as_str()).copied(),
                 id,
                 arr,
                 since: since.map(|day| day_start(day, tz)),
@@ -382,17 +426,20 @@ impl Customers {
                 group: g,
             });
         }
-        let index = list
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
-            .collect();
         Ok(Customers {
             list,
             index,
             groups,
             graph,
+            assets,
         })
+    }
+
+    /// Whether the customer uses the asset directly.
+    pub fn uses_directly(&self, c: &Customer, asset: &str) -> bool {
+        self.assets
+            .get(asset)
+            .is_some_and(|a| c.direct.binary_search(&a).is_ok())
     }
 
     /// Start of the customer's full-churn day, UTC microseconds.

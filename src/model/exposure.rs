@@ -1,12 +1,19 @@
 //! Who each incident reaches, without listing incident × customer pairs. An incident that names
 //! customers reaches those; otherwise one on an asset reaches every customer whose closure
-//! holds the asset ("broad"). Broad reach is the same for every customer of an exposure group,
-//! so downtime is merged once per group; a customer named by incidents adds only the excess of
-//! those incidents over the group's downtime. Per asset, broad incidents are indexed by start
-//! time with running sums, so "incidents reaching this customer in this window" costs a binary
-//! search per asset.
+//! holds the asset ("broad"). Broad reach is the same for every customer of an exposure group.
+//!
+//! Group downtime comes from one sweep over every asset's merged downtime in time order: each
+//! group counts its down assets (per weight level), and when its weight changes the span just
+//! ended is added to the group's local-day totals. Days are local midnights in the reporting
+//! zone plus the as-of instant, so every window the model asks about (months, quarters,
+//! customer and SLA spans, all starting and ending at local midnights or at as-of) is a
+//! difference of two running sums; any other window is rebuilt locally from the assets' merged
+//! downtime. A customer named by incidents adds only the excess of those incidents over the
+//! group's downtime. Per asset, broad incidents are indexed by start time with running sums,
+//! so "incidents reaching this customer in this window" costs a binary search per asset.
 
-use super::base::{Customers, Incidents};
+use super::base::{Calendar, Customers, Incidents};
+use crate::query::period::local_midnight;
 use super::intervals::{Segment, merge_max};
 use std::collections::HashMap;
 
@@ -65,6 +72,8 @@ pub(crate) struct AssetLine {
     pub cum_sev12: Vec<u32>,
     pub cum_open: Vec<u32>,
     pub cum_down: Vec<f64>,
+    /// Running count of the incidents with downtime.
+    pub cum_down_n: Vec<u32>,
     /// Merged downtime of the asset's broad incidents.
     pub merged: Vec<Segment>,
 }
@@ -101,6 +110,13 @@ impl AssetLine {
     }
 
     /// The tally of the incidents (with an impact) started in `[from, to)`.
+    /// Whether an incident with downtime started in `[from, to)`.
+    pub fn any_downtime(&self, from: i64, to: i64) -> bool {
+        let (a, b) = self.bounds(from, to);
+        self.cum_down_n[b] > self.cum_down_n[a]
+    }
+
+    /// The tally of the incidents (with an impact) started in `[from, to)`.
     pub fn tally(&self, from: i64, to: i64) -> Tally {
         let (a, b) = self.bounds(from, to);
         Tally {
@@ -128,8 +144,13 @@ pub(crate) struct Exposure {
     pub lines: Vec<AssetLine>,
     /// Per group: the incident asset ids in its closure.
     pub group_assets: Vec<Vec<u32>>,
-    /// Per group: merged downtime of the broad incidents that reach it.
-    pub group_timeline: Vec<Timeline>,
+    /// Day boundaries (local midnights from the calendar's start, and as-of).
+    days: Vec<i64>,
+    /// Downtime of the assets in every group's closure (the same for all groups), by day.
+    base_days: DayRuns,
+    /// Per group: the downtime of its other assets above the common one, by day. Running
+    /// sums of exact microseconds, so every window sums without rounding.
+    group_days: Vec<DayRuns>,
     /// Per customer named by incidents: those incidents, by start.
     pub named: HashMap<u32, Vec<u32>>,
     /// Per customer named by incidents: downtime of theirs above the group's.
@@ -139,7 +160,7 @@ pub(crate) struct Exposure {
 }
 
 impl Exposure {
-    pub fn build(inc: &Incidents, cu: &Customers) -> Exposure {
+    pub fn build(inc: &Incidents, cu: &Customers, cal: &Calendar) -> Exposure {
         let n_assets = inc.assets.len();
         let mut reach = Vec::with_capacity(inc.list.len());
         let mut lines: Vec<AssetLine> = (0..n_assets).map(|_| AssetLine::default()).collect();
@@ -183,6 +204,9 @@ impl Exposure {
                 Vec::with_capacity(n),
             );
             let (mut ch, mut cs, mut co, mut cd) = (0u32, 0u32, 0u32, 0.0f64);
+            let mut dn = Vec::with_capacity(n);
+            let mut cdn = 0u32;
+            dn.push(0);
             h.push(0);
             s12.push(0);
             o.push(0);
@@ -193,14 +217,18 @@ impl Exposure {
                     ch += 1;
                     cs += sev12[x.severity as usize] as u32;
                     co += x.open as u32;
-                    cd += x.downtime();
+                    let d = x.downtime();
+                    cd += d;
+                    cdn += (d > 0.0) as u32;
                 }
+                dn.push(cdn);
                 h.push(ch);
                 s12.push(cs);
                 o.push(co);
                 d.push(cd);
             }
             (line.cum_hits, line.cum_sev12, line.cum_open, line.cum_down) = (h, s12, o, d);
+            line.cum_down_n = dn;
             let pieces: Vec<Segment> = line
                 .incidents
                 .iter()
@@ -213,10 +241,36 @@ impl Exposure {
             .iter()
             .map(|g| g.assets.iter().filter_map(|a| inc.assets.get(a)).collect())
             .collect();
-        let group_timeline = group_assets
-            .iter()
-            .map(|assets| set_timeline(&lines, assets))
-            .collect::<Vec<_>>();
+        let days = day_bounds(cal);
+        // Assets in every group's closure (the core platform) are down for every customer at
+        // once: their merged downtime is counted once, and the sweep sees only the other
+        // assets' downtime above it.
+        let n_groups = group_assets.len();
+        let mut groups_of: Vec<Vec<u32>> = vec![Vec::new(); n_assets];
+        for (g, assets) in group_assets.iter().enumerate() {
+            for &a in assets {
+                groups_of[a as usize].push(g as u32);
+            }
+        }
+        let universal: Vec<bool> = groups_of.iter().map(|g| g.len() == n_groups).collect();
+        let base = merge_max(
+            &(0..n_assets)
+                .filter(|&a| universal[a])
+                .flat_map(|a| lines[a].merged.iter().copied())
+                .collect::<Vec<_>>(),
+        );
+        let base_days = day_runs(&base, &days);
+        let base_tl = Timeline::new(base);
+        let rest: Vec<Vec<Segment>> = (0..n_assets)
+            .map(|a| {
+                if universal[a] || groups_of[a].is_empty() {
+                    Vec::new()
+                } else {
+                    excess_over(&base_tl, &lines[a].merged).segs
+                }
+            })
+            .collect();
+        let group_days = sweep(&rest, &groups_of, n_groups, &days);
         let mut exposed = vec![(0u64, 0.0f64); n_assets];
         for (g, assets) in cu.groups.iter().zip(&group_assets) {
             for &a in assets {
@@ -224,7 +278,20 @@ impl Exposure {
                 exposed[a as usize].1 += g.arr;
             }
         }
-        let excess = named
+        let mut ex = Exposure {
+            reach,
+            starts: inc.list.iter().map(|x| x.started).collect(),
+            lines,
+            group_assets,
+            days,
+            base_days,
+            group_days,
+            named,
+            excess: HashMap::new(),
+            exposed,
+        };
+        let excess = ex
+            .named
             .iter()
             .map(|(&c, list)| {
                 let g = cu.list[c as usize].group as usize;
@@ -232,40 +299,75 @@ impl Exposure {
                     .iter()
                     .flat_map(|&i| inc.list[i as usize].pieces.iter().copied())
                     .collect();
-                (c, excess_over(&group_timeline[g], &merge_max(&pieces)))
+                (c, ex.excess_over_group(g, &merge_max(&pieces)))
             })
             .collect();
-        Exposure {
-            reach,
-            starts: inc.list.iter().map(|x| x.started).collect(),
-            lines,
-            group_assets,
-            group_timeline,
-            named,
-            excess,
-            exposed,
+        ex.excess = excess;
+        ex
+    }
+
+    /// The excess of `extra` (merged) over group `g`'s downtime, rebuilt around each piece.
+    pub fn excess_over_group(&self, g: usize, extra: &[Segment]) -> Timeline {
+        let mut out: Vec<Segment> = Vec::new();
+        for e in extra {
+            let local = Timeline::new(self.local_group(g, e.start, e.end));
+            out.extend(excess_over(&local, std::slice::from_ref(e)).segs);
+        }
+        Timeline::new(out)
+    }
+
+    /// Group `g`'s merged downtime inside `[from, to)`, rebuilt from its assets' merged downtime.
+    pub fn local_group(&self, g: usize, from: i64, to: i64) -> Vec<Segment> {
+        let mut all: Vec<Segment> = Vec::new();
+        for &a in &self.group_assets[g] {
+            let m = &self.lines[a as usize].merged;
+            let first = m.partition_point(|s| s.end <= from);
+            for s in &m[first..] {
+                if s.start >= to {
+                    break;
+                }
+                all.push(Segment::new(s.start.max(from), s.end.min(to), s.weight));
+            }
+        }
+        merge_max(&all)
+    }
+
+    /// Group `g`'s downtime minutes inside `[from, to)`.
+    pub fn group_downtime(&self, g: usize, from: i64, to: i64) -> f64 {
+        if to <= from {
+            return 0.0;
+        }
+        let between =
+            |a: usize, b: usize| self.base_days.between(a, b) + self.group_days[g].between(a, b);
+        match (self.days.binary_search(&from), self.days.binary_search(&to)) {
+            (Ok(a), Ok(b)) => between(a, b),
+            _ => {
+                // Off the day grid: the whole days inside from the running sums, the edges
+                // rebuilt.
+                let a = self.days.partition_point(|d| *d < from);
+                let b = self.days.partition_point(|d| *d <= to).saturating_sub(1);
+                let edge = |x: i64, y: i64| {
+                    self.local_group(g, x, y)
+                        .iter()
+                        .map(Segment::downtime_minutes)
+                        .sum::<f64>()
+                };
+                if a >= self.days.len() || b < a || self.days[b] <= self.days[a] {
+                    return edge(from, to);
+                }
+                edge(from, self.days[a]) + between(a, b) + edge(self.days[b], to)
+            }
         }
     }
 
     /// Merged downtime a customer sees inside `[from, to)`.
     pub fn customer_downtime(&self, cu: &Customers, c: usize, from: i64, to: i64) -> f64 {
         let g = cu.list[c].group as usize;
-        self.group_timeline[g].within(from, to)
+        self.group_downtime(g, from, to)
             + self
                 .excess
                 .get(&(c as u32))
                 .map_or(0.0, |t| t.within(from, to))
-    }
-
-    /// Every incident that reaches customer `c` and started in `[from, to)`, broad then named.
-    pub fn reaching(&self, cu: &Customers, c: usize, from: i64, to: i64) -> Vec<u32> {
-        let g = cu.list[c].group as usize;
-        let mut out: Vec<u32> = self.group_assets[g]
-            .iter()
-            .flat_map(|&a| self.lines[a as usize].started_in(from, to).iter().copied())
-            .collect();
-        out.extend(self.named_in(c, from, to));
-        out
     }
 
     /// Incidents naming customer `c` that started in `[from, to)`.
@@ -281,6 +383,167 @@ impl Exposure {
 
     fn started(&self, i: u32) -> i64 {
         self.starts[i as usize]
+    }
+}
+
+/// Local midnights in the reporting zone from the calendar's first day through as-of, and as-of.
+fn day_bounds(cal: &Calendar) -> Vec<i64> {
+    let Some(&first) = cal.starts.first() else {
+        return vec![cal.as_of];
+    };
+    let mut out = vec![first];
+    let mut day = cal.months[0].first;
+    loop {
+        day = day.succ_opt().expect("a next day");
+        let t = local_midnight(day, cal.tz).timestamp_micros();
+        if t >= cal.as_of {
+            break;
+        }
+        if t > *out.last().expect("non-empty") {
+            out.push(t);
+        }
+    }
+    if cal.as_of > *out.last().expect("non-empty") {
+        out.push(cal.as_of);
+    }
+    out
+}
+
+/// Running down microseconds at each day boundary, per weight level (heaviest first).
+#[derive(Default)]
+pub(crate) struct DayRuns {
+    pub levels: Vec<f64>,
+    pub runs: Vec<Vec<i64>>,
+}
+
+impl DayRuns {
+    /// Weighted minutes between day boundaries `a` and `b`.
+    fn between(&self, a: usize, b: usize) -> f64 {
+        self.runs
+            .iter()
+            .zip(&self.levels)
+            .map(|(run, w)| (run[b] - run[a]) as f64 / 60_000_000.0 * w)
+            .sum()
+    }
+}
+
+/// Distinct weights of the segments, heaviest first.
+fn weight_levels<'a>(segs: impl Iterator<Item = &'a Segment>) -> Vec<f64> {
+    let mut levels: Vec<f64> = segs.map(|s| s.weight).collect();
+    levels.sort_by(|a, b| b.total_cmp(a));
+    levels.dedup();
+    levels
+}
+
+/// Turn per-day microseconds into running sums (entry i: before days[i]).
+fn running(v: &mut [i64]) {
+    let mut run = 0;
+    for x in v.iter_mut() {
+        let here = *x;
+        *x = run;
+        run += here;
+    }
+}
+
+/// Day runs of one merged timeline.
+fn day_runs(segs: &[Segment], days: &[i64]) -> DayRuns {
+    let levels = weight_levels(segs.iter());
+    let mut runs = vec![vec![0i64; days.len()]; levels.len()];
+    for s in segs {
+        let l = levels.iter().position(|w| *w == s.weight).unwrap_or(0);
+        add_days(&mut runs[l], days, s.start, s.end);
+    }
+    runs.iter_mut().for_each(|r| running(r));
+    DayRuns { levels, runs }
+}
+
+/// Day runs per group: one pass over every asset's segments in time order, each group
+/// counting its down assets per weight level; when a group's weight changes, the span just
+/// ended goes to its days.
+fn sweep(segs: &[Vec<Segment>], groups_of: &[Vec<u32>], n_groups: usize, days: &[i64]) -> Vec<DayRuns> {
+    let levels = weight_levels(segs.iter().flatten());
+    let n_levels = levels.len();
+    if n_levels == 0 {
+        return (0..n_groups).map(|_| DayRuns::default()).collect();
+    }
+    let level = |w: f64| levels.iter().position(|l| *l == w).unwrap_or(0);
+    // Events: (time, -1 end / +1 start, asset, level); ends first at the same time.
+    let mut events: Vec<(i64, i8, u32, u8)> = Vec::new();
+    for (a, list) in segs.iter().enumerate() {
+        if groups_of[a].is_empty() {
+            continue;
+        }
+        for s in list {
+            let lv = level(s.weight) as u8;
+            events.push((s.start, 1, a as u32, lv));
+            events.push((s.end, -1, a as u32, lv));
+        }
+    }
+    events.sort_unstable();
+    let mut per_day: Vec<Vec<Vec<i64>>> = vec![vec![vec![0; days.len()]; n_levels]; n_groups];
+    let mut counts = vec![0u32; n_groups * n_levels];
+    // Current level (n_levels = up) and since when, per group.
+    let mut state: Vec<(usize, i64)> = vec![(n_levels, 0); n_groups];
+    let mut touched: Vec<u32> = Vec::new();
+    let mut marked = vec![false; n_groups];
+    let mut i = 0;
+    while i < events.len() {
+        let t = events[i].0;
+        while i < events.len() && events[i].0 == t {
+            let (_, d, a, lv) = events[i];
+            for &g in &groups_of[a as usize] {
+                let k = g as usize * n_levels + lv as usize;
+                if d > 0 {
+                    counts[k] += 1;
+                } else {
+                    counts[k] -= 1;
+                }
+                if !marked[g as usize] {
+                    marked[g as usize] = true;
+                    touched.push(g);
+                }
+            }
+            i += 1;
+        }
+        for &g in &touched {
+            let g = g as usize;
+            marked[g] = false;
+            let now = (0..n_levels)
+                .find(|&l| counts[g * n_levels + l] > 0)
+                .unwrap_or(n_levels);
+            let (was, since) = state[g];
+            if now != was {
+                if was < n_levels {
+                    add_days(&mut per_day[g][was], days, since, t);
+                }
+                state[g] = (now, t);
+            }
+        }
+        touched.clear();
+    }
+    per_day
+        .into_iter()
+        .map(|mut runs| {
+            runs.iter_mut().for_each(|r| running(r));
+            DayRuns {
+                levels: levels.clone(),
+                runs,
+            }
+        })
+        .collect()
+}
+
+/// Add `[from, to)` to the per-day microseconds (entry i: the day starting at days[i]).
+fn add_days(per_day: &mut [i64], days: &[i64], from: i64, to: i64) {
+    let mut i = days.partition_point(|d| *d <= from).saturating_sub(1);
+    let mut s = from;
+    while s < to && i < days.len() {
+        let end = days.get(i + 1).copied().unwrap_or(i64::MAX).min(to);
+        if end > s {
+            per_day[i] += end - s;
+        }
+        s = end.max(s);
+        i += 1;
     }
 }
 

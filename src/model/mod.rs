@@ -252,9 +252,9 @@ impl Model {
         })
     }
     fn exposure(&self) -> Result<&Exposure> {
-        let (inc, cu) = (self.incidents()?, self.customers()?);
+        let (inc, cu, cal) = (self.incidents()?, self.customers()?, self.cal()?);
         once(&self.exposure, self.trace, "model: exposure", || {
-            Ok(Exposure::build(inc, cu))
+            Ok(Exposure::build(inc, cu, cal))
         })
     }
 
@@ -315,11 +315,7 @@ impl Model {
             "incident_timings" => tables::incident_timings(self.incidents()?, self.cal()?),
             "outages" => tables::outages(self.incidents()?, self.cal()?),
             "downtime_all" => tables::downtime_all(self.incidents()?, self.cal()?),
-            "change_outcomes" => tables::change_outcomes(
-                &read(src, DatasetKind::Changes, &["change_id", "asset_id", "outcome", "started_at"])?,
-                &read(src, DatasetKind::Incidents, &["caused_by_change_id", "started_at"])?,
-                self.cal()?,
-            ),
+            "change_outcomes" => tables::change_outcomes(src, self.cal()?),
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
             "incident_trend" => trend::table(&self.incidents()?.list, self.cal()?, scoped.trend_months),
             "customer_status" => tables::customer_status(self.customers()?),

@@ -184,7 +184,6 @@ fn customer_month_rows(
 ) {
     let n = cal.months.len();
     let ends: Vec<i64> = (0..n).map(|i| cal.end(i)).collect();
-    let mut group_month: Vec<Vec<Option<f64>>> = vec![vec![None; n]; cu.groups.len()];
     for c in 0..cu.list.len() {
         let (since, until) = active(cu, c, cal);
         let g = cu.list[c].group as usize;
@@ -200,11 +199,10 @@ fn customer_month_rows(
                 continue;
             }
             let m = (to - from) as f64 / MIN as f64;
-            let full = from == cal.starts[i] && to == ends[i].min(cal.as_of);
-            let dm = if full && !named {
-                *group_month[g][i].get_or_insert_with(|| ex.group_timeline[g].within(from, to))
-            } else {
+            let dm = if named {
                 ex.customer_downtime(cu, c, from, to)
+            } else {
+                ex.group_downtime(g, from, to)
             };
             each(c, i, m, dm);
         }
@@ -392,9 +390,14 @@ pub(crate) fn churn_exposure_assets(
         let Some((&ci, day)) = c.as_ref().and_then(|c| cu.index.get(c)).zip(*day) else {
             continue;
         };
-        let end = day * DAY;
-        let mut hit: Vec<&str> = Vec::new();
-        for i in ex.reaching(cu, ci, end - 90 * DAY, end) {
+        let (from, end) = (day * DAY - 90 * DAY, day * DAY);
+        let g = cu.list[ci].group as usize;
+        let mut hit: Vec<&str> = ex.group_assets[g]
+            .iter()
+            .filter(|&&a| ex.lines[a as usize].any_downtime(from, end))
+            .map(|&a| inc.assets.name(a))
+            .collect();
+        for i in ex.named_in(ci, from, end) {
             let x = &inc.list[i as usize];
             if x.impact != inc.none && x.downtime() > 0.0 {
                 if let Some(a) = inc.asset_name(x) {
@@ -449,7 +452,7 @@ pub(crate) fn asset_customers(cu: &Customers) -> Result<DataFrame> {
         for i in list {
             a.push(asset);
             c.push(cu.list[i].id.as_str());
-            direct.push(cu.list[i].direct.contains(asset));
+            direct.push(cu.uses_directly(&cu.list[i], asset));
         }
     }
     frame(
@@ -537,7 +540,8 @@ pub(crate) fn customer_outages(
     let mut rows: Vec<(String, Segment)> = Vec::new();
     for (c, cust) in cu.list.iter().enumerate() {
         let g = cust.group as usize;
-        let mut segs = ex.group_timeline[g].segs.clone();
+        let (first, end) = (cal.starts.first().copied().unwrap_or(i64::MIN), cal.as_of);
+        let mut segs = ex.local_group(g, first.min(end), end);
         if let Some(list) = ex.named.get(&(c as u32)) {
             segs.extend(
                 list.iter()

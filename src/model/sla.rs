@@ -114,6 +114,22 @@ struct ShareCols {
     share: Vec<f64>,
 }
 
+/// Whose downtime an availability SLA measures.
+#[derive(Clone, Copy)]
+enum Base<'a> {
+    Group(usize),
+    Set(&'a Timeline),
+}
+
+impl Base<'_> {
+    fn within(&self, ex: &Exposure, from: i64, to: i64) -> f64 {
+        match self {
+            Base::Group(g) => ex.group_downtime(*g, from, to),
+            Base::Set(t) => t.within(from, to),
+        }
+    }
+}
+
 /// Month number (year × 12 + month0) of a date.
 fn month_no(d: NaiveDate) -> i32 {
     d.year() * 12 + d.month0() as i32
@@ -263,13 +279,18 @@ pub(crate) fn build(
             Which::Latest => (period_at(valid_end - 1, months_per, cal), valid_end),
         };
         // Availability: the downtime the SLA's assets cause this customer.
-        let avail: Option<(&Timeline, Cow<Timeline>)> = if m == "availability" {
-            let base: &Timeline = if scope.is_none() {
-                &ex.group_timeline[g]
+        // Availability: the downtime the SLA's assets cause this customer: their group's (or,
+        // for an SLA scoped to an asset, that of the scoped assets), plus the excess of the
+        // incidents naming them.
+        let avail: Option<(Base, Cow<Timeline>)> = if m == "availability" {
+            let base = if scope.is_none() {
+                Base::Group(g)
             } else {
-                set_tl
-                    .entry(assets.clone())
-                    .or_insert_with(|| set_timeline(&ex.lines, &assets))
+                Base::Set(
+                    set_tl
+                        .entry(assets.clone())
+                        .or_insert_with(|| set_timeline(&ex.lines, &assets)),
+                )
             };
             let extra = if named.is_empty() {
                 Cow::Owned(Timeline::default())
@@ -282,7 +303,8 @@ pub(crate) fn build(
                     .iter()
                     .flat_map(|&i| inc.list[i as usize].pieces.iter().copied())
                     .collect();
-                Cow::Owned(excess_over(base, &merge_max(&pieces)))
+                let Base::Set(tl) = base else { unreachable!() };
+                Cow::Owned(excess_over(tl, &merge_max(&pieces)))
             };
             Some((base, extra))
         } else {
@@ -314,7 +336,7 @@ pub(crate) fn build(
                 let (attain, minutes, down, budget, n_scope, breached_n);
                 if let Some((base, extra)) = &avail {
                     let mins = (we - ws) as f64 / MIN as f64;
-                    let d = base.within(ws, we) + extra.within(ws, we);
+                    let d = base.within(ex, ws, we) + extra.within(ws, we);
                     attain = 100.0 * (1.0 - d / mins);
                     minutes = Some(mins);
                     down = Some(d);

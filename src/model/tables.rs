@@ -4,11 +4,12 @@
 use super::base::{Calendar, Customers, Incidents, epoch_day, minutes};
 use super::frames::{floats, frame, ints, strs};
 use super::intervals::{Segment, merge_max, split_at};
-use super::MIN;
+use super::{MIN, Source};
 use crate::error::Result;
+use crate::schema::DatasetKind;
 use crate::query::period::Period;
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     let n = cal.months.len();
@@ -223,65 +224,65 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
     )
 }
 
-/// One row per change: outcome, whether it completed, failed, or caused an incident.
-/// `caused_by` holds the `caused_by_change_id` and `started_at` columns of the incidents.
-pub(crate) fn change_outcomes(
-    changes: &DataFrame,
-    caused_by: &DataFrame,
-    cal: &Calendar,
-) -> Result<DataFrame> {
-    // Incidents started by as-of, per change that caused them.
-    let mut caused: HashMap<String, i64> = HashMap::new();
-    for (c, s) in strs(caused_by, "caused_by_change_id")?
-        .into_iter()
-        .zip(ints(caused_by, "started_at")?)
-    {
-        if let (Some(c), Some(s)) = (c, s) {
-            if s <= cal.as_of {
-                *caused.entry(c).or_default() += 1;
-            }
-        }
-    }
-    let ids = strs(changes, "change_id")?;
-    let assets = strs(changes, "asset_id")?;
-    let outcome = strs(changes, "outcome")?;
-    let started = ints(changes, "started_at")?;
-    let (mut cid, mut aid, mut out, mut st, mut month) = (vec![], vec![], vec![], vec![], vec![]);
-    let (mut completed, mut failed, mut n_caused, mut counts) = (vec![], vec![], vec![], vec![]);
-    for i in 0..changes.height() {
-        let Some(s) = started[i] else { continue };
-        if s > cal.as_of {
-            continue;
-        }
-        let o = outcome[i].clone().unwrap_or_default();
-        let id = ids[i].clone().unwrap_or_default();
-        let n = caused.get(id.as_str()).copied().unwrap_or(0);
-        let done = matches!(o.as_str(), "succeeded" | "failed" | "rolled_back");
-        let bad = matches!(o.as_str(), "failed" | "rolled_back");
-        completed.push(done);
-        failed.push(bad);
-        n_caused.push(n);
-        counts.push(done && (bad || n > 0));
-        cid.push(id);
-        aid.push(assets[i].clone());
-        out.push(o);
-        st.push(s);
-        month.push(cal.label(s));
-    }
-    frame(
-        vec![
-            Column::new("change_id".into(), cid),
-            Column::new("asset_id".into(), aid),
-            Column::new("outcome".into(), out),
-            Column::new("started_at".into(), st),
-            Column::new("month".into(), month),
-            Column::new("completed".into(), completed),
-            Column::new("failed".into(), failed),
-            Column::new("incidents_caused".into(), n_caused),
-            Column::new("counts_as_failure".into(), counts),
-        ],
-        &["started_at"],
-    )
+/// One row per change started by as-of: outcome, whether it completed, failed, or caused an
+/// incident (started by as-of), and whether it counts as a failure. Vectorised: a lake scan of
+/// four change columns and one incident column.
+pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<DataFrame> {
+    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let as_of = || lit(cal.as_of).cast(ts.clone());
+    let caused = src
+        .scan(DatasetKind::Incidents)?
+        .filter(
+            col("started_at")
+                .lt_eq(as_of())
+                .and(col("caused_by_change_id").is_not_null()),
+        )
+        .group_by([col("caused_by_change_id").alias("change_id")])
+        .agg([len().cast(DataType::Int64).alias("incidents_caused")]);
+    let is = |v: &str| col("outcome").eq(lit(v.to_string()));
+    src.scan(DatasetKind::Changes)?
+        .select([
+            col("change_id").fill_null(lit("")),
+            col("asset_id"),
+            col("outcome").fill_null(lit("")),
+            col("started_at"),
+        ])
+        .filter(col("started_at").is_not_null().and(col("started_at").lt_eq(as_of())))
+        .join(
+            caused,
+            [col("change_id")],
+            [col("change_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            col("started_at")
+                .dt()
+                .convert_time_zone(TimeZone::from_chrono(&cal.tz))
+                .dt()
+                .strftime("%Y-%m")
+                .alias("month"),
+            is("succeeded").or(is("failed")).or(is("rolled_back")).alias("completed"),
+            is("failed").or(is("rolled_back")).alias("failed"),
+            col("incidents_caused").fill_null(lit(0i64)),
+        ])
+        .with_column(
+            col("completed")
+                .and(col("failed").or(col("incidents_caused").gt(lit(0i64))))
+                .alias("counts_as_failure"),
+        )
+        .select([
+            col("change_id"),
+            col("asset_id"),
+            col("outcome"),
+            col("started_at"),
+            col("month"),
+            col("completed"),
+            col("failed"),
+            col("incidents_caused"),
+            col("counts_as_failure"),
+        ])
+        .collect()
+        .map_err(crate::error::Error::polars("model: change outcomes"))
 }
 
 /// MRR movements per customer and month (ChartMogul's kinds): new, expansion, contraction,
