@@ -242,35 +242,8 @@ impl Exposure {
             .map(|g| g.assets.iter().filter_map(|a| inc.assets.get(a)).collect())
             .collect();
         let days = day_bounds(cal);
-        // Assets in every group's closure (the core platform) are down for every customer at
-        // once: their merged downtime is counted once, and the sweep sees only the other
-        // assets' downtime above it.
-        let n_groups = group_assets.len();
-        let mut groups_of: Vec<Vec<u32>> = vec![Vec::new(); n_assets];
-        for (g, assets) in group_assets.iter().enumerate() {
-            for &a in assets {
-                groups_of[a as usize].push(g as u32);
-            }
-        }
-        let universal: Vec<bool> = groups_of.iter().map(|g| g.len() == n_groups).collect();
-        let base = merge_max(
-            &(0..n_assets)
-                .filter(|&a| universal[a])
-                .flat_map(|a| lines[a].merged.iter().copied())
-                .collect::<Vec<_>>(),
-        );
-        let base_days = day_runs(&base, &days);
-        let base_tl = Timeline::new(base);
-        let rest: Vec<Vec<Segment>> = (0..n_assets)
-            .map(|a| {
-                if universal[a] || groups_of[a].is_empty() {
-                    Vec::new()
-                } else {
-                    excess_over(&base_tl, &lines[a].merged).segs
-                }
-            })
-            .collect();
-        let group_days = sweep(&rest, &groups_of, n_groups, &days);
+        let merged: Vec<&[Segment]> = lines.iter().map(|l| l.merged.as_slice()).collect();
+        let (base_days, group_days) = group_day_runs(&merged, &group_assets, &days);
         let mut exposed = vec![(0u64, 0.0f64); n_assets];
         for (g, assets) in cu.groups.iter().zip(&group_assets) {
             for &a in assets {
@@ -457,6 +430,44 @@ fn day_runs(segs: &[Segment], days: &[i64]) -> DayRuns {
     DayRuns { levels, runs }
 }
 
+/// Day runs of the downtime common to every group, and per group of its downtime above that.
+/// Assets in every group's closure (the core platform) are down for every customer at once:
+/// their merged downtime is counted once, and the sweep sees only the other assets' downtime
+/// above it.
+fn group_day_runs(
+    merged: &[&[Segment]],
+    group_assets: &[Vec<u32>],
+    days: &[i64],
+) -> (DayRuns, Vec<DayRuns>) {
+    let n_assets = merged.len();
+    let n_groups = group_assets.len();
+    let mut groups_of: Vec<Vec<u32>> = vec![Vec::new(); n_assets];
+    for (g, assets) in group_assets.iter().enumerate() {
+        for &a in assets {
+            groups_of[a as usize].push(g as u32);
+        }
+    }
+    let universal: Vec<bool> = groups_of.iter().map(|g| g.len() == n_groups).collect();
+    let base = merge_max(
+        &(0..n_assets)
+            .filter(|&a| universal[a])
+            .flat_map(|a| merged[a].iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    let base_days = day_runs(&base, days);
+    let base_tl = Timeline::new(base);
+    let rest: Vec<Vec<Segment>> = (0..n_assets)
+        .map(|a| {
+            if universal[a] || groups_of[a].is_empty() {
+                Vec::new()
+            } else {
+                excess_over(&base_tl, merged[a]).segs
+            }
+        })
+        .collect();
+    (base_days, sweep(&rest, &groups_of, n_groups, days))
+}
+
 /// Day runs per group: one pass over every asset's segments in time order, each group
 /// counting its down assets per weight level; when a group's weight changes, the span just
 /// ended goes to its days.
@@ -604,6 +615,56 @@ mod tests {
         assert_eq!(t.within(10 * M, 20 * M), 0.0);
         assert!((t.within(30 * M, 55 * M) - (3.0 + 5.0)).abs() < 1e-9);
         assert_eq!(t.within(55 * M, 55 * M), 0.0);
+    }
+
+    /// Group downtime from the sweep's day sums equals merging each group's assets directly,
+    /// for random assets, weights, groups and day-aligned windows.
+    #[test]
+    fn day_sums_match_merging_each_group() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let day = 1440 * M;
+        let days: Vec<i64> = (0..=40).map(|d| d * day).collect();
+        for _round in 0..20 {
+            let n_assets = rng.random_range(1..8usize);
+            let merged: Vec<Vec<Segment>> = (0..n_assets)
+                .map(|_| {
+                    let raw: Vec<Segment> = (0..rng.random_range(0..30))
+                        .map(|_| {
+                            let a = rng.random_range(0..40 * 1440i64);
+                            let len = rng.random_range(1..3000i64);
+                            let w = if rng.random_bool(0.5) { 1.0 } else { 0.3 };
+                            seg(a, (a + len).min(40 * 1440), w)
+                        })
+                        .collect();
+                    merge_max(&raw)
+                })
+                .collect();
+            // Random groups; the first asset is in all of them (a common core).
+            let groups: Vec<Vec<u32>> = (0..rng.random_range(1..6))
+                .map(|_| {
+                    (0..n_assets as u32)
+                        .filter(|&a| a == 0 || rng.random_bool(0.5))
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[Segment]> = merged.iter().map(Vec::as_slice).collect();
+            let (base, per) = group_day_runs(&refs, &groups, &days);
+            for (g, assets) in groups.iter().enumerate() {
+                let all: Vec<Segment> = assets
+                    .iter()
+                    .flat_map(|&a| merged[a as usize].iter().copied())
+                    .collect();
+                let truth = Timeline::new(merge_max(&all));
+                for _ in 0..10 {
+                    let a = rng.random_range(0..40usize);
+                    let b = rng.random_range(a..=40usize);
+                    let want = truth.within(days[a], days[b]);
+                    let got = base.between(a, b) + per[g].between(a, b);
+                    assert!((want - got).abs() < 1e-6, "group {g} days {a}..{b}: {want} vs {got}");
+                }
+            }
+        }
     }
 
     #[test]
