@@ -7,6 +7,9 @@ Not a test: run it by hand (bench/run), read docs/benchmarks.md.
 import argparse, csv, io, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+import duck  # noqa: E402
+
 # Sizes: generator scale giving about 100 thousand, 1 million and 10 million incidents
 # (about 670 incidents per unit of scale), with customers, changes and revenue in proportion;
 # `tiny` (about 3,400) only checks that the harness works.
@@ -28,21 +31,21 @@ DATASETS = ["customers", "assets", "customer_assets", "incidents", "changes", "m
 
 
 def timed(cmd, cwd=None):
-    """Run a command; return (seconds, its peak RSS in MiB, stdout). The child is started with
-    posix_spawn (no copy of this Python process, whose pages would otherwise count in the child's
-    peak) and reaped with wait4, which reports that child's own peak RSS. Output goes through
-    temp files, so a chatty child never blocks on a full pipe."""
+    """Run a command; return (seconds, its peak RSS in MiB, stdout). The peak comes from GNU
+    time (`/usr/bin/time -f %M`), which forks the command from its own small process: a child
+    started straight from this Python process would report this process's peak (grown by
+    DuckDB's in-process work) as its own. Output goes through temp files, so a chatty child never
+    blocks on a full pipe."""
     cmd = [str(c) for c in cmd]
-    exe = shutil.which(cmd[0]) or cmd[0]
-    with tempfile.NamedTemporaryFile() as out, tempfile.NamedTemporaryFile() as err:
-        actions = [(os.POSIX_SPAWN_OPEN, 1, out.name, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, err.name, os.O_WRONLY, 0)]
+    with tempfile.NamedTemporaryFile() as out, tempfile.NamedTemporaryFile() as err, tempfile.NamedTemporaryFile() as rss:
+        full = ["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd
         start = time.perf_counter()
-        pid = os.posix_spawn(exe, cmd, dict(os.environ), file_actions=actions)
-        _, status, usage = os.wait4(pid, 0)
+        proc = subprocess.run(full, stdout=out, stderr=err, cwd=cwd)
         seconds = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
+        if proc.returncode != 0:
             raise SystemExit(f"failed: {' '.join(cmd)}\n{open(err.name).read()}")
-        return seconds, usage.ru_maxrss / 1024.0, open(out.name).read()
+        kib = float(open(rss.name).read().split()[-1])
+        return seconds, kib / 1024.0, open(out.name).read()
 
 
 def median_of(runs, fn):
@@ -71,6 +74,68 @@ def close(a, b, tol=0.011):
         return abs(float(a) - float(b)) <= tol
     except (TypeError, ValueError):
         return str(a) == str(b)
+
+
+def rows_match(duck_rows, mine, key, cols, tols=None):
+    """Compare DuckDB rows (tuples: key, then cols in order) with opsintel's CSV rows."""
+    tols = tols or {}
+    mine_by = {r[key]: r for r in mine}
+    if len(duck_rows) != len(mine_by):
+        return False, f"{len(duck_rows)} rows vs {len(mine_by)}"
+    for d in duck_rows:
+        m = mine_by.get(str(d[0]))
+        if m is None:
+            return False, f"{d[0]} missing"
+        for v, c in zip(d[1:], cols):
+            if not close(v, m[c], tols.get(c, 0.011)):
+                return False, f"{d[0]} {c}: duckdb {v} opsintel {m[c]}"
+    return True, ""
+
+
+def check_change_outcomes(rows, mine):
+    m = next(r for r in mine if r["grouping"] == "total")
+    cols = ["changes", "succeeded", "failed", "rolled_back", "completed", "incidents_caused", "change_failure_rate_pct"]
+    bad = [(c, a, m[c]) for a, c in zip(rows[0], cols) if not close(a, m[c])]
+    return not bad, str(bad[:1]) if bad else ""
+
+
+def check_incident_trends(rows, mine):
+    return rows_match(rows, mine, "month", ["incidents", "mttr_mean_min", "mttr_median_min", "mttr_p90_min"], {c: 0.11 for c in ["mttr_mean_min", "mttr_median_min", "mttr_p90_min"]})
+
+
+def check_troublesome(rows, mine):
+    cols = ["incidents", "sev1", "sev2", "sev3", "sev4_5", "downtime_minutes", "mttr_mean_min", "changes_completed", "change_failure_rate_pct", "customers_affected"]
+    return rows_match(rows, mine, "asset_id", cols, {"downtime_minutes": 0.11, "mttr_mean_min": 0.11})
+
+
+def check_ttm(rows, mine):
+    cols = ["availability_pct", "incidents", "sev1_sev2", "mttr_mean_min", "change_failure_rate_pct", "churned_mrr", "mrr", "nrr_pct"]
+    return rows_match(rows, mine, "month", cols, {"availability_pct": 0.0011, "mttr_mean_min": 0.11})
+
+
+def check_sla(rows, mine):
+    mine_k = [dict(r, k=f"{r['sla_id']}|{r['sla_period']}") for r in mine]
+    duck_k = [(f"{r[0]}|{r[1]}", r[2], str(r[3]).lower(), r[4]) for r in rows]
+    ok, why = rows_match(duck_k, mine_k, "k", ["attainment_pct", "breached", "credit_amount"], {"attainment_pct": 0.0011})
+    if ok and rows and mine:
+        t = mine[0]
+        for v, c in zip(rows[0][5:], ["slas_in_period", "slas_breached", "total_credit_liability"]):
+            if not close(v, t[c], 0.011 if c != "total_credit_liability" else 0.05):
+                return False, f"{c}: duckdb {v} opsintel {t[c]}"
+    return ok, why
+
+
+# The questions DuckDB answers too, with how to compare its rows with opsintel's.
+CHECKS = {
+    "change-outcomes": check_change_outcomes,
+    "incident-trends": check_incident_trends,
+    "troublesome-components": check_troublesome,
+    "trailing-twelve-months": check_ttm,
+    "sla-attainment": check_sla,
+}
+# Questions whose DuckDB SQL reads the shared tables of duck.prepare (timed with them), and
+# whether they need the customer timelines.
+NEEDS_PREPARE = {"troublesome-components": False, "trailing-twelve-months": True, "sla-attainment": True}
 
 
 def main():
@@ -118,9 +183,6 @@ def main():
         if not (lake / "_opsintel" / "manifest.json").exists():
             timed([args.bin, "--lake", str(lake), "ingest", "--dir", str(data)])
         base = [args.bin, "--lake", str(lake), "--as-of", AS_OF]
-        con = duckdb.connect()
-        for ds in DATASETS:
-            con.execute(f"CREATE VIEW {ds} AS SELECT * FROM read_parquet('{lake / ds}/**/*.parquet', hive_partitioning = true, union_by_name = true)")
 
         # Canned queries.
         answers = {}
@@ -131,44 +193,31 @@ def main():
             res["steps"].append({"step": f"query {name}", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
             print(f"query {name}: {t:.3f}s ({rss:.0f} MiB)", flush=True)
 
-        # DuckDB on the same Parquet files, for the questions it can answer with plain SQL.
-        def duck_change_outcomes():
-            return con.execute("""
-                WITH c AS (
-                  SELECT ch.change_id, ch.outcome,
-                         ch.outcome IN ('succeeded','failed','rolled_back') AS completed,
-                         ch.outcome IN ('failed','rolled_back') AS failed,
-                         (SELECT count(*) FROM incidents i WHERE i.caused_by_change_id = ch.change_id) AS caused
-                  FROM changes ch
-                  WHERE ch.started_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND ch.started_at < TIMESTAMPTZ '2026-11-02 00:00:00+00')
-                SELECT count(*), sum(CASE WHEN outcome='succeeded' THEN 1 ELSE 0 END),
-                       sum(CASE WHEN outcome='failed' THEN 1 ELSE 0 END), sum(CASE WHEN outcome='rolled_back' THEN 1 ELSE 0 END),
-                       sum(CASE WHEN completed THEN 1 ELSE 0 END), sum(caused),
-                       round(100.0 * sum(CASE WHEN completed AND (failed OR caused > 0) THEN 1 ELSE 0 END) / sum(CASE WHEN completed THEN 1 ELSE 0 END), 2)
-                FROM c""").fetchone()
-        dt, duck = duckdb_time(args.runs, duck_change_outcomes)
-        mine = next(r for r in answers["change-outcomes"] if r["grouping"] == "total")
-        same = all(close(a, mine[k]) for a, k in zip(duck, ["changes", "succeeded", "failed", "rolled_back", "completed", "incidents_caused", "change_failure_rate_pct"]))
-        step = next(s for s in res["steps"] if s["step"] == "query change-outcomes")
-        step.update(duckdb_s=dt, same_answer=same)
-        print(f"duckdb change-outcomes {dt:.3f}s same={same} {duck}", flush=True)
-
-        def duck_trends():
-            return con.execute("""
-                WITH t AS (
-                  SELECT strftime(started_at AT TIME ZONE 'UTC', '%Y-%m') AS month,
-                         (epoch(resolved_at) - epoch(started_at)) / 60.0 AS ttr
-                  FROM incidents WHERE started_at >= TIMESTAMPTZ '2025-11-01 00:00:00+00' AND started_at < TIMESTAMPTZ '2026-11-01 00:00:00+00')
-                SELECT month, count(*), round(avg(ttr), 1), round(quantile_cont(ttr, 0.5), 1), round(quantile_cont(ttr, 0.9), 1)
-                FROM t GROUP BY month ORDER BY month""").fetchall()
-        dt, duck = duckdb_time(args.runs, duck_trends)
-        mine = answers["incident-trends"]
-        same = len(duck) == len(mine) and all(
-            d[0] == m["month"] and close(d[1], m["incidents"]) and close(d[2], m["mttr_mean_min"], 0.11) and close(d[3], m["mttr_median_min"], 0.11) and close(d[4], m["mttr_p90_min"], 0.11)
-            for d, m in zip(duck, mine))
-        step = next(s for s in res["steps"] if s["step"] == "query incident-trends")
-        step.update(duckdb_s=dt, same_answer=same)
-        print(f"duckdb incident-trends {dt:.3f}s same={same}", flush=True)
+        # DuckDB answers the same questions in SQL (bench/duck.py), from the lake's Parquet files
+        # and from the CSVs. Both answers are checked against opsintel's before the ratio counts.
+        for source, where in (("parquet", lake), ("csv", data)):
+            con = duckdb.connect()
+            duck.views(con, source, where)
+            t0 = time.perf_counter()
+            duck.prepare(con)
+            prep = time.perf_counter() - t0
+            print(f"duckdb {source}: shared tables {prep:.3f}s", flush=True)
+            for name, check in CHECKS.items():
+                fn = getattr(duck, name.replace("-", "_"))
+                # Each timed run rebuilds the shared tables it needs, as opsintel does per run.
+                def once():
+                    if name in NEEDS_PREPARE:
+                        duck.prepare(con, timelines=NEEDS_PREPARE[name])
+                    return fn(con)
+                dt, rows = duckdb_time(args.runs, once)
+                same, why = check(rows, answers[name])
+                step = next(s for s in res["steps"] if s["step"] == f"query {name}")
+                step[f"duckdb_{source}_s"] = dt
+                step[f"same_{source}"] = same
+                if source == "parquet":
+                    step.update(duckdb_s=dt, same_answer=same)
+                print(f"duckdb {source} {name}: {dt:.3f}s same={same} {why}", flush=True)
+            con.close()
 
         # The executive report and start-up.
         pdf = work / f"exec-{size}.pdf"
@@ -181,15 +230,18 @@ def main():
         (results_dir / f"{size}.json").write_text(json.dumps(res, indent=2) + "\n")
 
     # The table of every size measured so far.
-    lines = ["| size | incidents | step | opsintel (median s) | max RSS (MiB) | DuckDB (median s) | opsintel / DuckDB | same answer |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| size | incidents | step | opsintel (median s) | max RSS (MiB) | DuckDB on Parquet (median s) | ratio | DuckDB on CSV (median s) | ratio | same answer (Parquet/CSV) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for f in sorted(results_dir.glob("*.json"), key=lambda p: json.loads(p.read_text())["scale"]):
         size = f.stem
         r = json.loads(f.read_text())
         for s in r["steps"]:
-            d = s["duckdb_s"]
+            d = s.get("duckdb_parquet_s", s["duckdb_s"])
+            dc = s.get("duckdb_csv_s")
             ratio = f"{s['opsintel_s'] / d:.2f}" if d else ""
-            same = "" if s["same_answer"] is None else ("yes" if s["same_answer"] else "NO")
-            lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | {s['opsintel_s']:.3f} | {s['max_rss_mib']:.0f} | {'' if d is None else f'{d:.3f}'} | {ratio} | {same} |")
+            ratio_c = f"{s['opsintel_s'] / dc:.2f}" if dc else ""
+            flags = [s.get("same_parquet", s["same_answer"]), s.get("same_csv")]
+            same = "/".join("" if f is None else ("yes" if f else "NO") for f in flags).strip("/")
+            lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | {s['opsintel_s']:.3f} | {s['max_rss_mib']:.0f} | {'' if d is None else f'{d:.3f}'} | {ratio} | {'' if dc is None else f'{dc:.3f}'} | {ratio_c} | {same} |")
     (results_dir / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,0 +1,371 @@
+"""DuckDB's answers to opsintel's questions, in plain SQL, for the benchmark: the same data read
+either from the lake's Parquet files or from the generated CSVs, the same definitions as
+docs/metrics.md (strict availability policy, UTC, as of the end of AS_OF_DAY).
+
+Each question is a function (con) -> rows, over the views `views()` makes. The harness checks
+the rows against opsintel's CSV output before it times anything.
+"""
+
+AS_OF = "TIMESTAMPTZ '2026-11-02 00:00:00+00'"  # --as-of 2026-11-01: the end of that day, UTC
+AS_OF_DAY = "DATE '2026-11-01'"
+
+DATASETS = ["customers", "assets", "customer_assets", "incidents", "changes", "maintenance", "slas", "churn", "revenue"]
+
+# CSV columns that are not text, by dataset: how to read them.
+TS = "TIMESTAMPTZ"
+CSV_TYPES = {
+    "customers": {"arr": "DOUBLE", "since": "DATE", "updated_at": TS},
+    "assets": {"tier": "BIGINT", "depends_on": "LIST", "monthly_cost": "DOUBLE", "updated_at": TS},
+    "incidents": {c: TS for c in ["started_at", "detected_at", "acknowledged_at", "first_customer_notice_at", "mitigated_at", "resolved_at", "updated_at"]} | {"customer_ids": "LIST"},
+    "changes": {c: TS for c in ["scheduled_start", "scheduled_end", "started_at", "finished_at", "updated_at"]},
+    "maintenance": {c: TS for c in ["starts_at", "ends_at", "announced_at"]},
+    "slas": {"target": "DOUBLE", "severities": "LIST", "valid_from": "DATE", "valid_to": "DATE"},
+    "churn": {"churned_at": "DATE", "mrr_lost": "DOUBLE", "voluntary": "BOOLEAN"},
+    "revenue": {"month": "DATE", "mrr": "DOUBLE"},
+}
+
+
+def views(con, source, where):
+    """Views named after the datasets, over the lake (`source` = 'parquet', `where` = lake dir)
+    or the CSVs (`source` = 'csv', `where` = data dir)."""
+    for ds in DATASETS:
+        if source == "parquet":
+            body = f"SELECT * FROM read_parquet('{where}/{ds}/**/*.parquet', hive_partitioning = false, union_by_name = true)"
+        else:
+            raw = f"read_csv('{where}/{ds}.csv', header = true, all_varchar = true)"
+            cols = con.execute(f"SELECT * FROM {raw} LIMIT 0").description
+            exprs = []
+            for (name, *_rest) in cols:
+                t = CSV_TYPES.get(ds, {}).get(name)
+                v = f"NULLIF({name}, '')"
+                if t == "LIST":
+                    exprs.append(f"CASE WHEN {v} IS NULL THEN []::VARCHAR[] ELSE string_split({name}, ';') END AS {name}")
+                elif t:
+                    exprs.append(f"CAST({v} AS {t}) AS {name}")
+                else:
+                    exprs.append(f"{v} AS {name}")
+            body = f"SELECT {', '.join(exprs)} FROM {raw}"
+        con.execute(f"CREATE OR REPLACE VIEW {ds} AS {body}")
+    con.execute("SET TimeZone = 'UTC'")
+
+
+# ---- Shared building blocks (strict policy: outages and partial outages count fully). ----
+
+def prepare(con, timelines=True):
+    """Tables the questions below read: merged maintenance, incident downtime pieces with
+    maintenance cut out, customer exposure (closure through the dependency graph), and (with
+    `timelines`) each customer's merged downtime timeline and span as a customer."""
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE mw AS
+    WITH m AS (SELECT asset_id, starts_at AS s, ends_at AS e FROM maintenance WHERE ends_at > starts_at),
+    o AS (SELECT *, MAX(e) OVER (PARTITION BY asset_id ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM m),
+    g AS (SELECT *, SUM(CASE WHEN pe >= s THEN 0 ELSE 1 END) OVER (PARTITION BY asset_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS grp FROM o)
+    SELECT asset_id, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY asset_id, grp""")
+    # Incidents started by as-of; the downtime interval of those with an outage or partial impact.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE inc AS
+    SELECT * REPLACE (COALESCE(customer_ids, []::VARCHAR[]) AS customer_ids),
+           CASE WHEN resolved_at <= {AS_OF} THEN resolved_at END AS resolved_f,
+           CASE WHEN acknowledged_at <= {AS_OF} THEN acknowledged_at END AS acked_f,
+           CASE WHEN impact IN ('outage', 'partial') THEN started_at END AS s,
+           CASE WHEN impact IN ('outage', 'partial') THEN LEAST(COALESCE(mitigated_at, resolved_at, {AS_OF}), {AS_OF}) END AS e
+    FROM incidents WHERE started_at <= {AS_OF}""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE pieces AS
+    WITH iv AS (SELECT incident_id, asset_id, s, e FROM inc WHERE e > s),
+    ov AS (SELECT i.incident_id, GREATEST(m.s, i.s) AS ms, LEAST(m.e, i.e) AS me
+           FROM iv i JOIN mw m ON m.asset_id = i.asset_id AND m.s < i.e AND m.e > i.s),
+    starts AS (SELECT incident_id, s AS t FROM iv UNION ALL SELECT incident_id, me FROM ov),
+    ends AS (SELECT incident_id, e AS t FROM iv UNION ALL SELECT incident_id, ms FROM ov),
+    sr AS (SELECT incident_id, t, ROW_NUMBER() OVER (PARTITION BY incident_id ORDER BY t) AS k FROM starts),
+    er AS (SELECT incident_id, t, ROW_NUMBER() OVER (PARTITION BY incident_id ORDER BY t) AS k FROM ends)
+    SELECT sr.incident_id, sr.t AS s, er.t AS e FROM sr JOIN er USING (incident_id, k) WHERE er.t > sr.t""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE inc_down AS
+    SELECT i.incident_id, COALESCE(SUM(epoch(p.e) - epoch(p.s)), 0) / 60.0 AS downtime
+    FROM inc i LEFT JOIN pieces p USING (incident_id) GROUP BY i.incident_id""")
+    # Customer exposure: every asset a customer uses, and everything those need.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE needs AS
+    WITH RECURSIVE dep AS (SELECT asset_id, unnest(COALESCE(depends_on, []::VARCHAR[])) AS need FROM assets),
+    n(asset_id, need) AS (
+      SELECT asset_id, asset_id FROM assets
+      UNION SELECT n.asset_id, d.need FROM n JOIN dep d ON d.asset_id = n.need)
+    SELECT * FROM n""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE cx AS
+    SELECT DISTINCT ca.customer_id, COALESCE(n.need, ca.asset_id) AS asset_id
+    FROM customer_assets ca JOIN customers c ON c.customer_id = ca.customer_id
+    LEFT JOIN needs n ON n.asset_id = ca.asset_id""")
+    # Customers with the same exposure share one downtime timeline (key g:<assets>); customers
+    # named by incidents get their own (key c:<id>).
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE named AS
+    SELECT DISTINCT i.incident_id, i.asset_id, u.customer_id
+    FROM (SELECT incident_id, asset_id, unnest(customer_ids) AS customer_id FROM inc WHERE len(customer_ids) > 0) i
+    JOIN customers u ON u.customer_id = i.customer_id""")
+    if not timelines:
+        return
+    # Customers with the same exposure (group key: their sorted assets) share one timeline.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE ckey AS
+    WITH g AS (SELECT customer_id, string_agg(asset_id, ',' ORDER BY asset_id) AS grp FROM cx GROUP BY customer_id)
+    SELECT c.customer_id, COALESCE(g.grp, '') AS grp FROM customers c LEFT JOIN g ON g.customer_id = c.customer_id""")
+    merge = """o AS (SELECT *, MAX(e) OVER (PARTITION BY k ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM raw),
+    g AS (SELECT *, SUM(CASE WHEN pe >= s THEN 0 ELSE 1 END) OVER (PARTITION BY k ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS grp0 FROM o)
+    SELECT k, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY k, grp0"""
+    # Group timelines: merge each asset's broad downtime, then each group's assets.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE am AS
+    WITH raw AS (SELECT i.asset_id AS k, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE len(i.customer_ids) = 0),
+    {merge}""")
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE gtl AS
+    WITH ga AS (SELECT DISTINCT k.grp, x.asset_id FROM ckey k JOIN cx x ON x.customer_id = k.customer_id),
+    raw AS (SELECT ga.grp AS k, am.s, am.e FROM ga JOIN am ON am.k = ga.asset_id),
+    {merge}""")
+    # Customers named by incidents: the part of those incidents outside their group's downtime.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE np AS
+    WITH raw AS (SELECT n.customer_id AS k, p.s, p.e FROM named n JOIN pieces p USING (incident_id)),
+    {merge}""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE xs AS
+    WITH ov AS (SELECT n.k AS customer_id, n.s AS ns, GREATEST(g.s, n.s) AS ms, LEAST(g.e, n.e) AS me
+                FROM np n JOIN ckey c ON c.customer_id = n.k JOIN gtl g ON g.k = c.grp AND g.s < n.e AND g.e > n.s),
+    starts AS (SELECT k AS customer_id, s AS ns, s AS t FROM np UNION ALL SELECT customer_id, ns, me FROM ov),
+    ends AS (SELECT k AS customer_id, s AS ns, e AS t FROM np UNION ALL SELECT customer_id, ns, ms FROM ov),
+    sr AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, ns ORDER BY t) AS r FROM starts),
+    er AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, ns ORDER BY t) AS r FROM ends)
+    SELECT sr.customer_id, sr.t AS s, er.t AS e FROM sr JOIN er USING (customer_id, ns, r) WHERE er.t > sr.t""")
+    # The reporting calendar starts with the month of the earliest data.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE cal AS
+    SELECT date_trunc('month', LEAST(
+      (SELECT MIN(started_at) FROM incidents)::DATE, (SELECT MIN(started_at) FROM changes)::DATE,
+      (SELECT MIN(month) FROM revenue), (SELECT MIN(churned_at) FROM churn)))::TIMESTAMPTZ AS first_month""")
+    # Each customer's span as a customer: from their first day (or the calendar's) to full churn
+    # or as-of.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE span AS
+    WITH fc AS (SELECT customer_id, MIN(churned_at) AS day FROM churn
+                WHERE (kind IS NULL OR kind <> 'downgrade') AND churned_at <= {AS_OF_DAY} GROUP BY customer_id)
+    SELECT c.customer_id, c.arr, k.grp,
+           GREATEST(COALESCE(c.since::TIMESTAMPTZ, cal.first_month), cal.first_month) AS since,
+           LEAST(COALESCE(fc.day::TIMESTAMPTZ, {AS_OF}), {AS_OF}) AS until
+    FROM customers c CROSS JOIN cal JOIN ckey k ON k.customer_id = c.customer_id
+    LEFT JOIN fc ON fc.customer_id = c.customer_id""")
+    # Months of the calendar, and the timelines split by month, with each group's full months.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE mon AS
+    SELECT m::TIMESTAMPTZ AS ms, LEAST((m + INTERVAL 1 MONTH)::TIMESTAMPTZ, {AS_OF}) AS me
+    FROM cal, generate_series(cal.first_month::TIMESTAMP, {AS_OF}::TIMESTAMP - INTERVAL 1 MICROSECOND, INTERVAL 1 MONTH) t(m)""")
+    for name, src in (("gtl_m", "gtl"), ("xs_m", "xs")):
+        key = "k" if src == "gtl" else "customer_id"
+        con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT x.{key} AS k, m.ms, GREATEST(x.s, m.ms) AS s, LEAST(x.e, m.me) AS e
+        FROM {src} x JOIN mon m ON x.s < m.me AND x.e > m.ms""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE gm AS
+    SELECT k, ms, SUM(epoch(e) - epoch(s)) / 60.0 AS down FROM gtl_m GROUP BY k, ms""")
+
+
+def window_downtime(con, windows):
+    """Customer downtime minutes in each window of the table `windows` (wid, customer_id, grp,
+    f, t): the group's downtime (whole months from `gm`, partial months from its monthly
+    pieces) plus the customer's excess. Returns a table name with (wid, down)."""
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE wparts AS
+    SELECT w.wid, w.customer_id, w.grp, m.ms, GREATEST(w.f, m.ms) AS f, LEAST(w.t, m.me) AS t,
+           GREATEST(w.f, m.ms) = m.ms AND LEAST(w.t, m.me) = m.me AS whole
+    FROM {windows} w JOIN mon m ON w.f < m.me AND w.t > m.ms""")
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE wdown AS
+    WITH full_m AS (SELECT p.wid, COALESCE(g.down, 0) AS down FROM wparts p LEFT JOIN gm g ON g.k = p.grp AND g.ms = p.ms WHERE p.whole),
+    part_m AS (SELECT p.wid, SUM(epoch(LEAST(g.e, p.t)) - epoch(GREATEST(g.s, p.f))) / 60.0 AS down
+               FROM wparts p JOIN gtl_m g ON g.k = p.grp AND g.ms = p.ms AND g.s < p.t AND g.e > p.f
+               WHERE NOT p.whole GROUP BY p.wid),
+    ex_m AS (SELECT p.wid, SUM(epoch(LEAST(x.e, p.t)) - epoch(GREATEST(x.s, p.f))) / 60.0 AS down
+             FROM wparts p JOIN xs_m x ON x.k = p.customer_id AND x.ms = p.ms AND x.s < p.t AND x.e > p.f GROUP BY p.wid)
+    SELECT wid, SUM(down) AS down FROM (SELECT * FROM full_m UNION ALL SELECT * FROM part_m UNION ALL SELECT * FROM ex_m) GROUP BY wid""")
+    return "wdown"
+
+
+def change_outcomes(con):
+    """Totals of 2026 (to as-of): changes by outcome, completed, incidents caused, change failure rate."""
+    return con.execute(f"""
+        WITH caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM incidents
+                        WHERE started_at <= {AS_OF} AND caused_by_change_id IS NOT NULL GROUP BY 1),
+        c AS (
+          SELECT ch.outcome, ch.outcome IN ('succeeded','failed','rolled_back') AS completed,
+                 ch.outcome IN ('failed','rolled_back') AS failed, COALESCE(x.n, 0) AS caused
+          FROM changes ch LEFT JOIN caused x ON x.change_id = ch.change_id
+          WHERE ch.started_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND ch.started_at < {AS_OF})
+        SELECT count(*), count(*) FILTER (outcome = 'succeeded'), count(*) FILTER (outcome = 'failed'),
+               count(*) FILTER (outcome = 'rolled_back'), count(*) FILTER (completed), sum(caused),
+               round(100.0 * count(*) FILTER (completed AND (failed OR caused > 0)) / count(*) FILTER (completed), 2)
+        FROM c""").fetchall()
+
+
+def incident_trends(con):
+    """Per month of the 12 full months before as-of: incidents, MTTR mean, median, p90."""
+    return con.execute(f"""
+        WITH t AS (
+          SELECT strftime(started_at, '%Y-%m') AS month,
+                 CASE WHEN resolved_at <= {AS_OF} THEN (epoch(resolved_at) - epoch(started_at)) / 60.0 END AS ttr
+          FROM incidents WHERE started_at >= TIMESTAMPTZ '2025-11-01 00:00:00+00' AND started_at < TIMESTAMPTZ '2026-11-01 00:00:00+00')
+        SELECT month, count(*), round(avg(ttr), 1), round(quantile_cont(ttr, 0.5), 1), round(quantile_cont(ttr, 0.9), 1)
+        FROM t GROUP BY month ORDER BY month""").fetchall()
+
+
+def troublesome_components(con):
+    """Per asset with incidents or downtime in 2026 (to as-of): incidents by severity, merged
+    downtime, MTTR mean, completed changes and failure rate, customers reached."""
+    return con.execute(f"""
+        WITH w AS (SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS ps, {AS_OF} AS pe),
+        i AS (
+          SELECT asset_id, count(*) AS incidents, count(*) FILTER (severity = 'sev1') AS sev1,
+                 count(*) FILTER (severity = 'sev2') AS sev2, count(*) FILTER (severity = 'sev3') AS sev3,
+                 count(*) FILTER (severity IN ('sev4', 'sev5')) AS sev4_5,
+                 avg(CASE WHEN resolved_f >= started_at THEN (epoch(resolved_f) - epoch(started_at)) / 60.0 END) AS mttr
+          FROM inc CROSS JOIN w WHERE started_at >= ps AND started_at < pe AND asset_id IS NOT NULL GROUP BY asset_id),
+        ap AS (SELECT i.asset_id, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE i.asset_id IS NOT NULL),
+        o AS (SELECT *, MAX(e) OVER (PARTITION BY asset_id ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe0 FROM ap),
+        g AS (SELECT *, SUM(CASE WHEN pe0 >= s THEN 0 ELSE 1 END) OVER (PARTITION BY asset_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS grp FROM o),
+        merged AS (SELECT asset_id, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY asset_id, grp),
+        d AS (SELECT asset_id, SUM(GREATEST(epoch(LEAST(e, pe)) - epoch(GREATEST(s, ps)), 0)) / 60.0 AS downtime
+              FROM merged CROSS JOIN w WHERE e > ps AND s < pe GROUP BY asset_id),
+        caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM inc WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
+        ch AS (
+          SELECT c.asset_id, count(*) FILTER (c.outcome IN ('succeeded','failed','rolled_back')) AS completed,
+                 count(*) FILTER (c.outcome IN ('failed','rolled_back') OR (c.outcome = 'succeeded' AND x.n > 0)) AS failures
+          FROM changes c CROSS JOIN w LEFT JOIN caused x ON x.change_id = c.change_id
+          WHERE c.started_at >= ps AND c.started_at < pe GROUP BY c.asset_id),
+        hits AS (SELECT i.incident_id, i.asset_id, len(i.customer_ids) > 0 AS names FROM inc i JOIN inc_down d USING (incident_id) CROSS JOIN w
+                 WHERE d.downtime > 0 AND i.started_at >= ps AND i.started_at < pe AND i.asset_id IS NOT NULL),
+        reached AS (
+          SELECT DISTINCT h.asset_id, x.customer_id FROM (SELECT DISTINCT asset_id FROM hits WHERE NOT names) h JOIN cx x ON x.asset_id = h.asset_id
+          UNION
+          SELECT DISTINCT h.asset_id, n.customer_id FROM hits h JOIN named n USING (incident_id) WHERE h.names),
+        cu AS (SELECT asset_id, count(*) AS customers FROM reached GROUP BY asset_id)
+        SELECT a.asset_id, COALESCE(i.incidents, 0), COALESCE(i.sev1, 0), COALESCE(i.sev2, 0), COALESCE(i.sev3, 0), COALESCE(i.sev4_5, 0),
+               round(COALESCE(d.downtime, 0), 1), round(i.mttr, 1), COALESCE(ch.completed, 0),
+               round(CASE WHEN ch.completed > 0 THEN 100.0 * ch.failures / ch.completed END, 2), COALESCE(cu.customers, 0)
+        FROM assets a LEFT JOIN i USING (asset_id) LEFT JOIN d USING (asset_id) LEFT JOIN ch USING (asset_id) LEFT JOIN cu USING (asset_id)
+        WHERE COALESCE(i.incidents, 0) > 0 OR COALESCE(d.downtime, 0) > 0
+        ORDER BY a.asset_id""").fetchall()
+
+
+def trailing_twelve_months(con):
+    """Per month of the 12 full months before as-of: mean customer availability, incidents,
+    sev1+sev2, MTTR mean, change failure rate, churned MRR, MRR, NRR."""
+    # Customer-months of the window, and each one's downtime.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE cmw AS
+    WITH mm AS (SELECT g.m::TIMESTAMPTZ AS ms, (g.m + INTERVAL 1 MONTH)::TIMESTAMPTZ AS me, strftime(g.m, '%Y-%m') AS month
+                FROM generate_series(TIMESTAMP '2025-11-01', TIMESTAMP '2026-10-01', INTERVAL 1 MONTH) g(m))
+    SELECT ROW_NUMBER() OVER () AS wid, s.customer_id, s.grp, mm.month,
+           GREATEST(mm.ms, s.since) AS f, LEAST(mm.me, s.until) AS t
+    FROM span s CROSS JOIN mm WHERE LEAST(mm.me, s.until) > GREATEST(mm.ms, s.since)""")
+    window_downtime(con, "cmw")
+    return con.execute(f"""
+        WITH months AS (SELECT m::TIMESTAMPTZ AS ms, (m + INTERVAL 1 MONTH)::TIMESTAMPTZ AS me, strftime(m, '%Y-%m') AS month,
+                               strftime(m - INTERVAL 12 MONTH, '%Y-%m') AS year_ago
+                        FROM generate_series(TIMESTAMP '2025-11-01', TIMESTAMP '2026-10-01', INTERVAL 1 MONTH) t(m)),
+        avail AS (SELECT month, AVG(100.0 * (1.0 - COALESCE(d.down, 0) / ((epoch(t) - epoch(f)) / 60.0))) AS availability
+                  FROM cmw LEFT JOIN wdown d USING (wid) GROUP BY month),
+        it AS (SELECT strftime(started_at, '%Y-%m') AS month, count(*) AS incidents, count(*) FILTER (severity IN ('sev1','sev2')) AS sev12,
+                      avg(CASE WHEN resolved_f >= started_at THEN (epoch(resolved_f) - epoch(started_at)) / 60.0 END) AS mttr
+               FROM inc GROUP BY 1),
+        caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM inc WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
+        cfr AS (SELECT strftime(c.started_at, '%Y-%m') AS month,
+                       100.0 * count(*) FILTER (c.outcome IN ('failed','rolled_back') OR (c.outcome = 'succeeded' AND x.n > 0))
+                       / NULLIF(count(*) FILTER (c.outcome IN ('succeeded','failed','rolled_back')), 0) AS cfr
+                FROM changes c LEFT JOIN caused x ON x.change_id = c.change_id WHERE c.started_at <= {AS_OF} GROUP BY 1),
+        rev AS (SELECT customer_id, strftime(month, '%Y-%m') AS month, SUM(mrr) AS mrr FROM revenue GROUP BY 1, 2),
+        prevm AS (SELECT customer_id, strftime(strptime(month, '%Y-%m') + INTERVAL 1 MONTH, '%Y-%m') AS month, mrr FROM rev),
+        moves AS (SELECT COALESCE(n.month, p.month) AS month, COALESCE(n.mrr, 0) AS cur, COALESCE(p.mrr, 0) AS prev
+                  FROM rev n FULL JOIN prevm p ON p.customer_id = n.customer_id AND p.month = n.month),
+        mrr AS (SELECT month, SUM(CASE WHEN cur < prev THEN round((prev - cur) * 100) / 100 ELSE 0 END) AS churned, SUM(cur) AS mrr
+                FROM moves GROUP BY month),
+        nrr AS (SELECT m.month, 100.0 * SUM(COALESCE(n.mrr, 0)) / SUM(t.mrr) AS nrr
+                FROM months m JOIN rev t ON t.month = m.year_ago AND t.mrr > 0 LEFT JOIN rev n ON n.month = m.month AND n.customer_id = t.customer_id
+                GROUP BY m.month)
+        SELECT m.month, round(a.availability, 3), COALESCE(it.incidents, 0), COALESCE(it.sev12, 0), round(it.mttr, 1), round(c.cfr, 2),
+               round(COALESCE(r.churned, 0), 2), round(r.mrr, 2), round(n.nrr, 2)
+        FROM months m LEFT JOIN avail a USING (month) LEFT JOIN it USING (month) LEFT JOIN cfr c USING (month)
+        LEFT JOIN mrr r USING (month) LEFT JOIN nrr n USING (month) ORDER BY m.month""").fetchall()
+
+
+def sla_attainment(con):
+    """Every SLA period overlapping 2026-Q3: attainment, breach and credit, and the totals."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE slaw AS
+        WITH per AS (
+          SELECT 'month' AS kind, m::TIMESTAMPTZ AS ps, (m + INTERVAL 1 MONTH)::TIMESTAMPTZ AS pe, strftime(m, '%Y-%m') AS label, 1 AS n
+          FROM generate_series(TIMESTAMP '2026-07-01', TIMESTAMP '2026-09-01', INTERVAL 1 MONTH) t(m)
+          UNION ALL SELECT 'quarter', TIMESTAMPTZ '2026-07-01 00:00:00+00', TIMESTAMPTZ '2026-10-01 00:00:00+00', '2026-Q3', 3),
+        sp AS (
+          SELECT l.sla_id, l.customer_id, l.metric, l.target, l.severities, l.credit_tiers, s.grp, s.arr, p.label, p.ps, p.pe, p.n,
+                 GREATEST(p.ps, s.since, COALESCE(l.valid_from::TIMESTAMPTZ, s.since)) AS ws,
+                 LEAST(p.pe, s.until, COALESCE((l.valid_to + 1)::TIMESTAMPTZ, s.until)) AS we
+          FROM slas l JOIN span s ON s.customer_id = l.customer_id JOIN per p ON p.kind = l.period)
+        SELECT ROW_NUMBER() OVER () AS wid, *, ws AS f, we AS t FROM sp WHERE we > ws""")
+    window_downtime(con, "slaw")
+    return con.execute(f"""
+        WITH w AS (SELECT * FROM slaw),
+        down AS (SELECT w.sla_id, w.label, d.down FROM w JOIN wdown d USING (wid) WHERE w.metric = 'availability'),
+        -- Time SLAs: customers of a group with the same window share the verdicts on the
+        -- incidents that name no customers; incidents naming the customer are added.
+        tw AS (SELECT DISTINCT grp, ws, we, metric, target, COALESCE(severities, []::VARCHAR[]) AS sevs FROM w WHERE metric <> 'availability'),
+        ga AS (SELECT DISTINCT k.grp, x.asset_id FROM ckey k JOIN cx x USING (customer_id)),
+        judged_b AS (
+          SELECT tw.grp, tw.ws, tw.we, tw.metric, tw.target, tw.sevs,
+                 CASE WHEN tw.metric = 'time_to_acknowledge'
+                      THEN GREATEST(epoch(COALESCE(i.acked_f, i.resolved_f, {AS_OF})) - epoch(COALESCE(i.detected_at, i.started_at)), 0)
+                      ELSE GREATEST(epoch(COALESCE(i.resolved_f, {AS_OF})) - epoch(i.started_at), 0) END / 60.0 AS actual
+          FROM tw JOIN ga ON ga.grp = tw.grp
+          JOIN inc i ON i.asset_id = ga.asset_id AND len(i.customer_ids) = 0 AND i.started_at >= tw.ws AND i.started_at < tw.we
+          WHERE len(tw.sevs) = 0 OR list_contains(tw.sevs, i.severity)),
+        tb AS (SELECT grp, ws, we, metric, target, sevs, count(*) AS n, count(*) FILTER (actual > target) AS bad FROM judged_b GROUP BY ALL),
+        judged_n AS (
+          SELECT w.sla_id, w.label,
+                 CASE WHEN w.metric = 'time_to_acknowledge'
+                      THEN GREATEST(epoch(COALESCE(i.acked_f, i.resolved_f, {AS_OF})) - epoch(COALESCE(i.detected_at, i.started_at)), 0)
+                      ELSE GREATEST(epoch(COALESCE(i.resolved_f, {AS_OF})) - epoch(i.started_at), 0) END / 60.0 AS actual, w.target
+          FROM w JOIN named n ON n.customer_id = w.customer_id JOIN inc i ON i.incident_id = n.incident_id
+          WHERE w.metric <> 'availability' AND i.started_at >= w.ws AND i.started_at < w.we
+            AND (COALESCE(len(w.severities), 0) = 0 OR list_contains(w.severities, i.severity))),
+        tnn AS (SELECT sla_id, label, count(*) AS n, count(*) FILTER (actual > target) AS bad FROM judged_n GROUP BY 1, 2),
+        tm AS (
+          SELECT w.sla_id, w.label, COALESCE(b.n, 0) + COALESCE(x.n, 0) AS n, COALESCE(b.bad, 0) + COALESCE(x.bad, 0) AS bad
+          FROM w LEFT JOIN tb b ON b.grp = w.grp AND b.ws = w.ws AND b.we = w.we AND b.metric = w.metric AND b.target = w.target
+                 AND b.sevs = COALESCE(w.severities, []::VARCHAR[])
+          LEFT JOIN tnn x ON x.sla_id = w.sla_id AND x.label = w.label
+          WHERE w.metric <> 'availability'),
+        fee AS (
+          SELECT w.sla_id, w.label, SUM(r.mrr) AS fee FROM w JOIN revenue r ON r.customer_id = w.customer_id
+            AND r.month >= w.ps::DATE AND r.month < w.pe::DATE GROUP BY 1, 2),
+        att AS (
+          SELECT w.*, f.fee AS known_fee,
+                 CASE WHEN w.metric = 'availability'
+                      THEN 100.0 * (1.0 - COALESCE(d.down, 0) / ((epoch(w.we) - epoch(w.ws)) / 60.0))
+                      ELSE CASE WHEN COALESCE(t.n, 0) = 0 THEN 100.0 ELSE 100.0 * (t.n - t.bad) / t.n END END AS attainment,
+                 CASE WHEN w.metric = 'availability' THEN NULL ELSE COALESCE(t.bad, 0) END AS bad
+          FROM w LEFT JOIN down d USING (sla_id, label) LEFT JOIN tm t USING (sla_id, label) LEFT JOIN fee f USING (sla_id, label)),
+        judged_p AS (
+          SELECT *, CASE WHEN metric = 'availability' THEN attainment >= target ELSE bad = 0 END AS met,
+                 COALESCE(known_fee, arr / 12.0 * n) AS fee2 FROM att),
+        credit AS (
+          SELECT j.sla_id, j.label, COALESCE(MAX(TRY_CAST(split_part(t.tier, ':', 2) AS DOUBLE))
+                 FILTER (j.attainment < TRY_CAST(split_part(t.tier, ':', 1) AS DOUBLE)), 0) AS pct
+          FROM judged_p j LEFT JOIN (SELECT sla_id, label, unnest(string_split(credit_tiers, ';')) AS tier FROM judged_p WHERE NOT met) t USING (sla_id, label)
+          GROUP BY 1, 2),
+        rows AS (
+          SELECT j.sla_id, j.label, round(j.attainment, 3) AS attainment, NOT j.met AS breached,
+                 CASE WHEN j.met THEN 0 ELSE round(j.fee2 * c.pct) / 100 END AS credit
+          FROM judged_p j JOIN credit c USING (sla_id, label))
+        SELECT sla_id, label, attainment, breached, credit, count(*) OVER () AS n, count(*) FILTER (breached) OVER () AS nb,
+               round(SUM(credit) OVER (), 2) AS total
+        FROM rows ORDER BY sla_id, label""").fetchall()
