@@ -143,6 +143,7 @@ def main():
     ap.add_argument("sizes", nargs="*", default=["small"])
     ap.add_argument("--bin", required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--duck-runs", type=int, default=None, help="runs of each DuckDB question (default: --runs)")
     ap.add_argument("--work", default=None, help="where to put generated data and lakes (default: a temp dir)")
     args = ap.parse_args()
     import duckdb
@@ -209,7 +210,7 @@ def main():
                     if name in NEEDS_PREPARE:
                         duck.prepare(con, timelines=NEEDS_PREPARE[name])
                     return fn(con)
-                dt, rows = duckdb_time(args.runs, once)
+                dt, rows = duckdb_time(args.duck_runs or args.runs, once)
                 same, why = check(rows, answers[name])
                 step = next(s for s in res["steps"] if s["step"] == f"query {name}")
                 step[f"duckdb_{source}_s"] = dt
