@@ -144,6 +144,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--duck-runs", type=int, default=None, help="runs of each DuckDB question (default: --runs)")
+    ap.add_argument("--duck-sources", default="parquet,csv", help="what DuckDB reads: parquet, csv or both (default)")
     ap.add_argument("--work", default=None, help="where to put generated data and lakes (default: a temp dir)")
     args = ap.parse_args()
     import duckdb
@@ -197,6 +198,8 @@ def main():
         # DuckDB answers the same questions in SQL (bench/duck.py), from the lake's Parquet files
         # and from the CSVs. Both answers are checked against opsintel's before the ratio counts.
         for source, where in (("parquet", lake), ("csv", data)):
+            if source not in args.duck_sources.split(","):
+                continue
             con = duckdb.connect()
             duck.views(con, source, where)
             t0 = time.perf_counter()

@@ -142,7 +142,7 @@ pub const TABLES: &[TableDef] = &[
     t("incident_timings", "incident: time to detect, acknowledge, first notice, mitigate, resolve; its downtime", Scope::Run, false),
     t("outages", "merged downtime interval of an asset, split by month", Scope::Run, false),
     t("downtime_all", "merged downtime of all assets together, split by month", Scope::Run, false),
-    t("change_outcomes", "change: completed, failed, incidents caused, counts as failure", Scope::Run, false),
+    t("change_outcomes", "change started in the query's period: completed, failed, incidents caused, counts as failure", Scope::Period, false),
     t("mrr_movements", "customer × month: MRR, previous MRR, movement kind and amount", Scope::Run, false),
     t("incident_trend", "metric: Mann–Kendall test and verdict over the trend window", Scope::Trend, false),
     t("customer_status", "customer: active, full churn date", Scope::Run, false),
@@ -315,7 +315,20 @@ impl Model {
             "incident_timings" => tables::incident_timings(self.incidents()?, self.cal()?),
             "outages" => tables::outages(self.incidents()?, self.cal()?),
             "downtime_all" => tables::downtime_all(self.incidents()?, self.cal()?),
-            "change_outcomes" => tables::change_outcomes(src, self.cal()?),
+            "change_outcomes" => {
+                // The period's changes only: the filter reaches the Parquet scan (row groups
+                // and month partitions outside it are not read).
+                let mut lf = tables::change_outcomes(src, self.cal()?)?;
+                if let Some(w) = window {
+                    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+                    lf = lf.filter(
+                        col("started_at")
+                            .gt_eq(lit(w.start).cast(ts.clone()))
+                            .and(col("started_at").lt(lit(w.end).cast(ts))),
+                    );
+                }
+                lf.collect().map_err(Error::polars("model: change outcomes"))
+            }
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
             "incident_trend" => trend::table(&self.incidents()?.list, self.cal()?, scoped.trend_months),
             "customer_status" => tables::customer_status(self.customers()?),

@@ -205,12 +205,17 @@ pub(crate) fn build(
     type VerdictKey = (Vec<u32>, Option<Vec<u32>>, bool, u64, i64, i64);
     let mut verdicts: HashMap<VerdictKey, (i64, i64)> = HashMap::new();
     let mut closures: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // Bounds (UTC) and label of each period, computed once (time zone conversions are dear).
+    let mut bounds: HashMap<Period, (i64, i64, String)> = HashMap::new();
 
     for r in 0..slas.height() {
         let (Some(cid), Some(m), Some(tgt)) = (cust[r].as_deref(), metric[r].as_deref(), target[r])
         else {
             continue;
         };
+        if extras.credit_assets && m != "availability" {
+            continue;
+        }
         let Some(&ci) = cu.index.get(cid) else { continue };
         let c = &cu.list[ci];
         let g = c.group as usize;
@@ -313,16 +318,21 @@ pub(crate) fn build(
         let tiers_r = tiers[r].clone().unwrap_or_default();
         let sla_id = ids[r].clone().unwrap_or_default();
         loop {
-            let (ps, pe) = (
-                per.start_utc(cal.tz).timestamp_micros(),
-                per.end_utc(cal.tz).timestamp_micros(),
-            );
+            let (ps, pe, label) = bounds
+                .entry(per)
+                .or_insert_with(|| {
+                    (
+                        per.start_utc(cal.tz).timestamp_micros(),
+                        per.end_utc(cal.tz).timestamp_micros(),
+                        per.label(),
+                    )
+                })
+                .clone();
             if ps >= stop {
                 break;
             }
             let (ws, we) = (ps.max(valid_start), pe.min(valid_end));
             if we > ws {
-                let label = per.label();
                 let fee: f64 = {
                     let known: Vec<f64> = (0..per.months as i32)
                         .filter_map(|k| mrr.get(&(ci as u32, month_no(add_months(per.first, k)))).copied())

@@ -225,9 +225,10 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
 }
 
 /// One row per change started by as-of: outcome, whether it completed, failed, or caused an
-/// incident (started by as-of), and whether it counts as a failure. Vectorised: a lake scan of
-/// four change columns and one incident column.
-pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<DataFrame> {
+/// incident (started by as-of), and whether it counts as a failure. A lazy plan over the lake
+/// scans (four change columns, two incident columns), so a query's filter on `started_at`
+/// reaches the Parquet scan of the changes.
+pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
     let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
     let as_of = || lit(cal.as_of).cast(ts.clone());
     let caused = src
@@ -240,7 +241,8 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<DataFr
         .group_by([col("caused_by_change_id").alias("change_id")])
         .agg([len().cast(DataType::Int64).alias("incidents_caused")]);
     let is = |v: &str| col("outcome").eq(lit(v.to_string()));
-    src.scan(DatasetKind::Changes)?
+    Ok(src
+        .scan(DatasetKind::Changes)?
         .select([
             col("change_id").fill_null(lit("")),
             col("asset_id"),
@@ -280,9 +282,7 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<DataFr
             col("failed"),
             col("incidents_caused"),
             col("counts_as_failure"),
-        ])
-        .collect()
-        .map_err(crate::error::Error::polars("model: change outcomes"))
+        ]))
 }
 
 /// MRR movements per customer and month (ChartMogul's kinds): new, expansion, contraction,

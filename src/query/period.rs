@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
 
 /// A calendar period in the reporting zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period {
     /// First day.
     pub first: NaiveDate,
