@@ -286,22 +286,11 @@ impl Model {
                 self.exposure()?,
                 self.cal()?,
             );
-            let slas = read(
-                src,
-                DatasetKind::Slas,
-                &[
-                    "sla_id",
-                    "customer_id",
-                    "asset_id",
-                    "metric",
-                    "target",
-                    "period",
-                    "severities",
-                    "credit_tiers",
-                    "valid_from",
-                    "valid_to",
-                ],
-            )?;
+            // Every column of the SLAs.
+            let slas = src
+                .scan(DatasetKind::Slas)?
+                .collect()
+                .map_err(Error::polars("reading slas"))?;
             let revenue = self.revenue(match which {
                 sla::Which::Overlapping(w) => Some(w),
                 _ => None,

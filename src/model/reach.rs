@@ -8,7 +8,7 @@
 //! `customer_outages`, `asset_customers`) are still built here for ad-hoc SQL, on demand only:
 //! their size is the fan-out, which no canned query reads.
 
-use super::base::{Calendar, Customers, Incidents};
+use super::base::{Calendar, Customers, Incident, Incidents};
 use super::exposure::{Exposure, Reach, Tally};
 use super::frames::{frame, ints, strs};
 use super::intervals::{Segment, merge_max};
@@ -86,9 +86,8 @@ pub(crate) fn incident_reach(
     ex: &Exposure,
     cal: &Calendar,
 ) -> Result<DataFrame> {
-    let (mut id, mut asset, mut sev, mut imp, mut start, mut month) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut down, mut open, mut named, mut n, mut arr) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut cols = IncidentCols::default();
+    let (mut named, mut n, mut arr) = (vec![], vec![], vec![]);
     for (x, r) in inc.list.iter().zip(&ex.reach) {
         if x.impact == inc.none {
             continue;
@@ -105,34 +104,57 @@ pub(crate) fn incident_reach(
                 hit.iter().map(|&c| cu.list[c as usize].arr).sum(),
             ),
         };
-        id.push(x.id.as_str());
-        asset.push(inc.asset_name(x));
-        sev.push(inc.severity(x));
-        imp.push(inc.impact(x));
-        start.push(x.started);
-        month.push(cal.label(x.started));
-        down.push(x.downtime());
-        open.push(x.open);
+        cols.push(inc, x, cal);
         named.push(is_named);
         n.push(count);
         arr.push(a);
     }
-    frame(
+    let mut columns = cols.columns();
+    columns.extend([
+        Column::new("names_customers".into(), named),
+        Column::new("customers_reached".into(), n),
+        Column::new("arr_reached".into(), arr),
+    ]);
+    frame(columns, &["started_at"])
+}
+
+/// The incident columns `incident_reach` and `customer_incidents` share.
+#[derive(Default)]
+struct IncidentCols<'a> {
+    id: Vec<&'a str>,
+    asset: Vec<Option<&'a str>>,
+    sev: Vec<&'a str>,
+    imp: Vec<&'a str>,
+    start: Vec<i64>,
+    month: Vec<Option<String>>,
+    down: Vec<f64>,
+    open: Vec<bool>,
+}
+
+impl<'a> IncidentCols<'a> {
+    fn push(&mut self, inc: &'a Incidents, x: &'a Incident, cal: &Calendar) {
+        self.id.push(x.id.as_str());
+        self.asset.push(inc.asset_name(x));
+        self.sev.push(inc.severity(x));
+        self.imp.push(inc.impact(x));
+        self.start.push(x.started);
+        self.month.push(cal.label(x.started));
+        self.down.push(x.downtime());
+        self.open.push(x.open);
+    }
+
+    fn columns(self) -> Vec<Column> {
         vec![
-            Column::new("incident_id".into(), id),
-            Column::new("asset_id".into(), asset),
-            Column::new("severity".into(), sev),
-            Column::new("impact".into(), imp),
-            Column::new("started_at".into(), start),
-            Column::new("month".into(), month),
-            Column::new("downtime_minutes".into(), down),
-            Column::new("is_open".into(), open),
-            Column::new("names_customers".into(), named),
-            Column::new("customers_reached".into(), n),
-            Column::new("arr_reached".into(), arr),
-        ],
-        &["started_at"],
-    )
+            Column::new("incident_id".into(), self.id),
+            Column::new("asset_id".into(), self.asset),
+            Column::new("severity".into(), self.sev),
+            Column::new("impact".into(), self.imp),
+            Column::new("started_at".into(), self.start),
+            Column::new("month".into(), self.month),
+            Column::new("downtime_minutes".into(), self.down),
+            Column::new("is_open".into(), self.open),
+        ]
+    }
 }
 
 /// One row per (incident with an impact, customer it names); `exposed`: whether the incident's
@@ -495,39 +517,20 @@ pub(crate) fn customer_incidents(
     cal: &Calendar,
 ) -> Result<DataFrame> {
     let by_asset = exposed_customers(cu, ex);
-    let (mut cid, mut iid, mut asset, mut sev, mut imp, mut start, mut month, mut down, mut open) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut cid = vec![];
+    let mut cols = IncidentCols::default();
     for (x, r) in inc.list.iter().zip(&ex.reach) {
         if x.impact == inc.none {
             continue;
         }
-        let dm = x.downtime();
         for c in reached(r, &by_asset) {
             cid.push(cu.list[c].id.as_str());
-            iid.push(x.id.as_str());
-            asset.push(inc.asset_name(x));
-            sev.push(inc.severity(x));
-            imp.push(inc.impact(x));
-            start.push(x.started);
-            month.push(cal.label(x.started));
-            down.push(dm);
-            open.push(x.open);
+            cols.push(inc, x, cal);
         }
     }
-    frame(
-        vec![
-            Column::new("customer_id".into(), cid),
-            Column::new("incident_id".into(), iid),
-            Column::new("asset_id".into(), asset),
-            Column::new("severity".into(), sev),
-            Column::new("impact".into(), imp),
-            Column::new("started_at".into(), start),
-            Column::new("month".into(), month),
-            Column::new("downtime_minutes".into(), down),
-            Column::new("is_open".into(), open),
-        ],
-        &["started_at"],
-    )
+    let mut columns = vec![Column::new("customer_id".into(), cid)];
+    columns.extend(cols.columns());
+    frame(columns, &["started_at"])
 }
 
 /// Merged downtime per customer: their group's, with the incidents naming them merged in.

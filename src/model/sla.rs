@@ -173,14 +173,21 @@ pub(crate) fn build(
     // MRR per customer and month number, for the period fee (`revenue` may hold only the
     // months the periods need).
     let mut mrr: HashMap<(u32, i32), f64> = HashMap::new();
-    for ((c, m), v) in strs(revenue, "customer_id")?
-        .into_iter()
+    let ids_col = revenue
+        .column("customer_id")
+        .and_then(|c| c.str())
+        .map_err(crate::error::Error::polars("model: revenue"))?;
+    // Month numbers by day, computed once per distinct month.
+    let mut month_of_day: HashMap<i64, i32> = HashMap::new();
+    for ((c, m), v) in ids_col
+        .iter()
         .zip(ints(revenue, "month")?)
         .zip(floats(revenue, "mrr")?)
     {
         if let (Some(c), Some(m), Some(v)) = (c, m, v) {
-            if let Some(&ci) = cu.index.get(&c) {
-                *mrr.entry((ci as u32, month_no(epoch_day(m)))).or_default() += v;
+            if let Some(&ci) = cu.index.get(c) {
+                let m = *month_of_day.entry(m).or_insert_with(|| month_no(epoch_day(m)));
+                *mrr.entry((ci as u32, m)).or_default() += v;
             }
         }
     }
@@ -422,6 +429,14 @@ pub(crate) fn build(
                 let credit = (fee * cp).round() / 100.0;
                 if extras.credit_assets && avail.is_some() && credit > 0.0 {
                     credit_shares(inc, cu, ex, ci, ps, pe, credit, &sla_id, &mut sh);
+                }
+                // Only the credit split was asked for: no period rows.
+                if extras.credit_assets {
+                    per = Period {
+                        first: add_months(per.first, months_per as i32),
+                        months: months_per,
+                    };
+                    continue;
                 }
                 p.sla.push(sla_id.clone());
                 p.customer.push(c.id.clone());

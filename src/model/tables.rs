@@ -2,14 +2,15 @@
 //! outages and all-asset downtime, change outcomes, MRR movements, customer status.
 
 use super::base::{Calendar, Customers, Incidents, epoch_day, minutes};
-use super::frames::{floats, frame, ints, strs};
+use super::frames::{floats, frame, ints};
 use super::intervals::{Segment, merge_max, split_at};
 use super::{MIN, Source};
 use crate::error::Result;
 use crate::schema::DatasetKind;
 use crate::query::period::Period;
 use polars::prelude::*;
-use std::collections::BTreeMap;
+use chrono::Datelike;
+use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     let n = cal.months.len();
@@ -288,37 +289,42 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
 /// MRR movements per customer and month (ChartMogul's kinds): new, expansion, contraction,
 /// churn, reactivation, flat.
 pub(crate) fn mrr_movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
-    let mut by: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for ((c, m), mrr) in strs(revenue, "customer_id")?
-        .into_iter()
+    // MRR per customer and month number (year × 12 + month0), summed.
+    let month_no = |d: chrono::NaiveDate| d.year() * 12 + d.month0() as i32;
+    let ids = revenue
+        .column("customer_id")
+        .and_then(|c| c.str())
+        .map_err(crate::error::Error::polars("model: revenue"))?;
+    let mut month_of_day: HashMap<i64, i32> = HashMap::new();
+    let mut per: HashMap<&str, HashMap<i32, f64>> = HashMap::new();
+    for ((c, m), mrr) in ids
+        .iter()
         .zip(ints(revenue, "month")?)
         .zip(floats(revenue, "mrr")?)
     {
         if let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) {
-            let label = epoch_day(m).format("%Y-%m").to_string();
-            *by.entry(c).or_default().entry(label).or_default() += mrr;
+            let m = *month_of_day.entry(m).or_insert_with(|| month_no(epoch_day(m)));
+            *per.entry(c).or_default().entry(m).or_default() += mrr;
         }
     }
+    let mut by: Vec<(&str, HashMap<i32, f64>)> = per.into_iter().collect();
+    by.sort_unstable_by(|a, b| a.0.cmp(b.0));
     // Movements stop at the last month the revenue data covers: a month not yet reported is not
     // a month in which everyone churned.
-    let last = by
-        .values()
-        .filter_map(|m| m.keys().next_back())
-        .max()
-        .cloned();
-    let labels: Vec<String> = cal
+    let last = by.iter().filter_map(|(_, m)| m.keys().max()).max().copied();
+    let labels: Vec<(i32, String)> = cal
         .months
         .iter()
-        .map(Period::label)
-        .filter(|l| last.as_ref().is_some_and(|last| l <= last))
+        .map(|p| (month_no(p.first), p.label()))
+        .filter(|(n, _)| last.is_some_and(|last| *n <= last))
         .collect();
     let (mut cid, mut month, mut mrr_v, mut prev_v, mut kind, mut amount) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, series) in &by {
         let mut prev = 0.0;
         let mut ever = false;
-        for l in &labels {
-            let cur = series.get(l).copied().unwrap_or(0.0);
+        for (n, l) in &labels {
+            let cur = series.get(n).copied().unwrap_or(0.0);
             let k = if cur > 0.0 && prev == 0.0 {
                 if ever { "reactivation" } else { "new" }
             } else if cur == 0.0 && prev > 0.0 {
@@ -331,8 +337,8 @@ pub(crate) fn mrr_movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataF
                 "flat"
             };
             if cur > 0.0 || prev > 0.0 {
-                cid.push(c.clone());
-                month.push(l.clone());
+                cid.push(*c);
+                month.push(l.as_str());
                 mrr_v.push(cur);
                 prev_v.push(prev);
                 kind.push(k);
