@@ -64,11 +64,9 @@ impl Calendar {
     /// From the earliest month with data to the month containing as-of.
     pub fn build(src: &dyn Source, as_of: DateTime<Utc>, tz: Tz) -> Result<Calendar> {
         let min_of = |kind: DatasetKind, c: &str| -> Result<Option<i64>> {
-            let df = src
-                .scan(kind)?
-                .select([col(c).min()])
-                .collect()
-                .map_err(crate::error::Error::polars(format!("reading {}", kind.name())))?;
+            let df = src.scan(kind)?.select([col(c).min()]).collect().map_err(
+                crate::error::Error::polars(format!("reading {}", kind.name())),
+            )?;
             Ok(ints(&df, c)?.into_iter().flatten().next())
         };
         let mut earliest: Option<i64> = None;
@@ -153,7 +151,11 @@ pub(crate) struct Incident {
 impl Incident {
     /// Weighted downtime minutes of the incident (0.0, never -0.0, when it has none).
     pub fn downtime(&self) -> f64 {
-        self.pieces.iter().map(Segment::downtime_minutes).sum::<f64>() + 0.0
+        self.pieces
+            .iter()
+            .map(Segment::downtime_minutes)
+            .sum::<f64>()
+            + 0.0
     }
 }
 
@@ -169,7 +171,11 @@ pub(crate) struct Incidents {
 impl Incidents {
     pub fn load(src: &dyn Source, as_of: i64, policy: Policy) -> Result<Incidents> {
         // Maintenance windows per asset.
-        let mw = read(src, DatasetKind::Maintenance, &["asset_id", "starts_at", "ends_at"])?;
+        let mw = read(
+            src,
+            DatasetKind::Maintenance,
+            &["asset_id", "starts_at", "ends_at"],
+        )?;
         let mut maintenance: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
         for ((a, s), e) in strs(&mw, "asset_id")?
             .into_iter()
@@ -324,7 +330,11 @@ impl Customers {
         {
             graph.add(&a.unwrap_or_default(), deps);
         }
-        let cust = read(src, DatasetKind::Customers, &["customer_id", "arr", "since"])?;
+        let cust = read(
+            src,
+            DatasetKind::Customers,
+            &["customer_id", "arr", "since"],
+        )?;
         let ids = strs(&cust, "customer_id")?;
         let index: HashMap<String, usize> = ids
             .iter()
@@ -336,7 +346,11 @@ impl Customers {
         for a in graph.assets() {
             assets.intern(a);
         }
-        let ca = read(src, DatasetKind::CustomerAssets, &["customer_id", "asset_id"])?;
+        let ca = read(
+            src,
+            DatasetKind::CustomerAssets,
+            &["customer_id", "asset_id"],
+        )?;
         let mut uses: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
         for (c, a) in str_col(&ca, "customer_id")?
             .iter()
@@ -362,7 +376,11 @@ impl Customers {
                 bits
             })
             .collect();
-        let churn = read(src, DatasetKind::Churn, &["customer_id", "churned_at", "kind"])?;
+        let churn = read(
+            src,
+            DatasetKind::Churn,
+            &["customer_id", "churned_at", "kind"],
+        )?;
         let mut full_churn: HashMap<&str, i64> = HashMap::new();
         let as_of_day = as_of.date_naive().num_days_from_ce() as i64 - 719_163;
         let days = ints(&churn, "churned_at")?;

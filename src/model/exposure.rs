@@ -13,8 +13,8 @@
 //! so "incidents reaching this customer in this window" costs a binary search per asset.
 
 use super::base::{Calendar, Customers, Incidents};
-use crate::query::period::local_midnight;
 use super::intervals::{Segment, merge_max};
+use crate::query::period::local_midnight;
 use std::collections::HashMap;
 
 /// Merged downtime with running sums: downtime inside any window in O(log n).
@@ -471,7 +471,12 @@ fn group_day_runs(
 /// Day runs per group: one pass over every asset's segments in time order, each group
 /// counting its down assets per weight level; when a group's weight changes, the span just
 /// ended goes to its days.
-fn sweep(segs: &[Vec<Segment>], groups_of: &[Vec<u32>], n_groups: usize, days: &[i64]) -> Vec<DayRuns> {
+fn sweep(
+    segs: &[Vec<Segment>],
+    groups_of: &[Vec<u32>],
+    n_groups: usize,
+    days: &[i64],
+) -> Vec<DayRuns> {
     let levels = weight_levels(segs.iter().flatten());
     let n_levels = levels.len();
     if n_levels == 0 {
@@ -661,7 +666,10 @@ mod tests {
                     let b = rng.random_range(a..=40usize);
                     let want = truth.within(days[a], days[b]);
                     let got = base.between(a, b) + per[g].between(a, b);
-                    assert!((want - got).abs() < 1e-6, "group {g} days {a}..{b}: {want} vs {got}");
+                    assert!(
+                        (want - got).abs() < 1e-6,
+                        "group {g} days {a}..{b}: {want} vs {got}"
+                    );
                 }
             }
         }
@@ -673,7 +681,11 @@ mod tests {
         let base = Timeline::new(vec![seg(0, 60, 0.3)]);
         let extra = merge_max(&[seg(20, 30, 1.0), seg(50, 80, 0.3)]);
         let ex = excess_over(&base, &extra);
-        let merged = Timeline::new(merge_max(&[seg(0, 60, 0.3), seg(20, 30, 1.0), seg(50, 80, 0.3)]));
+        let merged = Timeline::new(merge_max(&[
+            seg(0, 60, 0.3),
+            seg(20, 30, 1.0),
+            seg(50, 80, 0.3),
+        ]));
         for (a, b) in [(0, 100), (0, 25), (25, 55), (55, 90), (70, 75)] {
             let want = merged.within(a * M, b * M);
             let got = base.within(a * M, b * M) + ex.within(a * M, b * M);

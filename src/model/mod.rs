@@ -138,31 +138,156 @@ const fn t(name: &'static str, row: &'static str, scope: Scope, fan_out: bool) -
 
 /// Every derived table, in listing order.
 pub const TABLES: &[TableDef] = &[
-    t("months", "reporting month from the first data to the as-of month (`month`, bounds, `complete`, `minutes`, `year_ago_month`)", Scope::Run, false),
-    t("incident_timings", "incident: time to detect, acknowledge, first notice, mitigate, resolve; its downtime", Scope::Run, false),
-    t("outages", "merged downtime interval of an asset, split by month", Scope::Run, false),
-    t("downtime_all", "merged downtime of all assets together, split by month", Scope::Run, false),
-    t("change_outcomes", "change started in the query's period: completed, failed, incidents caused, counts as failure", Scope::Period, false),
-    t("mrr_movements", "customer × month: MRR, previous MRR, movement kind and amount", Scope::Run, false),
-    t("incident_trend", "metric: Mann–Kendall test and verdict over the trend window", Scope::Trend, false),
-    t("customer_status", "customer: active, full churn date", Scope::Run, false),
-    t("customer_groups", "customer: their exposure group (customers who depend on the same set of assets)", Scope::Run, false),
-    t("group_assets", "exposure group × asset whose failure reaches its customers", Scope::Run, false),
-    t("asset_exposure", "asset: customers whose closure holds it, and their ARR", Scope::Run, false),
-    t("incident_reach", "incident with an impact: customers and ARR it reached, whether it names customers", Scope::Run, false),
-    t("incident_named_customers", "incident with an impact × customer it names (`exposed`: the asset reaches them anyway)", Scope::Run, false),
-    t("availability_months", "month: customer-months, their mean availability, downtime and minutes", Scope::Run, false),
-    t("customer_period", "customer: availability, incidents and open incidents in the query's period; incidents and downtime in the 90 days to its end", Scope::Period, false),
-    t("churn_exposure", "churn event: the incidents and downtime that reached the customer in the 90 days before", Scope::Run, false),
-    t("churn_exposure_assets", "churn event × asset whose incidents (with downtime) reached the customer in the 90 days before", Scope::Run, false),
-    t("sla_periods", "SLA × SLA period overlapping the query's period: attainment, breach, credit, fee, error budget", Scope::Period, false),
-    t("sla_current", "SLA: its latest period (running at as-of, or its last)", Scope::Run, false),
-    t("sla_credit_assets", "credited availability SLA period overlapping the query's period × asset: downtime and share of the credit", Scope::Period, false),
-    t("sla_incidents", "time SLA period overlapping the query's period × in-scope incident: actual vs target minutes", Scope::Period, true),
-    t("asset_customers", "asset × customer who depends on it (directly or through the graph)", Scope::Run, true),
-    t("customer_incidents", "incident × customer it reached (impact other than none)", Scope::Run, true),
-    t("customer_outages", "merged downtime interval of a customer", Scope::Run, true),
-    t("customer_months", "customer × month while a customer: minutes, downtime, availability", Scope::Run, true),
+    t(
+        "months",
+        "reporting month from the first data to the as-of month (`month`, bounds, `complete`, `minutes`, `year_ago_month`)",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "incident_timings",
+        "incident: time to detect, acknowledge, first notice, mitigate, resolve; its downtime",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "outages",
+        "merged downtime interval of an asset, split by month",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "downtime_all",
+        "merged downtime of all assets together, split by month",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "change_outcomes",
+        "change started in the query's period: completed, failed, incidents caused, counts as failure",
+        Scope::Period,
+        false,
+    ),
+    t(
+        "mrr_movements",
+        "customer × month: MRR, previous MRR, movement kind and amount",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "incident_trend",
+        "metric: Mann–Kendall test and verdict over the trend window",
+        Scope::Trend,
+        false,
+    ),
+    t(
+        "customer_status",
+        "customer: active, full churn date",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "customer_groups",
+        "customer: their exposure group (customers who depend on the same set of assets)",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "group_assets",
+        "exposure group × asset whose failure reaches its customers",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "asset_exposure",
+        "asset: customers whose closure holds it, and their ARR",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "incident_reach",
+        "incident with an impact: customers and ARR it reached, whether it names customers",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "incident_named_customers",
+        "incident with an impact × customer it names (`exposed`: the asset reaches them anyway)",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "availability_months",
+        "month: customer-months, their mean availability, downtime and minutes",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "customer_period",
+        "customer: availability, incidents and open incidents in the query's period; incidents and downtime in the 90 days to its end",
+        Scope::Period,
+        false,
+    ),
+    t(
+        "churn_exposure",
+        "churn event: the incidents and downtime that reached the customer in the 90 days before",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "churn_exposure_assets",
+        "churn event × asset whose incidents (with downtime) reached the customer in the 90 days before",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "sla_periods",
+        "SLA × SLA period overlapping the query's period: attainment, breach, credit, fee, error budget",
+        Scope::Period,
+        false,
+    ),
+    t(
+        "sla_current",
+        "SLA: its latest period (running at as-of, or its last)",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "sla_credit_assets",
+        "credited availability SLA period overlapping the query's period × asset: downtime and share of the credit",
+        Scope::Period,
+        false,
+    ),
+    t(
+        "sla_incidents",
+        "time SLA period overlapping the query's period × in-scope incident: actual vs target minutes",
+        Scope::Period,
+        true,
+    ),
+    t(
+        "asset_customers",
+        "asset × customer who depends on it (directly or through the graph)",
+        Scope::Run,
+        true,
+    ),
+    t(
+        "customer_incidents",
+        "incident × customer it reached (impact other than none)",
+        Scope::Run,
+        true,
+    ),
+    t(
+        "customer_outages",
+        "merged downtime interval of a customer",
+        Scope::Run,
+        true,
+    ),
+    t(
+        "customer_months",
+        "customer × month while a customer: minutes, downtime, availability",
+        Scope::Run,
+        true,
+    ),
 ];
 
 /// The definition of a derived table.
@@ -212,7 +337,12 @@ impl Trace {
     }
 }
 
-fn once<'a, T>(cell: &'a OnceCell<T>, trace: Trace, what: &str, f: impl FnOnce() -> Result<T>) -> Result<&'a T> {
+fn once<'a, T>(
+    cell: &'a OnceCell<T>,
+    trace: Trace,
+    what: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<&'a T> {
     if let Some(v) = cell.get() {
         return Ok(v);
     }
@@ -221,7 +351,13 @@ fn once<'a, T>(cell: &'a OnceCell<T>, trace: Trace, what: &str, f: impl FnOnce()
 }
 
 impl Model {
-    pub fn new(src: Rc<dyn Source>, as_of: DateTime<Utc>, tz: Tz, policy: Policy, trace: Trace) -> Self {
+    pub fn new(
+        src: Rc<dyn Source>,
+        as_of: DateTime<Utc>,
+        tz: Tz,
+        policy: Policy,
+        trace: Trace,
+    ) -> Self {
         Model {
             src,
             as_of,
@@ -247,9 +383,12 @@ impl Model {
         })
     }
     fn customers(&self) -> Result<&Customers> {
-        once(&self.customers, self.trace, "model: customers and exposure groups", || {
-            Customers::load(&*self.src, self.as_of, self.tz)
-        })
+        once(
+            &self.customers,
+            self.trace,
+            "model: customers and exposure groups",
+            || Customers::load(&*self.src, self.as_of, self.tz),
+        )
     }
     fn exposure(&self) -> Result<&Exposure> {
         let (inc, cu, cal) = (self.incidents()?, self.customers()?, self.cal()?);
@@ -270,9 +409,9 @@ impl Model {
         if let Some(df) = self.cache.borrow().get(&key) {
             return Ok(df.clone());
         }
-        let df = self
-            .trace
-            .time(&format!("table {}", def.name), || self.build(def.name, scoped))?;
+        let df = self.trace.time(&format!("table {}", def.name), || {
+            self.build(def.name, scoped)
+        })?;
         self.cache.borrow_mut().insert(key, df.clone());
         Ok(df)
     }
@@ -316,10 +455,13 @@ impl Model {
                             .and(col("started_at").lt(lit(w.end).cast(ts))),
                     );
                 }
-                lf.collect().map_err(Error::polars("model: change outcomes"))
+                lf.collect()
+                    .map_err(Error::polars("model: change outcomes"))
             }
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
-            "incident_trend" => trend::table(&self.incidents()?.list, self.cal()?, scoped.trend_months),
+            "incident_trend" => {
+                trend::table(&self.incidents()?.list, self.cal()?, scoped.trend_months)
+            }
             "customer_status" => tables::customer_status(self.customers()?),
             "customer_groups" => reach::customer_groups(self.customers()?),
             "group_assets" => reach::group_assets(self.customers()?),
@@ -344,7 +486,13 @@ impl Model {
                     start: cal.starts.first().copied().unwrap_or(cal.as_of),
                     end: cal.as_of,
                 });
-                reach::customer_period(self.incidents()?, self.customers()?, self.exposure()?, cal, w)
+                reach::customer_period(
+                    self.incidents()?,
+                    self.customers()?,
+                    self.exposure()?,
+                    cal,
+                    w,
+                )
             }
             "churn_exposure" | "churn_exposure_assets" => {
                 let churn = read(
@@ -398,10 +546,11 @@ impl Model {
     /// Revenue rows (customer, month, MRR); with a window, only the months within 100 days of
     /// it (enough for the quarters that overlap it).
     fn revenue(&self, window: Option<Window>) -> Result<DataFrame> {
-        let mut lf = self
-            .src
-            .scan(DatasetKind::Revenue)?
-            .select([col("customer_id"), col("month"), col("mrr")]);
+        let mut lf = self.src.scan(DatasetKind::Revenue)?.select([
+            col("customer_id"),
+            col("month"),
+            col("mrr"),
+        ]);
         if let Some(w) = window {
             let day = |t: i64| (t.div_euclid(86_400_000_000)) as i32;
             let lo = lit(day(w.start) - 100).cast(DataType::Date);

@@ -193,7 +193,10 @@ fn active(cu: &Customers, c: usize, cal: &Calendar) -> (i64, i64) {
     let cust = &cu.list[c];
     let churn = cu.churn_start(cust, cal.tz).unwrap_or(i64::MAX);
     let first = cal.starts.first().copied().unwrap_or(i64::MIN);
-    (cust.since.unwrap_or(i64::MIN).max(first), churn.min(cal.as_of))
+    (
+        cust.since.unwrap_or(i64::MIN).max(first),
+        churn.min(cal.as_of),
+    )
 }
 
 /// Per customer and month while they are a customer: (month index, minutes, downtime).
@@ -232,10 +235,18 @@ fn customer_month_rows(
 }
 
 /// Per month: customer-months, their mean availability, summed downtime and minutes.
-pub(crate) fn availability_months(ex: &Exposure, cu: &Customers, cal: &Calendar) -> Result<DataFrame> {
+pub(crate) fn availability_months(
+    ex: &Exposure,
+    cu: &Customers,
+    cal: &Calendar,
+) -> Result<DataFrame> {
     let n = cal.months.len();
-    let (mut count, mut avail, mut down, mut mins) =
-        (vec![0i64; n], vec![0.0f64; n], vec![0.0f64; n], vec![0.0f64; n]);
+    let (mut count, mut avail, mut down, mut mins) = (
+        vec![0i64; n],
+        vec![0.0f64; n],
+        vec![0.0f64; n],
+        vec![0.0f64; n],
+    );
     customer_month_rows(ex, cu, cal, |_, i, m, dm| {
         count[i] += 1;
         avail[i] += 100.0 * (1.0 - dm / m);
@@ -247,7 +258,9 @@ pub(crate) fn availability_months(ex: &Exposure, cu: &Customers, cal: &Calendar)
         vec![
             Column::new(
                 "month".into(),
-                keep.iter().map(|&i| cal.months[i].label()).collect::<Vec<_>>(),
+                keep.iter()
+                    .map(|&i| cal.months[i].label())
+                    .collect::<Vec<_>>(),
             ),
             Column::new(
                 "customer_months".into(),
@@ -325,8 +338,13 @@ pub(crate) fn customer_period(
 ) -> Result<DataFrame> {
     let n = cu.list.len();
     let (mut mins, mut down, mut avail) = (vec![None; n], vec![None; n], vec![None; n]);
-    let (mut incs, mut sev, mut open, mut i90, mut d90) =
-        (vec![0i64; n], vec![0i64; n], vec![0i64; n], vec![0i64; n], vec![0.0f64; n]);
+    let (mut incs, mut sev, mut open, mut i90, mut d90) = (
+        vec![0i64; n],
+        vec![0i64; n],
+        vec![0i64; n],
+        vec![0i64; n],
+        vec![0.0f64; n],
+    );
     let g = cu.groups.len();
     let (mut in_period, mut all_time, mut last90) = (vec![None; g], vec![None; g], vec![None; g]);
     for c in 0..n {
@@ -342,7 +360,8 @@ pub(crate) fn customer_period(
         let t = customer_tally(inc, cu, ex, c, w.start, w.end, Some(&mut in_period));
         incs[c] = t.incidents as i64;
         sev[c] = t.sev1_sev2 as i64;
-        open[c] = customer_tally(inc, cu, ex, c, i64::MIN, i64::MAX, Some(&mut all_time)).open as i64;
+        open[c] =
+            customer_tally(inc, cu, ex, c, i64::MIN, i64::MAX, Some(&mut all_time)).open as i64;
         let t = customer_tally(inc, cu, ex, c, w.end - 90 * DAY, w.end, Some(&mut last90));
         i90[c] = t.incidents as i64;
         d90[c] = t.downtime;

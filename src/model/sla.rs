@@ -9,10 +9,9 @@
 //! with a period gets only the SLA periods that overlap it; `sla_current` holds each SLA's
 //! latest period.
 
-use super::base::{Customers, Incidents, day_start, epoch_day};
 use super::base::Incident;
+use super::base::{Customers, Incidents, day_start, epoch_day};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
-use std::borrow::Cow;
 use super::frames::{floats, frame, ints, lists, strs};
 use super::intervals::{Segment, merge_max};
 use super::{Calendar, MIN, Window};
@@ -20,6 +19,7 @@ use crate::error::Result;
 use crate::query::period::{Period, add_months};
 use chrono::{DateTime, Datelike, NaiveDate};
 use polars::prelude::*;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// Credit % for an attainment: the largest credit among tiers whose threshold it falls below.
@@ -143,8 +143,12 @@ fn period_at(t: i64, months_per: u32, cal: &Calendar) -> Period {
     )
     .first;
     Period {
-        first: NaiveDate::from_ymd_opt(first.year(), (first.month0() / months_per) * months_per + 1, 1)
-            .expect("valid"),
+        first: NaiveDate::from_ymd_opt(
+            first.year(),
+            (first.month0() / months_per) * months_per + 1,
+            1,
+        )
+        .expect("valid"),
         months: months_per,
     }
 }
@@ -156,7 +160,10 @@ fn actual_minutes(metric: &str, x: &Incident, as_of: i64) -> (f64, bool) {
     } else {
         (x.started, x.resolved)
     };
-    ((t1.unwrap_or(as_of) - t0).max(0) as f64 / MIN as f64, t1.is_none())
+    (
+        (t1.unwrap_or(as_of) - t0).max(0) as f64 / MIN as f64,
+        t1.is_none(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -186,7 +193,9 @@ pub(crate) fn build(
     {
         if let (Some(c), Some(m), Some(v)) = (c, m, v) {
             if let Some(&ci) = cu.index.get(c) {
-                let m = *month_of_day.entry(m).or_insert_with(|| month_no(epoch_day(m)));
+                let m = *month_of_day
+                    .entry(m)
+                    .or_insert_with(|| month_no(epoch_day(m)));
                 *mrr.entry((ci as u32, m)).or_default() += v;
             }
         }
@@ -223,13 +232,17 @@ pub(crate) fn build(
         if extras.credit_assets && m != "availability" {
             continue;
         }
-        let Some(&ci) = cu.index.get(cid) else { continue };
+        let Some(&ci) = cu.index.get(cid) else {
+            continue;
+        };
         let c = &cu.list[ci];
         let g = c.group as usize;
         // The SLA's scope: every asset whose failure reaches the named asset.
-        let scope: Option<&BTreeSet<String>> = asset[r]
-            .as_deref()
-            .map(|a| &*closures.entry(a.to_string()).or_insert_with(|| cu.closure(a)));
+        let scope: Option<&BTreeSet<String>> = asset[r].as_deref().map(|a| {
+            &*closures
+                .entry(a.to_string())
+                .or_insert_with(|| cu.closure(a))
+        });
         let in_scope = |a: Option<u32>| match (scope, a) {
             (None, _) => true,
             (Some(s), Some(a)) => s.contains(inc.assets.name(a)),
@@ -342,7 +355,10 @@ pub(crate) fn build(
             if we > ws {
                 let fee: f64 = {
                     let known: Vec<f64> = (0..per.months as i32)
-                        .filter_map(|k| mrr.get(&(ci as u32, month_no(add_months(per.first, k)))).copied())
+                        .filter_map(|k| {
+                            mrr.get(&(ci as u32, month_no(add_months(per.first, k))))
+                                .copied()
+                        })
                         .collect();
                     if known.is_empty() {
                         c.arr / 12.0 * per.months as f64
@@ -396,7 +412,14 @@ pub(crate) fn build(
                     let (mut n, mut bad) = if extras.incidents {
                         broad(&mut si, true)
                     } else {
-                        let key = (assets.clone(), sev_filter.clone(), ack, tgt.to_bits(), ws, we);
+                        let key = (
+                            assets.clone(),
+                            sev_filter.clone(),
+                            ack,
+                            tgt.to_bits(),
+                            ws,
+                            we,
+                        );
                         *verdicts
                             .entry(key)
                             .or_insert_with(|| broad(&mut IncCols::default(), false))
@@ -425,7 +448,11 @@ pub(crate) fn build(
                 } else {
                     breached_n == Some(0)
                 };
-                let cp = if met { 0.0 } else { credit_pct(&tiers_r, attain) };
+                let cp = if met {
+                    0.0
+                } else {
+                    credit_pct(&tiers_r, attain)
+                };
                 let credit = (fee * cp).round() / 100.0;
                 if extras.credit_assets && avail.is_some() && credit > 0.0 {
                     credit_shares(inc, cu, ex, ci, ps, pe, credit, &sla_id, &mut sh);

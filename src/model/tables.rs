@@ -6,10 +6,10 @@ use super::frames::{floats, frame, ints};
 use super::intervals::{Segment, merge_max, split_at};
 use super::{MIN, Source};
 use crate::error::Result;
-use crate::schema::DatasetKind;
 use crate::query::period::Period;
-use polars::prelude::*;
+use crate::schema::DatasetKind;
 use chrono::Datelike;
+use polars::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
@@ -68,10 +68,7 @@ pub(crate) fn incident_timings(inc: &Incidents, cal: &Calendar) -> Result<DataFr
             ),
             Column::new(
                 "impact".into(),
-                incidents
-                    .iter()
-                    .map(|i| inc.impact(i))
-                    .collect::<Vec<_>>(),
+                incidents.iter().map(|i| inc.impact(i)).collect::<Vec<_>>(),
             ),
             Column::new(
                 "is_open".into(),
@@ -110,10 +107,7 @@ pub(crate) fn incident_timings(inc: &Incidents, cal: &Calendar) -> Result<DataFr
             ),
             Column::new(
                 "downtime_minutes".into(),
-                incidents
-                    .iter()
-                    .map(|i| i.downtime())
-                    .collect::<Vec<_>>(),
+                incidents.iter().map(|i| i.downtime()).collect::<Vec<_>>(),
             ),
         ],
         &["started_at"],
@@ -214,10 +208,7 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
                 "churned_at".into(),
                 customers
                     .iter()
-                    .map(|c| {
-                        c.churned
-                            .map(|d| epoch_day(d).to_string())
-                    })
+                    .map(|c| c.churned.map(|d| epoch_day(d).to_string()))
                     .collect::<Vec<_>>(),
             ),
         ],
@@ -250,7 +241,11 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
             col("outcome").fill_null(lit("")),
             col("started_at"),
         ])
-        .filter(col("started_at").is_not_null().and(col("started_at").lt_eq(as_of())))
+        .filter(
+            col("started_at")
+                .is_not_null()
+                .and(col("started_at").lt_eq(as_of())),
+        )
         .join(
             caused,
             [col("change_id")],
@@ -264,7 +259,10 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
                 .dt()
                 .strftime("%Y-%m")
                 .alias("month"),
-            is("succeeded").or(is("failed")).or(is("rolled_back")).alias("completed"),
+            is("succeeded")
+                .or(is("failed"))
+                .or(is("rolled_back"))
+                .alias("completed"),
             is("failed").or(is("rolled_back")).alias("failed"),
             col("incidents_caused").fill_null(lit(0i64)),
         ])
@@ -303,7 +301,9 @@ pub(crate) fn mrr_movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataF
         .zip(floats(revenue, "mrr")?)
     {
         if let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) {
-            let m = *month_of_day.entry(m).or_insert_with(|| month_no(epoch_day(m)));
+            let m = *month_of_day
+                .entry(m)
+                .or_insert_with(|| month_no(epoch_day(m)));
             *per.entry(c).or_default().entry(m).or_default() += mrr;
         }
     }

@@ -3,9 +3,9 @@
 //! size of the change. "improving" means a significant fall in incident count, MTTA or MTTR;
 //! "worsening" a significant rise; "flat" no significant trend.
 
-use super::frames::frame;
-use super::base::{Calendar, Incident};
 use super::MIN;
+use super::base::{Calendar, Incident};
+use super::frames::frame;
 use crate::error::Result;
 use polars::prelude::*;
 

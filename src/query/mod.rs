@@ -57,7 +57,13 @@ impl<'a> Session<'a> {
     pub fn model(&mut self, policy: Policy) -> &Model {
         let (snapshot, ctx) = (&self.snapshot, self.ctx);
         self.models.entry(policy.name()).or_insert_with(|| {
-            Model::new(snapshot.clone(), ctx.as_of, ctx.tz, policy, Trace(ctx.timings))
+            Model::new(
+                snapshot.clone(),
+                ctx.as_of,
+                ctx.tz,
+                policy,
+                Trace(ctx.timings),
+            )
         })
     }
 
@@ -88,7 +94,9 @@ impl<'a> Session<'a> {
         let snapshot = self.snapshot.clone();
         let trace = Trace(self.ctx.timings);
         let model = self.model(p.policy());
-        trace.time("sql", || engine::run_sql(&snapshot, model, &scoped, params_df, sql))
+        trace.time("sql", || {
+            engine::run_sql(&snapshot, model, &scoped, params_df, sql)
+        })
     }
 
     /// Run the canned query `name` with `given` parameters (`name=value` pairs, unparsed).
@@ -103,9 +111,11 @@ impl<'a> Session<'a> {
             &|t, v| self.has_id(t, v),
         )?;
         let df = self.sql(&query.sql, &p).map_err(|e| match e {
-            Error::Usage(m) => {
-                Error::Usage(format!("query `{}` ({}): {m}", query.name, query.path.display()))
-            }
+            Error::Usage(m) => Error::Usage(format!(
+                "query `{}` ({}): {m}",
+                query.name,
+                query.path.display()
+            )),
             other => other,
         })?;
         engine::check_columns(&query, &df)?;
