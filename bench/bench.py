@@ -27,7 +27,7 @@ QUERIES = [
     ("incident-trends", []),
     ("trailing-twelve-months", []),
 ]
-DATASETS = ["customers", "assets", "customer_assets", "incidents", "changes", "maintenance", "slas", "churn", "revenue"]
+DATASETS = duck.DATASETS
 
 
 def timed(cmd, cwd=None):

@@ -311,6 +311,8 @@ pub(crate) struct Customers {
     pub graph: DependencyGraph,
     /// Asset ids of the customer side (assets, and assets customers use).
     pub assets: Interner,
+    /// Per asset: the customers whose closure holds it (churned or not) and their ARR.
+    pub exposed: BTreeMap<String, (u64, f64)>,
 }
 
 /// The string values of a column, borrowed (no allocation per row).
@@ -444,12 +446,21 @@ impl Customers {
                 group: g,
             });
         }
+        let mut exposed: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+        for grp in &groups {
+            for a in &grp.assets {
+                let e = exposed.entry(a.clone()).or_default();
+                e.0 += grp.members;
+                e.1 += grp.arr;
+            }
+        }
         Ok(Customers {
             list,
             index,
             groups,
             graph,
             assets,
+            exposed,
         })
     }
 

@@ -244,13 +244,14 @@ impl Exposure {
         let days = day_bounds(cal);
         let merged: Vec<&[Segment]> = lines.iter().map(|l| l.merged.as_slice()).collect();
         let (base_days, group_days) = group_day_runs(&merged, &group_assets, &days);
-        let mut exposed = vec![(0u64, 0.0f64); n_assets];
-        for (g, assets) in cu.groups.iter().zip(&group_assets) {
-            for &a in assets {
-                exposed[a as usize].0 += g.members;
-                exposed[a as usize].1 += g.arr;
-            }
-        }
+        let exposed = (0..n_assets as u32)
+            .map(|a| {
+                cu.exposed
+                    .get(inc.assets.name(a))
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .collect();
         let mut ex = Exposure {
             reach,
             starts: inc.list.iter().map(|x| x.started).collect(),

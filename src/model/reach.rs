@@ -55,20 +55,16 @@ pub(crate) fn group_assets(cu: &Customers) -> Result<DataFrame> {
 
 /// Per asset: the customers whose closure holds it (churned or not) and their ARR.
 pub(crate) fn asset_exposure(cu: &Customers) -> Result<DataFrame> {
-    let mut by: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
-    for grp in &cu.groups {
-        for a in &grp.assets {
-            let e = by.entry(a).or_default();
-            e.0 += grp.members as i64;
-            e.1 += grp.arr;
-        }
-    }
+    let by = &cu.exposed;
     frame(
         vec![
-            Column::new("asset_id".into(), by.keys().copied().collect::<Vec<_>>()),
+            Column::new(
+                "asset_id".into(),
+                by.keys().map(String::as_str).collect::<Vec<_>>(),
+            ),
             Column::new(
                 "customers_exposed".into(),
-                by.values().map(|v| v.0).collect::<Vec<_>>(),
+                by.values().map(|v| v.0 as i64).collect::<Vec<_>>(),
             ),
             Column::new(
                 "arr_exposed".into(),
@@ -200,7 +196,6 @@ fn active(cu: &Customers, c: usize, cal: &Calendar) -> (i64, i64) {
 }
 
 /// Per customer and month while they are a customer: (month index, minutes, downtime).
-/// Full months of customers no incident names take their group's figure, computed once.
 fn customer_month_rows(
     ex: &Exposure,
     cu: &Customers,
@@ -211,8 +206,6 @@ fn customer_month_rows(
     let ends: Vec<i64> = (0..n).map(|i| cal.end(i)).collect();
     for c in 0..cu.list.len() {
         let (since, until) = active(cu, c, cal);
-        let g = cu.list[c].group as usize;
-        let named = ex.excess.contains_key(&(c as u32));
         let first = cal.index(since).unwrap_or(0);
         for i in first..n {
             let from = cal.starts[i].max(since);
@@ -224,12 +217,7 @@ fn customer_month_rows(
                 continue;
             }
             let m = (to - from) as f64 / MIN as f64;
-            let dm = if named {
-                ex.customer_downtime(cu, c, from, to)
-            } else {
-                ex.group_downtime(g, from, to)
-            };
-            each(c, i, m, dm);
+            each(c, i, m, ex.customer_downtime(cu, c, from, to));
         }
     }
 }
