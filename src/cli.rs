@@ -218,6 +218,26 @@ pub struct IngestArgs {
     /// Read the files through a preset mapping (`opsintel mapping list`)
     #[arg(long, value_name = "NAME", conflicts_with = "dir")]
     pub preset: Option<String>,
+    /// CSV read and validated at a time (bytes; K, M or G suffix): bounds ingest memory
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub chunk_size: usize,
+}
+
+/// A size in bytes with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{s}` is not a size like 64M, 512K or 1G"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -52,6 +52,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<()> {
         source_tz: args.source_tz.as_deref().map(parse_tz).transpose()?,
         strict: args.strict,
         now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        chunk_bytes: args.chunk_size,
     };
     let outcomes = ingest::ingest(&ctx.lake, &inputs, &opts)?;
 

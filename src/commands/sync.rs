@@ -95,6 +95,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
                 source_tz: tz,
                 strict: false,
                 now: now.clone(),
+                chunk_bytes: ingest::chunks::DEFAULT_CHUNK_BYTES,
             };
             let status = match ingest::ingest(&ctx.lake, &[input], &opts) {
                 Ok(out) => match out.first() {

@@ -2,17 +2,19 @@
 //! every file is read and validated, merged by key into its dataset, and the lake changes all
 //! at once on commit (or not at all). Re-ingesting a file already ingested is a no-op.
 
+pub mod chunks;
 pub mod parse;
 pub mod read;
 pub mod validate;
 
 use crate::error::{Error, Result};
-use crate::lake::{IngestRecord, Lake, Transaction, upsert};
-use crate::schema::DatasetKind;
+use crate::lake::{IngestRecord, Lake, MergeStats, Transaction, upsert};
+use crate::schema::{DatasetKind, Layout};
 use chrono_tz::Tz;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 pub use validate::Reject;
@@ -41,6 +43,8 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Wall-clock time recorded in the manifest (RFC 3339).
     pub now: String,
+    /// Bytes of CSV read, validated and spilled at a time ([`chunks::DEFAULT_CHUNK_BYTES`]).
+    pub chunk_bytes: usize,
 }
 
 /// What happened to one file.
@@ -87,14 +91,8 @@ fn ingest_one(
     opts: &IngestOptions,
 ) -> Result<FileOutcome> {
     let path = &input.path;
-    let spec = input.dataset.spec();
     let shown = path.display().to_string();
     let pb = spinner(&format!("{shown}: reading"));
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
-        _ => Error::io(path, e),
-    })?;
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
     let mapping = input.mapping.as_ref();
     let tz = match (
         opts.source_tz,
@@ -104,20 +102,228 @@ fn ingest_one(
         (None, Some(name)) => crate::context::parse_tz(name)?,
         (None, None) => Tz::UTC,
     };
-    let tz_name = tz.name().to_string();
-    let mapping_id = mapping.map(|m| m.id.clone());
-    if let Some(prev) =
-        tx.manifest()
-            .find_same(spec.name(), &sha256, &tz_name, mapping_id.as_deref())
+    let out = if mapping.is_none()
+        && read::detect_format(&chunks::without_gz(path), &head(path)?) == read::Format::Csv
     {
-        pb.finish_and_clear();
-        return Ok(FileOutcome::AlreadyIngested {
-            dataset: input.dataset,
-            file: shown,
-            ingest_id: prev.id,
-        });
+        ingest_stream(tx, input, opts, tz, &pb)
+    } else {
+        ingest_whole(tx, input, opts, tz, &pb)
+    };
+    pb.finish_and_clear();
+    out
+}
+
+/// The first bytes of a file as text (decompressed), to detect its format.
+fn head(path: &Path) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
+        _ => Error::io(path, e),
+    })?;
+    let mut buf = Vec::with_capacity(1 << 12);
+    let r: Box<dyn Read> = if chunks::is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    // A damaged .gz is reported by the reader proper; here it only means "not sniffable".
+    let _ = r.take(1 << 12).read_to_end(&mut buf);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The whole content of a file, decompressed if it is `.gz`; and its size as stored.
+fn read_whole(path: &Path) -> Result<(Vec<u8>, String, u64)> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
+        _ => Error::io(path, e),
+    })?;
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let size = bytes.len() as u64;
+    if !chunks::is_gzip(path) {
+        return Ok((bytes, sha256, size));
     }
-    let (raw, filtered, superseded) = match mapping {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Error::input(
+                path,
+                format!("cannot be decompressed: {e}"),
+                Some("the .gz file may be truncated or not gzip"),
+            )
+        })?;
+    Ok((out, sha256, size))
+}
+
+/// What reading and validating one file gave, before the merge.
+struct Checked {
+    sha256: String,
+    bytes: u64,
+    rows_read: u64,
+    rows_rejected: u64,
+    rejects: Vec<Reject>,
+    ignored_columns: Vec<(String, Option<&'static str>)>,
+    filtered: u64,
+    superseded: u64,
+}
+
+/// The previous ingest of the same content, if any.
+fn same_as_before(
+    tx: &Transaction<'_>,
+    input: &FileInput,
+    sha256: &str,
+    tz: Tz,
+) -> Option<FileOutcome> {
+    let mapping_id = input.mapping.as_ref().map(|m| m.id.as_str());
+    tx.manifest()
+        .find_same(input.dataset.spec().name(), sha256, tz.name(), mapping_id)
+        .map(|prev| FileOutcome::AlreadyIngested {
+            dataset: input.dataset,
+            file: input.path.display().to_string(),
+            ingest_id: prev.id,
+        })
+}
+
+fn strict_error(path: &Path, c: &Checked) -> Error {
+    Error::Strict {
+        path: path.to_path_buf(),
+        read: c.rows_read,
+        rejected: c.rows_rejected,
+        first: c
+            .rejects
+            .iter()
+            .take(10)
+            .map(|r| describe(path, r))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// A CSV file without a mapping: read, validated and merged chunk by chunk, in bounded memory
+/// (month-partitioned datasets spill to disk and merge partition by partition).
+fn ingest_stream(
+    tx: &mut Transaction<'_>,
+    input: &FileInput,
+    opts: &IngestOptions,
+    tz: Tz,
+    pb: &ProgressBar,
+) -> Result<FileOutcome> {
+    let path = &input.path;
+    let kind = input.dataset;
+    let spec = kind.spec();
+    let shown = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    // Content seen before has the same size: only then is the file hashed up front.
+    let seen_size = tx
+        .manifest()
+        .ingests
+        .iter()
+        .any(|r| r.dataset == spec.name() && r.bytes == size);
+    if seen_size {
+        let (sha, _) = chunks::sha256_file(path)?;
+        if let Some(same) = same_as_before(tx, input, &sha, tz) {
+            return Ok(same);
+        }
+    }
+    let mut reader = chunks::CsvChunks::open(path, opts.chunk_bytes)?;
+    let mut spill = match spec.layout {
+        Layout::MonthlyBy(_) => Some(tx.spill(kind)?),
+        Layout::Single => None,
+    };
+    let mut frames: Option<DataFrame> = None;
+    let mut c = Checked {
+        sha256: String::new(),
+        bytes: size,
+        rows_read: 0,
+        rows_rejected: 0,
+        rejects: Vec::new(),
+        ignored_columns: Vec::new(),
+        filtered: 0,
+        superseded: 0,
+    };
+    let mut first = true;
+    while let Some(chunk) = reader.next_chunk()? {
+        let mut raw = read::read(path, chunk.text, read::Format::Csv)?;
+        // Lines in the chunk count from its header (line 1); make them lines of the file.
+        let shift = chunk.first_line - 2;
+        raw.lines.iter_mut().for_each(|l| *l += shift);
+        let valid = validate::validate(path, &raw, spec, tz)?;
+        drop(raw);
+        c.rows_read += valid.rows_read;
+        c.rows_rejected += valid.rows_rejected;
+        c.rejects.extend(valid.rejects);
+        if first {
+            c.ignored_columns = valid.ignored_columns;
+            first = false;
+        }
+        pb.set_message(format!("{shown}: {} rows read", c.rows_read));
+        if opts.strict && c.rows_rejected > 0 {
+            continue; // count the rest, keep nothing
+        }
+        match spill.as_mut() {
+            Some(s) => s.push(valid.df)?,
+            None => match frames.as_mut() {
+                None => frames = Some(valid.df),
+                Some(acc) => {
+                    acc.vstack_mut_owned(valid.df)
+                        .map_err(Error::polars("combining chunks"))?;
+                }
+            },
+        }
+    }
+    if opts.strict && c.rows_rejected > 0 {
+        return Err(strict_error(path, &c));
+    }
+    c.sha256 = reader.sha256().unwrap_or_default();
+    let id = tx.next_ingest_id();
+    pb.set_message(format!("{shown}: merging"));
+    let (stats, accepted) = match spill {
+        Some(spill) => (tx.put_spill(kind, &spill, id)?, spill.rows()),
+        None => {
+            let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
+            incoming.rechunk_mut();
+            let stats = merge_whole(tx, kind, &incoming, id, pb, &shown)?;
+            (stats, incoming.height() as u64)
+        }
+    };
+    finish(tx, input, opts, tz, c, stats, accepted, id)
+}
+
+/// Merge a whole frame into a dataset and stage the result if anything changed.
+fn merge_whole(
+    tx: &mut Transaction<'_>,
+    kind: DatasetKind,
+    incoming: &DataFrame,
+    id: u64,
+    pb: &ProgressBar,
+    shown: &str,
+) -> Result<MergeStats> {
+    let current = tx.current(kind)?;
+    let (merged, stats) = upsert(&current, incoming, kind.spec())?;
+    if stats.inserted + stats.updated > 0 {
+        pb.set_message(format!("{shown}: writing {} rows", merged.height()));
+        tx.put(kind, merged, id)?;
+    }
+    Ok(stats)
+}
+
+/// JSON, NDJSON and mapped files: read whole, validated, merged.
+fn ingest_whole(
+    tx: &mut Transaction<'_>,
+    input: &FileInput,
+    opts: &IngestOptions,
+    tz: Tz,
+    pb: &ProgressBar,
+) -> Result<FileOutcome> {
+    let path = &input.path;
+    let spec = input.dataset.spec();
+    let shown = path.display().to_string();
+    let (bytes, sha256, size) = read_whole(path)?;
+    if let Some(same) = same_as_before(tx, input, &sha256, tz) {
+        return Ok(same);
+    }
+    let (raw, filtered, superseded) = match input.mapping.as_ref() {
         Some(m) => {
             let mapped = crate::mapping::apply(path, &bytes, &m.mapping, tz)?;
             if mapped.dataset != input.dataset {
@@ -132,69 +338,79 @@ fn ingest_one(
         }
         None => {
             let text = read::decode(path, &bytes)?;
-            let format = read::detect_format(path, &text);
+            let format = read::detect_format(&chunks::without_gz(path), &text);
             (read::read(path, text, format)?, 0, 0)
         }
     };
+    drop(bytes);
     pb.set_message(format!("{shown}: validating {} rows", raw.rows_read()));
     let valid = validate::validate(path, &raw, spec, tz)?;
     drop(raw);
-    if opts.strict && valid.rows_rejected > 0 {
-        pb.finish_and_clear();
-        return Err(Error::Strict {
-            path: path.clone(),
-            read: valid.rows_read,
-            rejected: valid.rows_rejected,
-            first: valid
-                .rejects
-                .iter()
-                .take(10)
-                .map(|r| describe(path, r))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        });
+    let c = Checked {
+        sha256,
+        bytes: size,
+        rows_read: valid.rows_read,
+        rows_rejected: valid.rows_rejected,
+        rejects: valid.rejects,
+        ignored_columns: valid.ignored_columns,
+        filtered,
+        superseded,
+    };
+    if opts.strict && c.rows_rejected > 0 {
+        return Err(strict_error(path, &c));
     }
     let id = tx.next_ingest_id();
     pb.set_message(format!("{shown}: merging"));
-    let current = tx.current(input.dataset)?;
-    let (merged, stats) = upsert(&current, &valid.df, spec)?;
-    if stats.inserted + stats.updated > 0 {
-        pb.set_message(format!("{shown}: writing {} rows", merged.height()));
-        tx.put(input.dataset, merged, id)?;
-    }
-    let rejects_file = if valid.rejects.is_empty() {
+    let stats = merge_whole(tx, input.dataset, &valid.df, id, pb, &shown)?;
+    finish(tx, input, opts, tz, c, stats, valid.df.height() as u64, id)
+}
+
+/// Stage the rejects file and record the ingest.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    tx: &mut Transaction<'_>,
+    input: &FileInput,
+    opts: &IngestOptions,
+    tz: Tz,
+    c: Checked,
+    stats: MergeStats,
+    accepted: u64,
+    id: u64,
+) -> Result<FileOutcome> {
+    let spec = input.dataset.spec();
+    let shown = input.path.display().to_string();
+    let rejects_file = if c.rejects.is_empty() {
         None
     } else {
         let name = format!("ingest-{id:06}-{}.csv", spec.name());
-        Some(tx.put_rejects(&name, &rejects_csv(&shown, &valid.rejects)?)?)
+        Some(tx.put_rejects(&name, &rejects_csv(&shown, &c.rejects)?)?)
     };
-    pb.finish_and_clear();
     let record = IngestRecord {
         id,
         at: opts.now.clone(),
         dataset: spec.name().to_string(),
         file: shown,
-        sha256,
-        bytes: bytes.len() as u64,
-        source_tz: tz_name,
+        sha256: c.sha256,
+        bytes: c.bytes,
+        source_tz: tz.name().to_string(),
         // Rows in the file: those validated plus those the mapping filtered or superseded.
-        rows_read: valid.rows_read + filtered + superseded,
-        accepted: valid.df.height() as u64,
-        rejected: valid.rows_rejected,
+        rows_read: c.rows_read + c.filtered + c.superseded,
+        accepted,
+        rejected: c.rows_rejected,
         inserted: stats.inserted,
         updated: stats.updated,
         unchanged: stats.unchanged,
         duplicates_in_file: stats.duplicates_in_file,
         rejects_file,
-        mapping: mapping_id,
-        filtered,
-        superseded,
+        mapping: input.mapping.as_ref().map(|m| m.id.clone()),
+        filtered: c.filtered,
+        superseded: c.superseded,
     };
     tx.record(record.clone());
     Ok(FileOutcome::Ingested {
         record,
-        ignored_columns: valid.ignored_columns,
-        first_rejects: valid.rejects.into_iter().take(5).collect(),
+        ignored_columns: c.ignored_columns,
+        first_rejects: c.rejects.into_iter().take(5).collect(),
     })
 }
 
@@ -241,12 +457,13 @@ pub fn inputs_in_dir(dir: &Path) -> Result<(Vec<FileInput>, Vec<String>)> {
         if !path.is_file() {
             continue;
         }
-        let ext = path
+        let plain = chunks::without_gz(&path);
+        let ext = plain
             .extension()
             .and_then(|x| x.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let stem = path.file_stem().and_then(|x| x.to_str()).unwrap_or("");
+        let stem = plain.file_stem().and_then(|x| x.to_str()).unwrap_or("");
         match (ext.as_str(), stem.parse::<DatasetKind>()) {
             ("csv" | "json" | "ndjson" | "jsonl", Ok(dataset)) => inputs.push(FileInput {
                 dataset,

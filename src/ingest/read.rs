@@ -107,7 +107,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
     }
 }
 
-fn line_col(prefix: &[u8]) -> (u64, u64) {
+pub(crate) fn line_col(prefix: &[u8]) -> (u64, u64) {
     let line = prefix.iter().filter(|b| **b == b'\n').count() as u64 + 1;
     let start = prefix
         .iter()
@@ -128,7 +128,7 @@ pub fn read(path: &Path, text: String, format: Format) -> Result<RawTable> {
 }
 
 /// Separator of a CSV file: the most frequent of `,` `;` and tab in the header line.
-fn sniff_separator(text: &str) -> u8 {
+pub(crate) fn sniff_separator(text: &str) -> u8 {
     let header = text.lines().next().unwrap_or("");
     [b',', b';', b'\t']
         .into_iter()

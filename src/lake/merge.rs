@@ -15,6 +15,29 @@ pub struct MergeStats {
     pub duplicates_in_file: u64,
 }
 
+impl MergeStats {
+    /// Add the counts of a merge over other keys.
+    pub fn add(&mut self, o: MergeStats) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.duplicates_in_file += o.duplicates_in_file;
+    }
+}
+
+/// The stored order of a dataset's rows: by time then key when partitioned by month, else by key.
+pub fn sort_rows(df: DataFrame, spec: &Dataset) -> Result<DataFrame> {
+    let sort_by: Vec<&str> = match spec.layout {
+        Layout::MonthlyBy(t) => std::iter::once(t).chain(spec.key.iter().copied()).collect(),
+        Layout::Single => spec.key.to_vec(),
+    };
+    df.sort(
+        sort_by,
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .map_err(Error::polars(format!("sorting {}", spec.name())))
+}
+
 const SEQ: &str = "__opsintel_seq";
 
 /// Merge `incoming` into `existing` (both with the dataset's canonical columns).
@@ -93,17 +116,7 @@ pub fn upsert(
     }
     let updated = changed.sum().unwrap_or(0) as u64;
 
-    let mut merged = winners.drop(SEQ).map_err(err())?;
-    let sort_by: Vec<&str> = match spec.layout {
-        Layout::MonthlyBy(t) => std::iter::once(t).chain(spec.key.iter().copied()).collect(),
-        Layout::Single => spec.key.to_vec(),
-    };
-    merged = merged
-        .sort(
-            sort_by,
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .map_err(err())?;
+    let merged = sort_rows(winners.drop(SEQ).map_err(err())?, spec)?;
     let stats = MergeStats {
         inserted: distinct_incoming - known,
         updated,

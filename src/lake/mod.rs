@@ -19,11 +19,13 @@
 mod lock;
 mod manifest;
 mod merge;
+mod partitioned;
 mod snapshot;
 mod store;
 
 pub use manifest::{DatasetState, FileEntry, IngestRecord, Manifest};
 pub use merge::{MergeStats, upsert};
+pub use partitioned::Spill;
 pub use snapshot::Snapshot;
 pub use store::Transaction;
 

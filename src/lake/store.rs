@@ -5,6 +5,8 @@
 
 use super::lock::{self, LockGuard};
 use super::manifest::{DatasetState, FileEntry, IngestRecord, Manifest};
+use super::merge::MergeStats;
+use super::partitioned::{self, Current, Spill};
 use super::{Lake, version_name};
 use crate::error::{Error, Result};
 use crate::schema::{ColumnType, Dataset, DatasetKind, Layout, PARTITION_KEY};
@@ -20,11 +22,14 @@ pub struct Transaction<'a> {
     lake: &'a Lake,
     _guard: LockGuard,
     next: Manifest,
-    /// Staged dataset versions: kind → (staging dir, version, rows in memory).
-    staged: BTreeMap<DatasetKind, (PathBuf, u64, DataFrame)>,
+    /// Staged dataset versions: kind → (staging dir, version).
+    staged: BTreeMap<DatasetKind, (PathBuf, u64)>,
     staged_rejects: Vec<(PathBuf, PathBuf)>,
     committed: bool,
 }
+
+/// Distinguishes the spill directories of one process.
+static SPILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
     r.map_err(|e| Error::io(path, e))
@@ -70,19 +75,40 @@ impl<'a> Transaction<'a> {
 
     /// A dataset's rows as this transaction sees them (its own staged writes included).
     pub fn current(&self, kind: DatasetKind) -> Result<DataFrame> {
-        match self.staged.get(&kind) {
-            Some((_, _, df)) => Ok(df.clone()),
-            None => self.lake.read(&self.next, kind),
+        let files: Vec<PathBuf> = self
+            .current_files(kind)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        if files.is_empty() {
+            return Ok(super::empty_frame(kind.spec()));
         }
+        super::read_files(&files, kind.spec())
     }
 
-    /// Stage `df` as the new content of dataset `kind`, written by ingest `ingest_id`.
-    pub fn put(&mut self, kind: DatasetKind, df: DataFrame, ingest_id: u64) -> Result<()> {
-        let version = match self.staged.remove(&kind) {
-            Some((dir, v, _)) => {
-                io(&dir, fs::remove_dir_all(&dir))?;
-                v + 1
-            }
+    /// The files of a dataset as this transaction sees them.
+    fn current_files(&self, kind: DatasetKind) -> Vec<Current> {
+        let Some(state) = self.next.datasets.get(kind.name()) else {
+            return Vec::new();
+        };
+        let dir = match self.staged.get(&kind) {
+            Some((dir, _)) => dir.clone(),
+            None => self.lake.version_dir(kind, state.version),
+        };
+        state
+            .files
+            .iter()
+            .map(|f| Current {
+                entry: f.clone(),
+                path: dir.join(&f.path),
+            })
+            .collect()
+    }
+
+    /// A new staging directory for the next version of `kind`.
+    fn stage(&self, kind: DatasetKind) -> Result<(PathBuf, u64)> {
+        let version = match self.staged.get(&kind) {
+            Some((_, v)) => v + 1,
             None => self
                 .next
                 .datasets
@@ -96,22 +122,88 @@ impl<'a> Transaction<'a> {
             version_name(version)
         ));
         io(&dir, fs::create_dir_all(&dir))?;
+        Ok((dir, version))
+    }
+
+    /// Make a staged version current in this transaction (dropping an earlier staged one).
+    fn install(
+        &mut self,
+        kind: DatasetKind,
+        (dir, version): (PathBuf, u64),
+        state: DatasetState,
+    ) -> Result<()> {
+        if let Some((old, _)) = self.staged.remove(&kind) {
+            io(&old, fs::remove_dir_all(&old))?;
+        }
+        self.next.datasets.insert(kind.name().to_string(), state);
+        self.staged.insert(kind, (dir, version));
+        Ok(())
+    }
+
+    /// Stage `df` as the new content of dataset `kind`, written by ingest `ingest_id`.
+    pub fn put(&mut self, kind: DatasetKind, df: DataFrame, ingest_id: u64) -> Result<()> {
+        let (dir, version) = self.stage(kind)?;
         let spec = kind.spec();
         let files = write_version(&dir, spec, &df)?;
         let (time_min, time_max) = time_range(spec, &df)?;
-        self.next.datasets.insert(
-            kind.name().to_string(),
-            DatasetState {
-                version,
-                rows: df.height() as u64,
-                files,
-                time_min,
-                time_max,
-                last_ingest: ingest_id,
-            },
-        );
-        self.staged.insert(kind, (dir, version, df));
-        Ok(())
+        let state = DatasetState {
+            version,
+            rows: df.height() as u64,
+            files,
+            time_min,
+            time_max,
+            last_ingest: ingest_id,
+        };
+        self.install(kind, (dir, version), state)
+    }
+
+    /// A spill for the rows of one ingest into month-partitioned dataset `kind`.
+    pub fn spill(&self, kind: DatasetKind) -> Result<Spill> {
+        let n = SPILLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = self
+            .lake
+            .meta()
+            .join("staging")
+            .join(format!("spill-{}-{n}", kind.name()));
+        Spill::new(dir, kind.spec())
+    }
+
+    /// Merge a spill into its dataset partition by partition, written by ingest `ingest_id`.
+    /// Nothing is staged when no key was inserted or changed.
+    pub fn put_spill(
+        &mut self,
+        kind: DatasetKind,
+        spill: &Spill,
+        ingest_id: u64,
+    ) -> Result<MergeStats> {
+        let spec = kind.spec();
+        let (dir, version) = self.stage(kind)?;
+        let current = self.current_files(kind);
+        let merged = partitioned::merge(spill, &current, &dir, &write_file)?;
+        if merged.stats.inserted + merged.stats.updated == 0 {
+            io(&dir, fs::remove_dir_all(&dir))?;
+            return Ok(merged.stats);
+        }
+        for f in &merged.files {
+            if let Some(parent) = Path::new(&f.path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                fsync_dir(&dir.join(parent))?;
+            }
+        }
+        fsync_dir(&dir)?;
+        let (time_min, time_max) = format_range(spec, merged.time_range);
+        let state = DatasetState {
+            version,
+            rows: merged.rows,
+            files: merged.files,
+            time_min,
+            time_max,
+            last_ingest: ingest_id,
+        };
+        self.install(kind, (dir, version), state)?;
+        Ok(merged.stats)
     }
 
     /// Stage a rejects file; returns its path relative to the lake root once committed.
@@ -139,7 +231,7 @@ impl<'a> Transaction<'a> {
     /// Publish everything staged, atomically.
     pub fn commit(mut self) -> Result<()> {
         let meta = self.lake.meta();
-        for (kind, (dir, version, _)) in &self.staged {
+        for (kind, (dir, version)) in &self.staged {
             let data = self.lake.data_dir(*kind);
             io(&data, fs::create_dir_all(&data))?;
             let fin = self.lake.version_dir(*kind, *version);
@@ -266,24 +358,7 @@ fn write_version(dir: &Path, spec: &Dataset, df: &DataFrame) -> Result<Vec<FileE
             }
         }
         Layout::MonthlyBy(t) => {
-            let keyed = df
-                .clone()
-                .lazy()
-                .with_column(col(t).dt().strftime("%Y-%m").alias(PARTITION_KEY))
-                .collect()
-                .map_err(Error::polars("partitioning by month"))?;
-            for part in keyed
-                .partition_by_stable([PARTITION_KEY], true)
-                .map_err(Error::polars("partitioning by month"))?
-            {
-                let key = part
-                    .column(PARTITION_KEY)
-                    .ok()
-                    .and_then(|c| c.str().ok()?.get(0).map(str::to_string))
-                    .unwrap_or_default();
-                let part = part
-                    .drop(PARTITION_KEY)
-                    .map_err(Error::polars("partitioning"))?;
+            for (key, part) in partitioned::month_parts(df, t)? {
                 let sub = format!("{PARTITION_KEY}={key}");
                 io(&dir.join(&sub), fs::create_dir_all(dir.join(&sub)))?;
                 files.push(write_file(
@@ -329,7 +404,23 @@ fn time_range(spec: &Dataset, df: &DataFrame) -> Result<(Option<String>, Option<
         return Ok((None, None));
     };
     let c = df.column(t).map_err(Error::polars("time range"))?;
-    let ty = spec.column(t).map(|c| c.ty);
+    let phys = c.to_physical_repr();
+    let phys = phys
+        .cast(&DataType::Int64)
+        .map_err(Error::polars("time range"))?;
+    let ca = phys.i64().map_err(Error::polars("time range"))?;
+    Ok(format_range(spec, (ca.min(), ca.max())))
+}
+
+/// A time column's range (physical values) as text: RFC 3339 for timestamps, else dates.
+fn format_range(
+    spec: &Dataset,
+    (min, max): (Option<i64>, Option<i64>),
+) -> (Option<String>, Option<String>) {
+    let ty = spec
+        .time_column()
+        .and_then(|t| spec.column(t))
+        .map(|c| c.ty);
     let fmt = |v: Option<i64>| -> Option<String> {
         let v = v?;
         match ty {
@@ -338,10 +429,5 @@ fn time_range(spec: &Dataset, df: &DataFrame) -> Result<(Option<String>, Option<
             _ => NaiveDate::from_ymd_opt(1970, 1, 1).map(|e| (e + TimeDelta::days(v)).to_string()),
         }
     };
-    let phys = c.to_physical_repr();
-    let phys = phys
-        .cast(&DataType::Int64)
-        .map_err(Error::polars("time range"))?;
-    let ca = phys.i64().map_err(Error::polars("time range"))?;
-    Ok((fmt(ca.min()), fmt(ca.max())))
+    (fmt(min), fmt(max))
 }

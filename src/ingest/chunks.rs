@@ -1,0 +1,421 @@
+//! Reads a CSV file (plain or gzip-compressed) as a sequence of chunks of whole records, each
+//! with the header in front and the line its first record starts on, so ingest validates and
+//! stores a file of any size in bounded memory. Record boundaries follow RFC 4180 (a line
+//! break inside a quoted field does not end the record). The SHA-256 of the file's bytes (as
+//! stored, compressed or not) is computed on the way.
+
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Default chunk size: large enough that polars' parallel CSV reader is efficient, small
+/// enough that a chunk's text, its string table and its typed rows stay well under 1 GiB.
+pub const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
+
+/// Whether a path names a gzip-compressed file (`.gz`).
+pub fn is_gzip(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// The path without a trailing `.gz`, for format detection and dataset names.
+pub fn without_gz(path: &Path) -> PathBuf {
+    if is_gzip(path) {
+        path.with_extension("")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    sha: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// SHA-256 of a file's bytes, read in blocks.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        sha.update(&buf[..n]);
+    }
+    Ok((format!("{:x}", sha.finalize()), total))
+}
+
+/// One chunk: the header record, then whole records.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Header line(s) and records, UTF-8.
+    pub text: String,
+    /// Line (1-based, in the file) on which the chunk's first record starts.
+    pub first_line: u64,
+}
+
+/// Scanner state carried across reads: where the last complete record ended.
+#[derive(Default)]
+struct Scan {
+    in_quotes: bool,
+    field_start: bool,
+    /// Line breaks seen outside and inside quotes since the start of the pending bytes.
+    lines: u64,
+}
+
+/// Splits a CSV stream into chunks of whole records.
+pub struct CsvChunks {
+    path: PathBuf,
+    reader: Box<dyn Read>,
+    /// SHA-256 of the raw file, known once the stream is exhausted.
+    sha_source: Option<ShaSource>,
+    header: Vec<u8>,
+    pending: Vec<u8>,
+    /// Line on which `pending` starts.
+    pending_line: u64,
+    chunk_bytes: usize,
+    eof: bool,
+    scan: Scan,
+    /// Bytes of `pending` already scanned, and the end of the last complete record in them
+    /// (with the line count at that point).
+    scanned: usize,
+    cut: Option<(usize, u64)>,
+    /// The separator sniffed from the header (a quote opens a field only after it).
+    sep: Option<u8>,
+    /// Whether a chunk was returned yet (a file with a header only gives one empty chunk, so
+    /// its header is still checked).
+    yielded: bool,
+}
+
+/// How the digest is read back at the end (the boxed reader hides the hasher).
+struct ShaSource(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl CsvChunks {
+    /// Open `path` (decompressing `.gz`) and read its header record.
+    pub fn open(path: &Path, chunk_bytes: usize) -> Result<Self> {
+        let digest = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
+            _ => Error::io(path, e),
+        })?;
+        let hashed = Finishing {
+            inner: Hashing {
+                inner: BufReader::with_capacity(1 << 20, file),
+                sha: Sha256::new(),
+            },
+            out: digest.clone(),
+        };
+        let reader: Box<dyn Read> = if is_gzip(path) {
+            Box::new(flate2::read::MultiGzDecoder::new(hashed))
+        } else {
+            Box::new(hashed)
+        };
+        let mut me = CsvChunks {
+            path: path.to_path_buf(),
+            reader,
+            sha_source: Some(ShaSource(digest)),
+            header: Vec::new(),
+            pending: Vec::new(),
+            pending_line: 1,
+            chunk_bytes: chunk_bytes.max(1),
+            eof: false,
+            scan: Scan {
+                field_start: true,
+                ..Scan::default()
+            },
+            scanned: 0,
+            cut: None,
+            sep: None,
+            yielded: false,
+        };
+        me.read_header()?;
+        Ok(me)
+    }
+
+    /// The file's SHA-256, once every chunk has been read.
+    pub fn sha256(&self) -> Option<String> {
+        let src = self.sha_source.as_ref()?;
+        src.0.lock().ok()?.clone()
+    }
+
+    /// The header record's text (without its line break).
+    pub fn header(&self) -> &[u8] {
+        &self.header
+    }
+
+    fn fill(&mut self, want: usize) -> Result<()> {
+        let mut buf = vec![0u8; (1 << 20).min(want.max(1 << 16))];
+        while !self.eof && self.pending.len() < want {
+            let n = self.reader.read(&mut buf).map_err(|e| {
+                Error::input(
+                    &self.path,
+                    format!("cannot be read: {e}"),
+                    if is_gzip(&self.path) {
+                        Some("the .gz file may be truncated or not gzip")
+                    } else {
+                        None
+                    },
+                )
+            })?;
+            if n == 0 {
+                self.eof = true;
+            } else {
+                self.pending.extend_from_slice(&buf[..n]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Scan pending bytes from `self.scanned` on, remembering the end of the last complete
+    /// record seen; with a `limit`, stop at the first record end at or past it.
+    fn scan(&mut self, limit: Option<usize>) {
+        let b = &self.pending;
+        let s = &mut self.scan;
+        let is_sep = |c: u8| match self.sep {
+            Some(sep) => c == sep,
+            None => c == b',' || c == b';' || c == b'\t',
+        };
+        let mut i = self.scanned;
+        while i < b.len() {
+            if limit.is_some_and(|l| i >= l) && self.cut.is_some() {
+                break;
+            }
+            let c = b[i];
+            if s.in_quotes {
+                if c == b'"' {
+                    if i + 1 == b.len() && !self.eof {
+                        // A quote at the end of what was read: wait for the next byte.
+                        break;
+                    }
+                    if b.get(i + 1) == Some(&b'"') {
+                        i += 1;
+                    } else {
+                        s.in_quotes = false;
+                    }
+                } else if c == b'\n' {
+                    s.lines += 1;
+                }
+            } else if c == b'"' && s.field_start {
+                s.in_quotes = true;
+                s.field_start = false;
+            } else if c == b'\n' {
+                s.lines += 1;
+                s.field_start = true;
+                self.cut = Some((i + 1, s.lines));
+            } else {
+                s.field_start = is_sep(c);
+            }
+            i += 1;
+        }
+        self.scanned = i;
+    }
+
+    fn read_header(&mut self) -> Result<()> {
+        loop {
+            self.fill(self.pending.len() + (1 << 16))?;
+            if self.pending.len() >= 3 && self.pending.starts_with(b"\xEF\xBB\xBF") {
+                self.pending.drain(..3);
+                self.scanned = self.scanned.saturating_sub(3);
+            }
+            self.scan(Some(0));
+            if self.cut.is_some() || self.eof {
+                break;
+            }
+        }
+        let end = match self.cut.take() {
+            Some((end, _)) => end,
+            None => self.pending.len(),
+        };
+        let header: Vec<u8> = self.pending.drain(..end).collect();
+        if self.pending.iter().all(u8::is_ascii_whitespace)
+            && self.eof
+            && header.iter().all(u8::is_ascii_whitespace)
+        {
+            return Err(Error::input(
+                &self.path,
+                "the file is empty",
+                Some("export the data again; an empty file has nothing to ingest"),
+            ));
+        }
+        check_text(&self.path, &header, 1)?;
+        self.pending_line = 1 + self.scan.lines;
+        self.scan.lines = 0;
+        self.scanned = 0;
+        let mut header = header;
+        while header.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+            header.pop();
+        }
+        let text = String::from_utf8_lossy(&header);
+        self.sep = Some(super::read::sniff_separator(&text));
+        self.header = header;
+        Ok(())
+    }
+
+    /// The next chunk of whole records, or `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let (end, lines) = loop {
+            self.fill(self.chunk_bytes)?;
+            self.scan(Some(self.chunk_bytes));
+            if let Some(cut) = self.cut.filter(|_| self.scanned >= self.chunk_bytes) {
+                break cut;
+            }
+            if self.eof {
+                self.scan(None);
+                break (self.pending.len(), self.scan.lines);
+            }
+            // A record longer than the chunk: read more.
+            self.chunk_bytes += self.chunk_bytes.max(1 << 16);
+        };
+        if end == 0 && self.yielded {
+            return Ok(None);
+        }
+        self.yielded = true;
+        let body: Vec<u8> = self.pending.drain(..end).collect();
+        let first_line = self.pending_line;
+        check_text(&self.path, &body, first_line)?;
+        self.pending_line += lines;
+        self.scan.lines -= lines;
+        self.scanned -= end;
+        self.cut = None;
+        let mut text = String::with_capacity(self.header.len() + 1 + body.len());
+        text.push_str(std::str::from_utf8(&self.header).expect("checked"));
+        text.push('\n');
+        text.push_str(std::str::from_utf8(&body).expect("checked"));
+        Ok(Some(Chunk { text, first_line }))
+    }
+}
+
+/// A hashing reader that publishes its digest when the stream ends.
+struct Finishing<R> {
+    inner: Hashing<R>,
+    out: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl<R: Read> Read for Finishing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            let digest = format!("{:x}", self.inner.sha.clone().finalize());
+            if let Ok(mut g) = self.out.lock() {
+                *g = Some(digest);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Reject bytes that are not UTF-8 text, naming line and column (lines counted from
+/// `first_line`).
+fn check_text(path: &Path, bytes: &[u8], first_line: u64) -> Result<()> {
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        let (line, _) = super::read::line_col(&bytes[..at]);
+        return Err(Error::input(
+            path,
+            format!(
+                "this is not a text file (NUL byte on line {}); opsintel reads CSV, JSON and NDJSON",
+                line + first_line - 1
+            ),
+            Some("for a spreadsheet, save it as CSV (UTF-8) first"),
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let (line, col) = super::read::line_col(&bytes[..at]);
+        return Err(Error::input(
+            path,
+            format!(
+                "not valid UTF-8 at line {}, column {col} (byte 0x{:02X})",
+                line + first_line - 1,
+                bytes[at]
+            ),
+            Some(
+                "re-save the file as UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`",
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn chunks_of(content: &[u8], name: &str, size: usize) -> Result<(Vec<Chunk>, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let mut c = CsvChunks::open(&path, size)?;
+        let mut out = Vec::new();
+        while let Some(ch) = c.next_chunk()? {
+            out.push(ch);
+        }
+        let sha = c.sha256().unwrap();
+        assert_eq!(sha, sha256_file(&path).unwrap().0);
+        Ok((out, sha))
+    }
+
+    #[test]
+    fn chunks_hold_whole_records_and_know_their_lines() {
+        // Record 2 spans lines 3-4 (a quoted line break); record 4 has an escaped quote.
+        let text = b"\xEF\xBB\xBFid,title\n1,a\n2,\"x\ny\"\n3,b\n4,\"q\"\"z\"\n";
+        let (chunks, _) = chunks_of(text, "t.csv", 4).unwrap();
+        let bodies: Vec<(&str, u64)> = chunks
+            .iter()
+            .map(|c| (c.text.as_str(), c.first_line))
+            .collect();
+        assert_eq!(
+            bodies,
+            vec![
+                ("id,title\n1,a\n", 2),
+                ("id,title\n2,\"x\ny\"\n", 3),
+                ("id,title\n3,b\n", 5),
+                ("id,title\n4,\"q\"\"z\"\n", 6),
+            ]
+        );
+        // One big chunk holds everything.
+        let (one, _) = chunks_of(text, "t.csv", 1 << 20).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            one[0].text,
+            "id,title\n1,a\n2,\"x\ny\"\n3,b\n4,\"q\"\"z\"\n"
+        );
+    }
+
+    #[test]
+    fn gzip_is_read_and_hashed_as_stored() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"id,n\n1,2\n3,4").unwrap();
+        let bytes = gz.finish().unwrap();
+        let (chunks, sha) = chunks_of(&bytes, "t.csv.gz", 1 << 20).unwrap();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].text, "id,n\n1,2\n3,4");
+        assert_eq!(sha, format!("{:x}", Sha256::digest(&bytes)));
+    }
+
+    #[test]
+    fn bad_bytes_are_located_in_the_file() {
+        let err = chunks_of(b"id,n\n1,a\n2,caf\xE9\n", "t.csv", 4)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3, column 6"), "{err}");
+        let err = chunks_of(b"  \n", "t.csv", 4).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+    }
+}

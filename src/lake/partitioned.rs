@@ -1,0 +1,421 @@
+//! Streaming upsert for month-partitioned datasets. An ingest spills its validated rows, chunk
+//! by chunk, into one small Parquet file per (chunk, month) and keeps only a 64-bit word per
+//! row (a 48-bit hash of the key and the month). At the end each month that received rows is
+//! merged with that month's current partition by [`upsert`]; partitions that received nothing
+//! are hard-linked into the new version unchanged. A key whose rows fall in more than one
+//! month (a record whose time changed, in the lake or within the file) is found by sorting the
+//! words, and its rows are merged across months. Memory: one month at a time plus 8 bytes per
+//! row of the incoming file and of the partitioned dataset.
+
+use super::manifest::FileEntry;
+use super::merge::{MergeStats, sort_rows, upsert};
+use super::read_files;
+use crate::error::{Error, Result};
+use crate::schema::{Dataset, Layout, PARTITION_KEY};
+use polars::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+/// Row number of an incoming row in its file, kept in spill files so that rows of one key
+/// spread over months are merged in file order.
+const ROW: &str = "__opsintel_row";
+
+/// The month partitions of `df` by its time column `t`, in order of first appearance; rows
+/// keep their order. A missing time gives the partition `""`.
+pub fn month_parts(df: &DataFrame, t: &str) -> Result<Vec<(String, DataFrame)>> {
+    let err = || Error::polars("partitioning by month");
+    let keyed = df
+        .clone()
+        .lazy()
+        .with_column(col(t).dt().strftime("%Y-%m").alias(PARTITION_KEY))
+        .collect()
+        .map_err(err())?;
+    let mut out = Vec::new();
+    for part in keyed
+        .partition_by_stable([PARTITION_KEY], true)
+        .map_err(err())?
+    {
+        let key = part
+            .column(PARTITION_KEY)
+            .ok()
+            .and_then(|c| c.str().ok()?.get(0).map(str::to_string))
+            .unwrap_or_default();
+        out.push((key, part.drop(PARTITION_KEY).map_err(err())?));
+    }
+    Ok(out)
+}
+
+/// Hash of each row's key (the key columns as text), deterministic within a process.
+fn key_hashes(df: &DataFrame, key: &[&str]) -> Result<Vec<u64>> {
+    let err = || Error::polars("hashing keys");
+    let mut out = vec![0u64; df.height()];
+    for k in key {
+        let c = df
+            .column(k)
+            .map_err(err())?
+            .cast(&DataType::String)
+            .map_err(err())?;
+        let ca = c.str().map_err(err())?;
+        for (h, v) in out.iter_mut().zip(ca.iter()) {
+            let mut s = DefaultHasher::new();
+            h.hash(&mut s);
+            v.hash(&mut s);
+            *h = s.finish();
+        }
+    }
+    Ok(out)
+}
+
+/// Only the 48 high bits of a key hash are kept; the low 16 hold the month's index.
+const MONTH_BITS: u64 = 0xFFFF;
+
+/// Rows of one ingest, spilled by month.
+pub struct Spill {
+    spec: &'static Dataset,
+    time: &'static str,
+    dir: PathBuf,
+    /// Month → spill files, in write order.
+    months: BTreeMap<String, Vec<PathBuf>>,
+    /// Month name ↔ index in the packed words.
+    index: BTreeMap<String, u16>,
+    words: Vec<u64>,
+    rows: u64,
+    files: u64,
+}
+
+impl Spill {
+    /// An empty spill in `dir` (created) for a month-partitioned dataset.
+    pub fn new(dir: PathBuf, spec: &'static Dataset) -> Result<Self> {
+        let Layout::MonthlyBy(time) = spec.layout else {
+            return Err(Error::Usage(format!(
+                "{} is not partitioned by month",
+                spec.name()
+            )));
+        };
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Spill {
+            spec,
+            time,
+            dir,
+            months: BTreeMap::new(),
+            index: BTreeMap::new(),
+            words: Vec::new(),
+            rows: 0,
+            files: 0,
+        })
+    }
+
+    /// Rows spilled so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn month_index(&mut self, month: &str) -> Result<u16> {
+        if let Some(i) = self.index.get(month) {
+            return Ok(*i);
+        }
+        let i = u16::try_from(self.index.len())
+            .ok()
+            .filter(|i| u64::from(*i) < MONTH_BITS)
+            .ok_or_else(|| Error::Usage("more than 65,535 months in one dataset".into()))?;
+        self.index.insert(month.to_string(), i);
+        Ok(i)
+    }
+
+    fn remember(&mut self, month: &str, hashes: &[u64]) -> Result<()> {
+        let i = u64::from(self.month_index(month)?);
+        self.words
+            .extend(hashes.iter().map(|h| (h & !MONTH_BITS) | i));
+        Ok(())
+    }
+
+    /// Spill a chunk of validated rows (canonical columns).
+    pub fn push(&mut self, df: DataFrame) -> Result<()> {
+        let n = df.height();
+        if n == 0 {
+            return Ok(());
+        }
+        let err = || Error::polars(format!("spilling {}", self.spec.name()));
+        let mut df = df;
+        let rows: Vec<u64> = (self.rows..self.rows + n as u64).collect();
+        df.with_column(Column::new(ROW.into(), rows))
+            .map_err(err())?;
+        self.rows += n as u64;
+        for (month, mut part) in month_parts(&df, self.time)? {
+            let hashes = key_hashes(&part, self.spec.key)?;
+            self.remember(&month, &hashes)?;
+            let path = self.dir.join(format!("{:08}.parquet", self.files));
+            self.files += 1;
+            let mut f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            ParquetWriter::new(&mut f)
+                .with_compression(ParquetCompression::Lz4Raw)
+                .with_statistics(StatisticsOptions::empty())
+                .finish(&mut part)
+                .map_err(err())?;
+            self.months.entry(month).or_default().push(path);
+        }
+        Ok(())
+    }
+
+    /// The spilled rows of `month`, in file order, with their row-number column.
+    fn read_month(&self, month: &str) -> Result<Option<DataFrame>> {
+        let Some(files) = self.months.get(month) else {
+            return Ok(None);
+        };
+        let err = || Error::polars(format!("reading spilled {}", self.spec.name()));
+        let mut out: Option<DataFrame> = None;
+        for f in files {
+            let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
+            let df = ParquetReader::new(file).finish().map_err(err())?;
+            match out.as_mut() {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut_owned(df).map_err(err())?;
+                }
+            }
+        }
+        Ok(out.map(|mut df| {
+            df.rechunk_mut();
+            df
+        }))
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A file of the dataset's current version: its entry and where it is.
+pub struct Current {
+    pub entry: FileEntry,
+    pub path: PathBuf,
+}
+
+/// The outcome of a partition-level merge.
+pub struct Merged {
+    pub files: Vec<FileEntry>,
+    pub stats: MergeStats,
+    pub rows: u64,
+    /// Min and max of the time column (physical values).
+    pub time_range: (Option<i64>, Option<i64>),
+}
+
+/// Rows of `df` whose key hash (48 bits) is in `suspects`, and the rest.
+fn split_suspects(
+    df: DataFrame,
+    key: &[&str],
+    suspects: &HashSet<u64>,
+) -> Result<(DataFrame, DataFrame)> {
+    let hashes = key_hashes(&df, key)?;
+    let mask: BooleanChunked = hashes
+        .iter()
+        .map(|h| suspects.contains(&(h & !MONTH_BITS)))
+        .collect();
+    let err = || Error::polars("separating keys that changed month");
+    let moving = df.filter(&mask).map_err(err())?;
+    let staying = df.filter(&!&mask).map_err(err())?;
+    Ok((moving, staying))
+}
+
+fn stack(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
+    match acc.as_mut() {
+        None => *acc = Some(df),
+        Some(a) => {
+            a.vstack_mut_owned(df)
+                .map_err(Error::polars("combining rows"))?;
+        }
+    }
+    Ok(())
+}
+
+fn min_max(df: &DataFrame, t: &str) -> Result<(Option<i64>, Option<i64>)> {
+    let err = || Error::polars("time range");
+    let c = df.column(t).map_err(err())?.to_physical_repr();
+    let c = c.cast(&DataType::Int64).map_err(err())?;
+    let ca = c.i64().map_err(err())?;
+    Ok((ca.min(), ca.max()))
+}
+
+fn widen(acc: &mut (Option<i64>, Option<i64>), r: (Option<i64>, Option<i64>)) {
+    acc.0 = match (acc.0, r.0) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    acc.1 = match (acc.1, r.1) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+}
+
+/// Merge `spill` into the current files of its dataset, writing the new version into
+/// `out_dir` with `write` (which writes one partition file and returns its entry).
+pub fn merge(
+    spill: &Spill,
+    current: &[Current],
+    out_dir: &Path,
+    write: &dyn Fn(&Path, &str, Option<String>, DataFrame) -> Result<FileEntry>,
+) -> Result<Merged> {
+    let spec = spill.spec;
+    let key = spec.key;
+    let t = spill.time;
+    // Current files by month (a partition may in principle hold several files).
+    let mut by_month: BTreeMap<String, Vec<&Current>> = BTreeMap::new();
+    for c in current {
+        by_month
+            .entry(c.entry.partition.clone().unwrap_or_default())
+            .or_default()
+            .push(c);
+    }
+    let read_current = |month: &str| -> Result<Option<DataFrame>> {
+        match by_month.get(month) {
+            None => Ok(None),
+            Some(cs) => {
+                let paths: Vec<PathBuf> = cs.iter().map(|c| c.path.clone()).collect();
+                read_files(&paths, spec).map(Some)
+            }
+        }
+    };
+
+    // Keys in more than one month: sort the words of the incoming rows and of the lake's.
+    let mut words = spill.words.clone();
+    let mut index = spill.index.clone();
+    for (month, cs) in &by_month {
+        let i = match index.get(month) {
+            Some(i) => u64::from(*i),
+            None => {
+                let i = index.len() as u64;
+                index.insert(month.clone(), i as u16);
+                i
+            }
+        };
+        for c in cs {
+            let file = fs::File::open(&c.path).map_err(|e| Error::io(&c.path, e))?;
+            let keys = ParquetReader::new(file)
+                .with_columns(Some(key.iter().map(|k| k.to_string()).collect()))
+                .finish()
+                .map_err(Error::polars(format!("reading {}", c.path.display())))?;
+            words.extend(
+                key_hashes(&keys, key)?
+                    .iter()
+                    .map(|h| (h & !MONTH_BITS) | i),
+            );
+        }
+    }
+    words.sort_unstable();
+    let mut suspects = HashSet::new();
+    for run in words.chunk_by(|a, b| a & !MONTH_BITS == b & !MONTH_BITS) {
+        if run.iter().any(|w| w & MONTH_BITS != run[0] & MONTH_BITS) {
+            suspects.insert(run[0] & !MONTH_BITS);
+        }
+    }
+    drop(words);
+
+    let months: BTreeSet<String> = spill
+        .months
+        .keys()
+        .chain(by_month.keys())
+        .cloned()
+        .collect();
+    let mut stats = MergeStats::default();
+    let err = || Error::polars(format!("merging {}", spec.name()));
+
+    // Rows of keys in several months: merged across months first.
+    let mut movers: BTreeMap<String, DataFrame> = BTreeMap::new();
+    let mut left: BTreeSet<String> = BTreeSet::new();
+    if !suspects.is_empty() {
+        let (mut old, mut new) = (None, None);
+        for m in &months {
+            if let Some(df) = read_current(m)? {
+                let (moving, _) = split_suspects(df, key, &suspects)?;
+                if moving.height() > 0 {
+                    left.insert(m.clone());
+                }
+                stack(&mut old, moving)?;
+            }
+            if let Some(df) = spill.read_month(m)? {
+                stack(&mut new, split_suspects(df, key, &suspects)?.0)?;
+            }
+        }
+        let old = old.unwrap_or_else(|| super::empty_frame(spec));
+        let new = match new {
+            Some(df) => df
+                .sort([ROW], SortMultipleOptions::default())
+                .and_then(|df| df.drop(ROW))
+                .map_err(err())?,
+            None => super::empty_frame(spec),
+        };
+        let (winners, s) = upsert(&old, &new, spec)?;
+        stats.add(s);
+        for (m, part) in month_parts(&winners, t)? {
+            movers.insert(m, part);
+        }
+    }
+
+    let mut files = Vec::new();
+    let mut rows = 0u64;
+    let mut range = (None, None);
+    for m in &months {
+        let incoming = spill.read_month(m)?;
+        let touched = incoming.is_some() || movers.contains_key(m) || left.contains(m);
+        if !touched {
+            // Unchanged: link the current file(s) into the new version.
+            for c in by_month.get(m).into_iter().flatten() {
+                let to = out_dir.join(&c.entry.path);
+                if let Some(parent) = to.parent() {
+                    fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                }
+                if fs::hard_link(&c.path, &to).is_err() {
+                    fs::copy(&c.path, &to).map_err(|e| Error::io(&to, e))?;
+                }
+                let file = fs::File::open(&c.path).map_err(|e| Error::io(&c.path, e))?;
+                let times = ParquetReader::new(file)
+                    .with_columns(Some(vec![t.to_string()]))
+                    .finish()
+                    .map_err(err())?;
+                widen(&mut range, min_max(&times, t)?);
+                rows += c.entry.rows;
+                files.push(c.entry.clone());
+            }
+            continue;
+        }
+        let mut existing = read_current(m)?.unwrap_or_else(|| super::empty_frame(spec));
+        let mut incoming = match incoming {
+            Some(df) => df.drop(ROW).map_err(err())?,
+            None => super::empty_frame(spec),
+        };
+        if !suspects.is_empty() {
+            existing = split_suspects(existing, key, &suspects)?.1;
+            incoming = split_suspects(incoming, key, &suspects)?.1;
+        }
+        let (mut merged, s) = upsert(&existing, &incoming, spec)?;
+        stats.add(s);
+        if let Some(extra) = movers.remove(m) {
+            merged.vstack_mut_owned(extra).map_err(err())?;
+            merged = sort_rows(merged, spec)?;
+        }
+        if merged.height() == 0 {
+            continue;
+        }
+        widen(&mut range, min_max(&merged, t)?);
+        rows += merged.height() as u64;
+        let sub = format!("{PARTITION_KEY}={m}");
+        fs::create_dir_all(out_dir.join(&sub)).map_err(|e| Error::io(out_dir.join(&sub), e))?;
+        files.push(write(
+            out_dir,
+            &format!("{sub}/part-0.parquet"),
+            Some(m.clone()),
+            merged,
+        )?);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Merged {
+        files,
+        stats,
+        rows,
+        time_range: range,
+    })
+}
