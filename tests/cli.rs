@@ -345,9 +345,24 @@ I7,sev3,2025-01-06T10:00:00Z,,,partial,a,extra\n";
 
 #[test]
 fn bad_rows_are_quarantined_with_line_column_and_reason() {
+    // Read at once, and one record per chunk: the same lines and reasons.
+    for chunk in ["64M", "1"] {
+        bad_rows_case(chunk);
+    }
+}
+
+fn bad_rows_case(chunk: &str) {
     let w = Work::new();
     w.write("inc.csv", BAD_ROWS);
-    let out = w.run(&["--lake", "lake", "ingest", "incidents", "inc.csv"]);
+    let out = w.run(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "incidents",
+        "inc.csv",
+        "--chunk-size",
+        chunk,
+    ]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     // 7 rows read: I1 and I6 good; I2..I5 and I7 rejected.
