@@ -4,7 +4,7 @@ that both give the same numbers. Medians over several runs; peak memory (max RSS
 
 Not a test: run it by hand (bench/run), read docs/benchmarks.md.
 """
-import argparse, csv, io, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, csv, io, json, os, platform, shutil, statistics, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,26 +30,71 @@ QUERIES = [
 DATASETS = duck.DATASETS
 
 
+# Limits of one opsintel step (set from the command line): a step over them is stopped and
+# recorded as failed, so one step that would exhaust the machine does not end the run.
+LIMITS = {"rss_gib": 20.0, "seconds": 1800.0}
+
+
+class StepFailed(Exception):
+    pass
+
+
+def tree_rss_kib(pid):
+    """Resident memory of a process and its descendants (Linux /proc), in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+    return total
+
+
 def timed(cmd, cwd=None):
     """Run a command; return (seconds, its peak RSS in MiB, stdout). The peak comes from GNU
     time (`/usr/bin/time -f %M`), which forks the command from its own small process: a child
     started straight from this Python process would report this process's peak (grown by
     DuckDB's in-process work) as its own. Output goes through temp files, so a chatty child never
-    blocks on a full pipe."""
+    blocks on a full pipe. A step over LIMITS is killed and raises StepFailed."""
     cmd = [str(c) for c in cmd]
     with tempfile.NamedTemporaryFile() as out, tempfile.NamedTemporaryFile() as err, tempfile.NamedTemporaryFile() as rss:
         full = ["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd
         start = time.perf_counter()
-        proc = subprocess.run(full, stdout=out, stderr=err, cwd=cwd)
+        proc = subprocess.Popen(full, stdout=out, stderr=err, cwd=cwd)
+        stop = {}
+
+        def watch():
+            # A thread watches the limits; the main thread waits, so the time is exact.
+            while proc.poll() is None:
+                if tree_rss_kib(proc.pid) > LIMITS["rss_gib"] * 2**20:
+                    stop["why"] = f"stopped at {LIMITS['rss_gib']:g} GiB resident"
+                elif time.perf_counter() - start > LIMITS["seconds"]:
+                    stop["why"] = f"stopped after {LIMITS['seconds']:g} s"
+                if stop:
+                    subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)])
+                    return
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        proc.wait()
+        why = stop.get("why")
         seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}\n{open(err.name).read()}")
+        if why or proc.returncode != 0:
+            tail = open(err.name).read()[-2000:]
+            raise StepFailed(why or f"exit {proc.returncode}: {tail.strip().splitlines()[-1] if tail.strip() else ''}")
         kib = float(open(rss.name).read().split()[-1])
         return seconds, kib / 1024.0, open(out.name).read()
 
 
 def median_of(runs, fn):
-    results = [fn() for _ in range(runs)]
+    results = [fn(i) for i in range(runs)]
     return statistics.median(r[0] for r in results), max(r[1] for r in results), results[-1][2]
 
 
@@ -146,7 +191,13 @@ def main():
     ap.add_argument("--duck-runs", type=int, default=None, help="runs of each DuckDB question (default: --runs)")
     ap.add_argument("--duck-sources", default="parquet,csv", help="what DuckDB reads: parquet, csv or both (default)")
     ap.add_argument("--work", default=None, help="where to put generated data and lakes (default: a temp dir)")
+    ap.add_argument("--gzip", action="store_true", help="generate and read .csv.gz files (for sizes larger than the free disk)")
+    ap.add_argument("--duck-questions", default=",".join(CHECKS), help="which questions DuckDB answers (default: all five)")
+    ap.add_argument("--max-rss-gib", type=float, default=LIMITS["rss_gib"], help="stop an opsintel step above this resident memory")
+    ap.add_argument("--timeout", type=float, default=LIMITS["seconds"], help="stop an opsintel step after this many seconds")
     args = ap.parse_args()
+    LIMITS.update(rss_gib=args.max_rss_gib, seconds=args.timeout)
+    ext = "csv.gz" if args.gzip else "csv"
     import duckdb
 
     results_dir = Path("bench/results")
@@ -154,43 +205,55 @@ def main():
     work = Path(args.work or tempfile.mkdtemp(prefix="opsintel-bench-"))
     machine = {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
                "platform": platform.platform(), "duckdb": duckdb.__version__}
-    rows = []
     for size in args.sizes:
         # A named size, or `xN` for generator scale N (to measure how cost grows).
         scale = SIZES[size] if size in SIZES else float(size.lstrip("x"))
-        data = work / f"data-{size}"
-        if not (data / "incidents.csv").exists():
+        data = work / f"data-{size}{'-gz' if args.gzip else ''}"
+        if not (data / f"incidents.{ext}").exists():
             shutil.rmtree(data, ignore_errors=True)
-            t, rss, _ = timed([args.bin, "generate", "--out", str(data), "--scale", str(scale)])
-            rows.append((size, "generate (not compared)", t, rss, None, None))
-        n_inc = sum(1 for _ in open(data / "incidents.csv")) - 1
-        print(f"== {size}: scale {scale}, {n_inc:,} incidents", flush=True)
-        res = {"size": size, "scale": scale, "incidents": n_inc, "machine": machine, "steps": []}
+            timed([args.bin, "generate", "--out", str(data), "--scale", str(scale)] + (["--gzip"] if args.gzip else []))
+        mib = sum(f.stat().st_size for f in data.iterdir()) / 2**20
+        print(f"== {size}: scale {scale}, {mib:,.0f} MiB of {ext} files", flush=True)
+        res = {"size": size, "scale": scale, "format": ext, "machine": machine, "steps": []}
 
-        # Ingest, one dataset at a time into a fresh lake each run; DuckDB copies the same CSV to
-        # Parquet (its fastest path, no validation).
+        # Ingest, one dataset at a time. The first run of each builds the lake the queries read
+        # (each dataset starts empty in it, as in a fresh lake); further runs use a scratch lake.
+        # DuckDB copies the same file to Parquet (its fastest path, no validation).
+        lake = work / f"lake-{size}"
+        shutil.rmtree(lake, ignore_errors=True)
         for ds in DATASETS:
-            def ingest_once():
-                lake = work / f"lake-{size}-{ds}"
-                shutil.rmtree(lake, ignore_errors=True)
-                return timed([args.bin, "--lake", str(lake), "ingest", ds, str(data / f"{ds}.csv")])
+            src = data / f"{ds}.{ext}"
+            def ingest_once(i):
+                target = lake if i == 0 else work / f"lake-{size}-scratch"
+                if i > 0:
+                    shutil.rmtree(target, ignore_errors=True)
+                return timed([args.bin, "--lake", str(target), "ingest", ds, str(src)])
             t, rss, _ = median_of(args.runs, ingest_once)
+            shutil.rmtree(work / f"lake-{size}-scratch", ignore_errors=True)
             con = duckdb.connect()
             out = work / f"duck-{ds}.parquet"
-            dt, _ = duckdb_time(args.runs, lambda: con.execute(f"COPY (SELECT * FROM read_csv_auto('{data / (ds + '.csv')}')) TO '{out}' (FORMAT PARQUET)"))
-            res["steps"].append({"step": f"ingest {ds}", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": dt, "same_answer": None})
+            dt, _ = duckdb_time(args.duck_runs or args.runs, lambda: con.execute(f"COPY (SELECT * FROM read_csv_auto('{src}')) TO '{out}' (FORMAT PARQUET)"))
+            con.close()
+            out.unlink(missing_ok=True)
+            res["steps"].append({"step": f"ingest {ds}", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": dt, "same_answer": None,
+                                 "input_mib": src.stat().st_size / 2**20})
             print(f"ingest {ds}: {t:.3f}s ({rss:.0f} MiB) duckdb {dt:.3f}s", flush=True)
-
-        lake = work / f"lake-{size}"
-        if not (lake / "_opsintel" / "manifest.json").exists():
-            timed([args.bin, "--lake", str(lake), "ingest", "--dir", str(data)])
+        manifest = json.loads((lake / "_opsintel" / "manifest.json").read_text())
+        res["incidents"] = manifest["datasets"]["incidents"]["rows"]
+        res["rows"] = {ds: manifest["datasets"][ds]["rows"] for ds in manifest["datasets"]}
+        print(f"{res['incidents']:,} incidents", flush=True)
         base = [args.bin, "--lake", str(lake), "--as-of", AS_OF]
 
         # Canned queries.
         answers = {}
         for name, params in QUERIES:
             cmd = base + ["query", "run", name, "--format", "csv"] + sum((["--param", p] for p in params), [])
-            t, rss, out = median_of(args.runs, lambda: timed(cmd))
+            try:
+                t, rss, out = median_of(args.runs, lambda i: timed(cmd))
+            except StepFailed as e:
+                res["steps"].append({"step": f"query {name}", "opsintel_s": None, "max_rss_mib": None, "duckdb_s": None, "same_answer": None, "failed": str(e)})
+                print(f"query {name}: FAILED {e}", flush=True)
+                continue
             answers[name] = csv_rows(out)
             res["steps"].append({"step": f"query {name}", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
             print(f"query {name}: {t:.3f}s ({rss:.0f} MiB)", flush=True)
@@ -201,12 +264,14 @@ def main():
             if source not in args.duck_sources.split(","):
                 continue
             con = duckdb.connect()
-            duck.views(con, source, where)
-            t0 = time.perf_counter()
-            duck.prepare(con)
-            prep = time.perf_counter() - t0
-            print(f"duckdb {source}: shared tables {prep:.3f}s", flush=True)
-            for name, check in CHECKS.items():
+            duck.views(con, source, where, ext)
+            wanted = [q for q in CHECKS if q in args.duck_questions.split(",") and q in answers]
+            if any(q in NEEDS_PREPARE for q in wanted):
+                t0 = time.perf_counter()
+                duck.prepare(con, timelines=any(NEEDS_PREPARE.get(q) for q in wanted))
+                print(f"duckdb {source}: shared tables {time.perf_counter() - t0:.3f}s", flush=True)
+            for name in wanted:
+                check = CHECKS[name]
                 fn = getattr(duck, name.replace("-", "_"))
                 # Each timed run rebuilds the shared tables it needs, as opsintel does per run.
                 def once():
@@ -225,10 +290,14 @@ def main():
 
         # The executive report and start-up.
         pdf = work / f"exec-{size}.pdf"
-        t, rss, _ = median_of(args.runs, lambda: timed(base + ["report", "exec", "--out", str(pdf)]))
-        res["steps"].append({"step": "report exec", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
-        print(f"report exec: {t:.3f}s ({rss:.0f} MiB)", flush=True)
-        t, rss, _ = median_of(max(args.runs, 5), lambda: timed([args.bin, "query", "list"]))
+        try:
+            t, rss, _ = median_of(args.runs, lambda i: timed(base + ["report", "exec", "--out", str(pdf)]))
+            res["steps"].append({"step": "report exec", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
+            print(f"report exec: {t:.3f}s ({rss:.0f} MiB)", flush=True)
+        except StepFailed as e:
+            res["steps"].append({"step": "report exec", "opsintel_s": None, "max_rss_mib": None, "duckdb_s": None, "same_answer": None, "failed": str(e)})
+            print(f"report exec: FAILED {e}", flush=True)
+        t, rss, _ = median_of(max(args.runs, 5), lambda i: timed([args.bin, "query", "list"]))
         res["steps"].append({"step": "query list (start-up)", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
         print(f"query list: {t*1000:.1f} ms", flush=True)
         (results_dir / f"{size}.json").write_text(json.dumps(res, indent=2) + "\n")
@@ -239,6 +308,9 @@ def main():
         size = f.stem
         r = json.loads(f.read_text())
         for s in r["steps"]:
+            if s.get("failed"):
+                lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | failed: {s['failed']} | | | | | | |")
+                continue
             d = s.get("duckdb_parquet_s", s["duckdb_s"])
             dc = s.get("duckdb_csv_s")
             ratio = f"{s['opsintel_s'] / d:.2f}" if d else ""

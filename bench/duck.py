@@ -25,14 +25,14 @@ CSV_TYPES = {
 }
 
 
-def views(con, source, where):
+def views(con, source, where, ext="csv"):
     """Views named after the datasets, over the lake (`source` = 'parquet', `where` = lake dir)
-    or the CSVs (`source` = 'csv', `where` = data dir)."""
+    or the CSVs (`source` = 'csv', `where` = data dir; files end in `ext`: csv or csv.gz)."""
     for ds in DATASETS:
         if source == "parquet":
             body = f"SELECT * FROM read_parquet('{where}/{ds}/**/*.parquet', hive_partitioning = false, union_by_name = true)"
         else:
-            raw = f"read_csv('{where}/{ds}.csv', header = true, all_varchar = true)"
+            raw = f"read_csv('{where}/{ds}.{ext}', header = true, all_varchar = true)"
             cols = con.execute(f"SELECT * FROM {raw} LIMIT 0").description
             exprs = []
             for (name, *_rest) in cols:

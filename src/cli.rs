@@ -309,6 +309,9 @@ pub struct GenerateArgs {
     /// Multiply customers, incidents and changes (e.g. 15000 for about ten million incidents)
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
+    /// Write gzip-compressed files (`incidents.csv.gz`, ...), which `ingest` reads as they are
+    #[arg(long)]
+    pub gzip: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         months: args.months,
         end_month,
         scale: args.scale,
+        gzip: args.gzip,
     };
     let summary = generate(&opts)?;
     let rows = summary

@@ -39,6 +39,8 @@ pub struct GenerateOptions {
     pub end_month: NaiveDate,
     /// Multiplies customers, incidents and changes.
     pub scale: f64,
+    /// Write `.csv.gz` files instead of `.csv`.
+    pub gzip: bool,
 }
 
 /// Rows written per file.
@@ -127,7 +129,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 .fold(0u64, |m, i| m | (1 << i))
         })
         .collect();
-    write_assets(&opts.out)?;
+    write_assets(&opts.out, opts.gzip)?;
 
     // Customers.
     let n_customers = ((opts.customers as f64) * opts.scale).round().max(1.0) as usize;
@@ -195,6 +197,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             "source",
             "updated_at",
         ],
+        opts.gzip,
     )?;
     let mut chg = CsvOut::create(
         &opts.out,
@@ -213,6 +216,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             "source",
             "updated_at",
         ],
+        opts.gzip,
     )?;
     let mut mw = CsvOut::create(
         &opts.out,
@@ -224,6 +228,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             "ends_at",
             "announced_at",
         ],
+        opts.gzip,
     )?;
     let mut churn = CsvOut::create(
         &opts.out,
@@ -237,8 +242,14 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             "reason_detail",
             "voluntary",
         ],
+        opts.gzip,
     )?;
-    let mut rev = CsvOut::create(&opts.out, "revenue", &["customer_id", "month", "mrr"])?;
+    let mut rev = CsvOut::create(
+        &opts.out,
+        "revenue",
+        &["customer_id", "month", "mrr"],
+        opts.gzip,
+    )?;
 
     let (mut n_inc, mut n_chg, mut n_mw) = (0u64, 0u64, 0u64);
     for (m, &month) in months.iter().enumerate() {
@@ -532,8 +543,14 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             "owner",
             "updated_at",
         ],
+        opts.gzip,
     )?;
-    let mut ca = CsvOut::create(&opts.out, "customer_assets", &["customer_id", "asset_id"])?;
+    let mut ca = CsvOut::create(
+        &opts.out,
+        "customer_assets",
+        &["customer_id", "asset_id"],
+        opts.gzip,
+    )?;
     let mut sla = CsvOut::create(
         &opts.out,
         "slas",
@@ -549,6 +566,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             "valid_from",
             "valid_to",
         ],
+        opts.gzip,
     )?;
     let updated = ts(period_end - Duration::hours(1));
     for (i, c) in customers.iter().enumerate() {
@@ -646,7 +664,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     Ok(GenerateSummary { files })
 }
 
-fn write_assets(out: &Path) -> Result<()> {
+fn write_assets(out: &Path, gzip: bool) -> Result<()> {
     let mut w = CsvOut::create(
         out,
         "assets",
@@ -660,6 +678,7 @@ fn write_assets(out: &Path) -> Result<()> {
             "monthly_cost",
             "updated_at",
         ],
+        gzip,
     )?;
     for a in ASSETS {
         w.row(&[
