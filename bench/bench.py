@@ -98,12 +98,23 @@ def median_of(runs, fn):
     return statistics.median(r[0] for r in results), max(r[1] for r in results), results[-1][2]
 
 
-def duckdb_time(runs, fn):
+def duckdb_time(runs, fn, con=None):
+    """Median seconds of `fn` over `runs`, and its last value. With `con`, a run longer than
+    LIMITS["seconds"] is interrupted and raises StepFailed."""
     times = []
     value = None
     for _ in range(runs):
+        timer = threading.Timer(LIMITS["seconds"], con.interrupt) if con else None
+        if timer:
+            timer.start()
         start = time.perf_counter()
-        value = fn()
+        try:
+            value = fn()
+        except Exception as e:  # duckdb.InterruptException and any engine error
+            raise StepFailed(f"duckdb: {type(e).__name__} after {time.perf_counter() - start:.0f} s") from e
+        finally:
+            if timer:
+                timer.cancel()
         times.append(time.perf_counter() - start)
     return statistics.median(times), value
 
@@ -267,9 +278,12 @@ def main():
             duck.views(con, source, where, ext)
             wanted = [q for q in CHECKS if q in args.duck_questions.split(",") and q in answers]
             if any(q in NEEDS_PREPARE for q in wanted):
-                t0 = time.perf_counter()
-                duck.prepare(con, timelines=any(NEEDS_PREPARE.get(q) for q in wanted))
-                print(f"duckdb {source}: shared tables {time.perf_counter() - t0:.3f}s", flush=True)
+                try:
+                    prep, _ = duckdb_time(1, lambda: duck.prepare(con, timelines=any(NEEDS_PREPARE.get(q) for q in wanted)), con)
+                    print(f"duckdb {source}: shared tables {prep:.3f}s", flush=True)
+                except StepFailed as e:
+                    print(f"duckdb {source}: shared tables FAILED {e}", flush=True)
+                    wanted = [q for q in wanted if q not in NEEDS_PREPARE]
             for name in wanted:
                 check = CHECKS[name]
                 fn = getattr(duck, name.replace("-", "_"))
@@ -278,9 +292,14 @@ def main():
                     if name in NEEDS_PREPARE:
                         duck.prepare(con, timelines=NEEDS_PREPARE[name])
                     return fn(con)
-                dt, rows = duckdb_time(args.duck_runs or args.runs, once)
-                same, why = check(rows, answers[name])
                 step = next(s for s in res["steps"] if s["step"] == f"query {name}")
+                try:
+                    dt, rows = duckdb_time(args.duck_runs or args.runs, once, con)
+                except StepFailed as e:
+                    step[f"duckdb_{source}_failed"] = str(e)
+                    print(f"duckdb {source} {name}: FAILED {e}", flush=True)
+                    continue
+                same, why = check(rows, answers[name])
                 step[f"duckdb_{source}_s"] = dt
                 step[f"same_{source}"] = same
                 if source == "parquet":

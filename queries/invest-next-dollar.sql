@@ -41,7 +41,7 @@ down AS (
 -- Credits of breached availability SLA periods overlapping the period, already split between
 -- components by their share of the customer's incident downtime in the SLA period.
 credits AS (
-  SELECT s.asset_id, SUM(s.credit_share) AS sla_credits FROM sla_credit_assets s CROSS JOIN p
+  SELECT s.asset_id, SUM(s.credit_share) AS sla_credits FROM sla_credit_by_asset s CROSS JOIN p
   WHERE s.period_start < p.period_end GROUP BY s.asset_id
 ),
 rel_churn AS (

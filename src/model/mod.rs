@@ -259,6 +259,12 @@ pub const TABLES: &[TableDef] = &[
         false,
     ),
     t(
+        "sla_credit_by_asset",
+        "asset × start of a credited availability SLA period overlapping the query's period: sum of the asset's credit shares",
+        Scope::Period,
+        false,
+    ),
+    t(
         "sla_incidents",
         "time SLA period overlapping the query's period × in-scope incident: actual vs target minutes",
         Scope::Period,
@@ -515,6 +521,15 @@ impl Model {
                     ..Default::default()
                 };
                 Ok(sla(overlapping, extras)?.credit_assets.expect("asked for"))
+            }
+            "sla_credit_by_asset" => {
+                let extras = sla::Extras {
+                    credit_by_asset: true,
+                    ..Default::default()
+                };
+                Ok(sla(overlapping, extras)?
+                    .credit_by_asset
+                    .expect("asked for"))
             }
             "sla_incidents" => {
                 let extras = sla::Extras {

@@ -56,12 +56,15 @@ pub(crate) struct Extras {
     pub incidents: bool,
     /// `sla_credit_assets`: credits of breached availability periods split by asset.
     pub credit_assets: bool,
+    /// `sla_credit_by_asset`: the same credits summed per asset and period start.
+    pub credit_by_asset: bool,
 }
 
 pub(crate) struct Built {
     pub periods: DataFrame,
     pub incidents: Option<DataFrame>,
     pub credit_assets: Option<DataFrame>,
+    pub credit_by_asset: Option<DataFrame>,
 }
 
 #[derive(Default)]
@@ -106,6 +109,9 @@ struct IncCols {
 
 #[derive(Default)]
 struct ShareCols {
+    /// Sum per (asset, period start) instead of rows.
+    sum: bool,
+    sums: HashMap<(u32, i64), (f64, u64)>,
     sla: Vec<String>,
     customer: Vec<String>,
     start: Vec<i64>,
@@ -223,13 +229,17 @@ pub(crate) fn build(
     let mut closures: HashMap<String, BTreeSet<String>> = HashMap::new();
     // Bounds (UTC) and label of each period, computed once (time zone conversions are dear).
     let mut bounds: HashMap<Period, (i64, i64, String)> = HashMap::new();
+    // Downtime of an asset in a period (the same for every customer exposed to it).
+    let mut tallies: HashMap<(u32, i64, i64), f64> = HashMap::new();
+    let credits_only = extras.credit_assets || extras.credit_by_asset;
+    sh.sum = extras.credit_by_asset;
 
     for r in 0..slas.height() {
         let (Some(cid), Some(m), Some(tgt)) = (cust[r].as_deref(), metric[r].as_deref(), target[r])
         else {
             continue;
         };
-        if extras.credit_assets && m != "availability" {
+        if credits_only && m != "availability" {
             continue;
         }
         let Some(&ci) = cu.index.get(cid) else {
@@ -454,11 +464,12 @@ pub(crate) fn build(
                     credit_pct(&tiers_r, attain)
                 };
                 let credit = (fee * cp).round() / 100.0;
-                if extras.credit_assets && avail.is_some() && credit > 0.0 {
-                    credit_shares(inc, cu, ex, ci, ps, pe, credit, &sla_id, &mut sh);
+                if credits_only && avail.is_some() && credit > 0.0 {
+                    let span = Span { ps, pe, credit };
+                    credit_shares(inc, cu, ex, ci, span, &sla_id, &mut tallies, &mut sh);
                 }
                 // Only the credit split was asked for: no period rows.
-                if extras.credit_assets {
+                if credits_only {
                     per = Period {
                         first: add_months(per.first, months_per as i32),
                         months: months_per,
@@ -566,10 +577,43 @@ pub(crate) fn build(
             )
         })
         .transpose()?;
+    let credit_by_asset = extras
+        .credit_by_asset
+        .then(|| {
+            let mut sums: Vec<((u32, i64), (f64, u64))> = sh.sums.into_iter().collect();
+            sums.sort_by(|a, b| {
+                (inc.assets.name(a.0.0), a.0.1).cmp(&(inc.assets.name(b.0.0), b.0.1))
+            });
+            frame(
+                vec![
+                    Column::new(
+                        "asset_id".into(),
+                        sums.iter()
+                            .map(|((a, _), _)| inc.assets.name(*a))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "period_start".into(),
+                        sums.iter().map(|((_, ps), _)| *ps).collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "credit_share".into(),
+                        sums.iter().map(|(_, (v, _))| *v).collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "credited_periods".into(),
+                        sums.iter().map(|(_, (_, n))| *n as i64).collect::<Vec<_>>(),
+                    ),
+                ],
+                &["period_start"],
+            )
+        })
+        .transpose()?;
     Ok(Built {
         periods,
         incidents,
         credit_assets,
+        credit_by_asset,
     })
 }
 
@@ -577,21 +621,33 @@ pub(crate) fn build(
 /// incidents that reached the customer and started in the period (incidents without an asset
 /// count in the total but get no share).
 #[allow(clippy::too_many_arguments)]
+/// A breached period and its credit.
+struct Span {
+    ps: i64,
+    pe: i64,
+    credit: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn credit_shares(
     inc: &Incidents,
     cu: &Customers,
     ex: &Exposure,
     ci: usize,
-    ps: i64,
-    pe: i64,
-    credit: f64,
+    Span { ps, pe, credit }: Span,
     sla_id: &str,
+    tallies: &mut HashMap<(u32, i64, i64), f64>,
     out: &mut ShareCols,
 ) {
     let g = cu.list[ci].group as usize;
     let mut by: Vec<(Option<u32>, f64)> = ex.group_assets[g]
         .iter()
-        .map(|&a| (Some(a), ex.lines[a as usize].tally(ps, pe).downtime))
+        .map(|&a| {
+            let d = *tallies
+                .entry((a, ps, pe))
+                .or_insert_with(|| ex.lines[a as usize].tally(ps, pe).downtime);
+            (Some(a), d)
+        })
         .collect();
     for i in ex.named_in(ci, ps, pe) {
         let x = &inc.list[i as usize];
@@ -605,6 +661,16 @@ fn credit_shares(
     }
     let total: f64 = by.iter().map(|(_, d)| d).sum();
     if total <= 0.0 {
+        return;
+    }
+    if out.sum {
+        for (a, d) in by.iter().filter(|(_, d)| *d > 0.0) {
+            if let Some(a) = a {
+                let e = out.sums.entry((*a, ps)).or_default();
+                e.0 += credit * d / total;
+                e.1 += 1;
+            }
+        }
         return;
     }
     let mut rows: Vec<(&str, f64)> = by
