@@ -373,6 +373,23 @@ fn churned_mrr_reconciles_between_the_churn_and_revenue_datasets_on_the_sample()
 }
 
 #[test]
+fn credits_summed_per_asset_reconcile_with_the_credit_rows() {
+    // sla_credit_by_asset (summed as computed, for invest-next-dollar) and sla_credit_assets
+    // (one row per credited period and asset) are two computations of the same split.
+    let w = Work::with_sample();
+    let run = |table: &str, count: &str| {
+        w.ok(&[
+            "--lake", "lake", "--as-of", "2026-11-01", "sql", "--format", "csv",
+            &format!("SELECT asset_id, STRFTIME(period_start, '%Y-%m') AS m, ROUND(SUM(credit_share), 6) AS credit, {count} AS n FROM {table} GROUP BY 1, 2 ORDER BY 1, 2"),
+        ])
+    };
+    let rows = run("sla_credit_assets", "COUNT(*)");
+    let sums = run("sla_credit_by_asset", "SUM(credited_periods)");
+    assert!(rows.lines().count() > 10, "{rows}");
+    assert_eq!(rows, sums);
+}
+
+#[test]
 fn blast_radius_follows_the_dependency_graph_and_skips_churned_customers() {
     let w = hand();
     let df = query(&w, AS_OF, "blast-radius", &["asset=db"]);

@@ -82,7 +82,7 @@ struct Scan {
 /// Splits a CSV stream into chunks of whole records.
 pub struct CsvChunks {
     path: PathBuf,
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     /// SHA-256 of the raw file, known once the stream is exhausted.
     sha_source: Option<ShaSource>,
     header: Vec<u8>,
@@ -121,7 +121,7 @@ impl CsvChunks {
             },
             out: digest.clone(),
         };
-        let reader: Box<dyn Read> = if is_gzip(path) {
+        let reader: Box<dyn Read + Send> = if is_gzip(path) {
             Box::new(flate2::read::MultiGzDecoder::new(hashed))
         } else {
             Box::new(hashed)
@@ -298,6 +298,59 @@ impl CsvChunks {
         text.push('\n');
         text.push_str(std::str::from_utf8(&body).expect("checked"));
         Ok(Some(Chunk { text, first_line }))
+    }
+}
+
+/// Chunks read ahead by a thread (decompression and record scanning overlap validation), at
+/// most `ahead` chunks in flight. The thread ends when the receiver is dropped.
+pub struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<Result<Chunk>>,
+    thread: Option<std::thread::JoinHandle<Option<String>>>,
+    sha: Option<String>,
+}
+
+impl ReadAhead {
+    pub fn new(mut chunks: CsvChunks, ahead: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(ahead);
+        let thread = std::thread::spawn(move || {
+            loop {
+                match chunks.next_chunk() {
+                    Ok(Some(c)) => {
+                        if tx.send(Ok(c)).is_err() {
+                            return None;
+                        }
+                    }
+                    Ok(None) => return chunks.sha256(),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return None;
+                    }
+                }
+            }
+        });
+        ReadAhead {
+            rx,
+            thread: Some(thread),
+            sha: None,
+        }
+    }
+
+    /// The next chunk, or `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        match self.rx.recv() {
+            Ok(c) => c.map(Some),
+            Err(_) => {
+                if let Some(t) = self.thread.take() {
+                    self.sha = t.join().unwrap_or(None);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The file's SHA-256, once every chunk has been read.
+    pub fn sha256(&self) -> Option<String> {
+        self.sha.clone()
     }
 }
 

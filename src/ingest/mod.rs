@@ -226,7 +226,7 @@ fn ingest_stream(
             return Ok(same);
         }
     }
-    let mut reader = chunks::CsvChunks::open(path, opts.chunk_bytes)?;
+    let mut reader = chunks::ReadAhead::new(chunks::CsvChunks::open(path, opts.chunk_bytes)?, 1);
     let mut spill = match spec.layout {
         Layout::MonthlyBy(_) => Some(tx.spill(kind)?),
         Layout::Single => None,
@@ -279,7 +279,7 @@ fn ingest_stream(
     let id = tx.next_ingest_id();
     pb.set_message(format!("{shown}: merging"));
     let (stats, accepted) = match spill {
-        Some(spill) => (tx.put_spill(kind, &spill, id)?, spill.rows()),
+        Some(mut spill) => (tx.put_spill(kind, &mut spill, id)?, spill.rows()),
         None => {
             let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
             incoming.rechunk_mut();

@@ -48,6 +48,25 @@ pub fn upsert(
 ) -> Result<(DataFrame, MergeStats)> {
     let err = || Error::polars(format!("merging {}", spec.name()));
     let key: Vec<Expr> = spec.key.iter().map(|k| col(*k)).collect();
+    if existing.height() == 0 {
+        // Into an empty dataset (a first load, a new month): with no key repeated in the file,
+        // every row is inserted as it is.
+        let distinct = incoming
+            .clone()
+            .lazy()
+            .select(key.clone())
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()
+            .map_err(err())?
+            .height();
+        if distinct == incoming.height() {
+            let stats = MergeStats {
+                inserted: distinct as u64,
+                ..MergeStats::default()
+            };
+            return Ok((sort_rows(incoming.clone(), spec)?, stats));
+        }
+    }
     let n_old = existing.height() as IdxSize;
     let old = existing.clone().lazy().with_row_index(SEQ, None);
     let new = incoming.clone().lazy().with_row_index(SEQ, Some(n_old));

@@ -176,10 +176,7 @@ impl Spill {
                 }
             }
         }
-        Ok(out.map(|mut df| {
-            df.rechunk_mut();
-            df
-        }))
+        Ok(out)
     }
 }
 
@@ -254,7 +251,7 @@ fn widen(acc: &mut (Option<i64>, Option<i64>), r: (Option<i64>, Option<i64>)) {
 /// Merge `spill` into the current files of its dataset, writing the new version into
 /// `out_dir` with `write` (which writes one partition file and returns its entry).
 pub fn merge(
-    spill: &Spill,
+    spill: &mut Spill,
     current: &[Current],
     out_dir: &Path,
     write: &dyn Fn(&Path, &str, Option<String>, DataFrame) -> Result<FileEntry>,
@@ -281,7 +278,7 @@ pub fn merge(
     };
 
     // Keys in more than one month: sort the words of the incoming rows and of the lake's.
-    let mut words = spill.words.clone();
+    let mut words = std::mem::take(&mut spill.words);
     let mut index = spill.index.clone();
     for (month, cs) in &by_month {
         let i = match index.get(month) {

@@ -173,7 +173,7 @@ impl<'a> Transaction<'a> {
     pub fn put_spill(
         &mut self,
         kind: DatasetKind,
-        spill: &Spill,
+        spill: &mut Spill,
         ingest_id: u64,
     ) -> Result<MergeStats> {
         let spec = kind.spec();
