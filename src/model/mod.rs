@@ -404,6 +404,29 @@ impl Model {
     }
 
     /// Build (or take from the cache) the derived table `name`.
+    /// A derived table that is a polars plan over the lake (not built in Rust), so that SQL
+    /// reading it fuses with it: its filters and aggregations run in the same plan as the scan
+    /// and the row-level table is never materialised. `None` for tables built in Rust.
+    pub fn plan(&self, name: &str, scoped: &Scoped) -> Result<Option<LazyFrame>> {
+        match name {
+            "change_outcomes" => {
+                // The period's changes only: the filter reaches the Parquet scan (row groups
+                // and month partitions outside it are not read).
+                let mut lf = tables::change_outcomes(&*self.src, self.cal()?)?;
+                if let Some(w) = scoped.window {
+                    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+                    lf = lf.filter(
+                        col("started_at")
+                            .gt_eq(lit(w.start).cast(ts.clone()))
+                            .and(col("started_at").lt(lit(w.end).cast(ts))),
+                    );
+                }
+                Ok(Some(lf))
+            }
+            _ => Ok(None),
+        }
+    }
+
     pub fn table(&self, name: &str, scoped: &Scoped) -> Result<DataFrame> {
         let def = table_def(name)
             .ok_or_else(|| Error::Usage(format!("no derived table named `{name}`")))?;
@@ -449,21 +472,11 @@ impl Model {
             "incident_timings" => tables::incident_timings(self.incidents()?, self.cal()?),
             "outages" => tables::outages(self.incidents()?, self.cal()?),
             "downtime_all" => tables::downtime_all(self.incidents()?, self.cal()?),
-            "change_outcomes" => {
-                // The period's changes only: the filter reaches the Parquet scan (row groups
-                // and month partitions outside it are not read).
-                let mut lf = tables::change_outcomes(src, self.cal()?)?;
-                if let Some(w) = window {
-                    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-                    lf = lf.filter(
-                        col("started_at")
-                            .gt_eq(lit(w.start).cast(ts.clone()))
-                            .and(col("started_at").lt(lit(w.end).cast(ts))),
-                    );
-                }
-                lf.collect()
-                    .map_err(Error::polars("model: change outcomes"))
-            }
+            "change_outcomes" => self
+                .plan(name, scoped)?
+                .expect("a plan")
+                .collect()
+                .map_err(Error::polars("model: change outcomes")),
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
             "incident_trend" => {
                 trend::table(&self.incidents()?.list, self.cal()?, scoped.trend_months)

@@ -92,7 +92,11 @@ pub fn run_sql(
     }
     for def in model::TABLES {
         if names.contains(def.name) {
-            ctx.register(def.name, model.table(def.name, scoped)?.lazy());
+            let lf = match model.plan(def.name, scoped)? {
+                Some(plan) => plan,
+                None => model.table(def.name, scoped)?.lazy(),
+            };
+            ctx.register(def.name, lf);
         }
     }
     ctx.register("params", params_df.lazy());
