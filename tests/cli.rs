@@ -10,18 +10,6 @@ use std::fs;
 use std::process::Stdio;
 use std::time::Duration;
 
-const DATASETS: [&str; 9] = [
-    "customers",
-    "assets",
-    "customer_assets",
-    "incidents",
-    "changes",
-    "maintenance",
-    "slas",
-    "churn",
-    "revenue",
-];
-
 #[test]
 fn sample_data_ingests_completely_and_reingest_is_a_no_op() {
     let w = Work::new();

@@ -3,20 +3,8 @@
 
 mod common;
 
-use common::{Work, repo, str_at};
+use common::{DATASETS, Work, repo, str_at};
 use std::io::Write;
-
-const DATASETS: [&str; 9] = [
-    "customers",
-    "assets",
-    "customer_assets",
-    "incidents",
-    "changes",
-    "maintenance",
-    "slas",
-    "churn",
-    "revenue",
-];
 
 #[test]
 fn small_chunks_and_gzip_store_exactly_what_one_read_stores() {

@@ -7,6 +7,19 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Every dataset, in ingest order.
+pub const DATASETS: [&str; 9] = [
+    "customers",
+    "assets",
+    "customer_assets",
+    "incidents",
+    "changes",
+    "maintenance",
+    "slas",
+    "churn",
+    "revenue",
+];
+
 const BIN: &str = env!("CARGO_BIN_EXE_opsintel");
 
 pub fn repo() -> PathBuf {
