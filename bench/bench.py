@@ -194,6 +194,27 @@ CHECKS = {
 NEEDS_PREPARE = {"troublesome-components": False, "trailing-twelve-months": True, "sla-attainment": True}
 
 
+def render(results_dir):
+    """The table of every size measured so far (bench/results/*.json) into latest.md, and printed."""
+    lines = ["| size | incidents | step | opsintel (median s) | max RSS (MiB) | DuckDB on Parquet (median s) | ratio | DuckDB on CSV (median s) | ratio | same answer (Parquet/CSV) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for f in sorted(results_dir.glob("*.json"), key=lambda p: json.loads(p.read_text())["scale"]):
+        size = f.stem
+        r = json.loads(f.read_text())
+        for s in r["steps"]:
+            if s.get("failed"):
+                lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | failed: {s['failed']} | | | | | | |")
+                continue
+            d = s.get("duckdb_parquet_s", s["duckdb_s"])
+            dc = s.get("duckdb_csv_s")
+            ratio = f"{s['opsintel_s'] / d:.2f}" if d else ""
+            ratio_c = f"{s['opsintel_s'] / dc:.2f}" if dc else ""
+            flags = [s.get("same_parquet", s["same_answer"]), s.get("same_csv")]
+            same = "/".join("" if f is None else ("yes" if f else "NO") for f in flags).strip("/")
+            lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | {s['opsintel_s']:.3f} | {s['max_rss_mib']:.0f} | {'' if d is None else f'{d:.3f}'} | {ratio} | {'' if dc is None else f'{dc:.3f}'} | {ratio_c} | {same} |")
+    (results_dir / "latest.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("sizes", nargs="*", default=["small"])
@@ -321,25 +342,7 @@ def main():
         print(f"query list: {t*1000:.1f} ms", flush=True)
         (results_dir / f"{size}.json").write_text(json.dumps(res, indent=2) + "\n")
 
-    # The table of every size measured so far.
-    lines = ["| size | incidents | step | opsintel (median s) | max RSS (MiB) | DuckDB on Parquet (median s) | ratio | DuckDB on CSV (median s) | ratio | same answer (Parquet/CSV) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for f in sorted(results_dir.glob("*.json"), key=lambda p: json.loads(p.read_text())["scale"]):
-        size = f.stem
-        r = json.loads(f.read_text())
-        for s in r["steps"]:
-            if s.get("failed"):
-                lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | failed: {s['failed']} | | | | | | |")
-                continue
-            d = s.get("duckdb_parquet_s", s["duckdb_s"])
-            dc = s.get("duckdb_csv_s")
-            ratio = f"{s['opsintel_s'] / d:.2f}" if d else ""
-            ratio_c = f"{s['opsintel_s'] / dc:.2f}" if dc else ""
-            flags = [s.get("same_parquet", s["same_answer"]), s.get("same_csv")]
-            same = "/".join("" if f is None else ("yes" if f else "NO") for f in flags).strip("/")
-            lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | {s['opsintel_s']:.3f} | {s['max_rss_mib']:.0f} | {'' if d is None else f'{d:.3f}'} | {ratio} | {'' if dc is None else f'{dc:.3f}'} | {ratio_c} | {same} |")
-    (results_dir / "latest.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
+    render(results_dir)
 
 if __name__ == "__main__":
     main()
