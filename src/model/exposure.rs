@@ -146,11 +146,11 @@ pub(crate) struct Exposure {
     pub group_assets: Vec<Vec<u32>>,
     /// Day boundaries (local midnights from the calendar's start, and as-of).
     days: Vec<i64>,
-    /// Downtime of the assets in every group's closure (the same for all groups), by day.
-    base_days: DayRuns,
-    /// Per group: the downtime of its other assets above the common one, by day. Running
-    /// sums of exact microseconds, so every window sums without rounding.
-    group_days: Vec<DayRuns>,
+    /// Downtime of the assets in every group's closure, by day, and per group the downtime of
+    /// its other assets above it: running sums of exact microseconds, so every window sums
+    /// without rounding. Built on first use (the sweep is the dearest part of the exposure, and
+    /// queries that need only who an incident reaches never ask for it).
+    runs: std::cell::OnceCell<(DayRuns, Vec<DayRuns>)>,
     /// Per customer named by incidents: those incidents, by start.
     pub named: HashMap<u32, Vec<u32>>,
     /// Per customer named by incidents: downtime of theirs above the group's.
@@ -242,8 +242,6 @@ impl Exposure {
             .map(|g| g.assets.iter().filter_map(|a| inc.assets.get(a)).collect())
             .collect();
         let days = day_bounds(cal);
-        let merged: Vec<&[Segment]> = lines.iter().map(|l| l.merged.as_slice()).collect();
-        let (base_days, group_days) = group_day_runs(&merged, &group_assets, &days);
         let exposed = (0..n_assets as u32)
             .map(|a| {
                 cu.exposed
@@ -258,8 +256,7 @@ impl Exposure {
             lines,
             group_assets,
             days,
-            base_days,
-            group_days,
+            runs: std::cell::OnceCell::new(),
             named,
             excess: HashMap::new(),
             exposed,
@@ -278,6 +275,15 @@ impl Exposure {
             .collect();
         ex.excess = excess;
         ex
+    }
+
+    /// Every group's downtime as local-day running sums (built on first use).
+    fn runs(&self) -> (&DayRuns, &[DayRuns]) {
+        let (base, groups) = self.runs.get_or_init(|| {
+            let merged: Vec<&[Segment]> = self.lines.iter().map(|l| l.merged.as_slice()).collect();
+            group_day_runs(&merged, &self.group_assets, &self.days)
+        });
+        (base, groups)
     }
 
     /// The excess of `extra` (merged) over group `g`'s downtime, rebuilt around each piece.
@@ -311,8 +317,8 @@ impl Exposure {
         if to <= from {
             return 0.0;
         }
-        let between =
-            |a: usize, b: usize| self.base_days.between(a, b) + self.group_days[g].between(a, b);
+        let (base_days, group_days) = self.runs();
+        let between = |a: usize, b: usize| base_days.between(a, b) + group_days[g].between(a, b);
         match (self.days.binary_search(&from), self.days.binary_search(&to)) {
             (Ok(a), Ok(b)) => between(a, b),
             _ => {
