@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<()> {
         strict: args.strict,
         now: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         chunk_bytes: args.chunk_size,
+        timings: ctx.timings,
     };
     let outcomes = ingest::ingest(&ctx.lake, &inputs, &opts)?;
 

@@ -96,6 +96,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
                 strict: false,
                 now: now.clone(),
                 chunk_bytes: ingest::chunks::DEFAULT_CHUNK_BYTES,
+                timings: ctx.timings,
             };
             let status = match ingest::ingest(&ctx.lake, &[input], &opts) {
                 Ok(out) => match out.first() {

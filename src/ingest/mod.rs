@@ -45,6 +45,30 @@ pub struct IngestOptions {
     pub now: String,
     /// Bytes of CSV read, validated and spilled at a time ([`chunks::DEFAULT_CHUNK_BYTES`]).
     pub chunk_bytes: usize,
+    /// Print the time of each phase of a streamed file on stderr (`--timings`).
+    pub timings: bool,
+}
+
+/// Seconds spent in each phase of a streamed ingest.
+#[derive(Default)]
+struct Phases {
+    /// Waiting for the next chunk (decompression and record scanning run ahead in a thread).
+    wait: f64,
+    /// CSV parsing by polars (all text).
+    parse: f64,
+    /// Typed parsing and checks of every value.
+    validate: f64,
+    /// Writing month spill files (or gathering rows in memory).
+    spill: f64,
+    /// Merging into the dataset and writing the new version.
+    merge: f64,
+}
+
+fn timed<T>(acc: &mut f64, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let out = f();
+    *acc += t.elapsed().as_secs_f64();
+    out
 }
 
 /// What happened to one file.
@@ -243,12 +267,17 @@ fn ingest_stream(
         superseded: 0,
     };
     let mut first = true;
-    while let Some(chunk) = reader.next_chunk()? {
-        let mut raw = read::read(path, chunk.text, read::Format::Csv)?;
+    let mut ph = Phases::default();
+    while let Some(chunk) = timed(&mut ph.wait, || reader.next_chunk())? {
+        let mut raw = timed(&mut ph.parse, || {
+            read::read(path, chunk.text, read::Format::Csv)
+        })?;
         // Lines in the chunk count from its header (line 1); make them lines of the file.
         let shift = chunk.first_line - 2;
         raw.lines.iter_mut().for_each(|l| *l += shift);
-        let valid = validate::validate(path, &raw, spec, tz)?;
+        let valid = timed(&mut ph.validate, || {
+            validate::validate(path, &raw, spec, tz)
+        })?;
         drop(raw);
         c.rows_read += valid.rows_read;
         c.rows_rejected += valid.rows_rejected;
@@ -261,16 +290,19 @@ fn ingest_stream(
         if opts.strict && c.rows_rejected > 0 {
             continue; // count the rest, keep nothing
         }
-        match spill.as_mut() {
-            Some(s) => s.push(valid.df)?,
-            None => match frames.as_mut() {
-                None => frames = Some(valid.df),
-                Some(acc) => {
-                    acc.vstack_mut_owned(valid.df)
-                        .map_err(Error::polars("combining chunks"))?;
-                }
-            },
-        }
+        timed(&mut ph.spill, || -> Result<()> {
+            match spill.as_mut() {
+                Some(s) => s.push(valid.df)?,
+                None => match frames.as_mut() {
+                    None => frames = Some(valid.df),
+                    Some(acc) => {
+                        acc.vstack_mut_owned(valid.df)
+                            .map_err(Error::polars("combining chunks"))?;
+                    }
+                },
+            }
+            Ok(())
+        })?;
     }
     if opts.strict && c.rows_rejected > 0 {
         return Err(strict_error(path, &c));
@@ -278,15 +310,23 @@ fn ingest_stream(
     c.sha256 = reader.sha256().unwrap_or_default();
     let id = tx.next_ingest_id();
     pb.set_message(format!("{shown}: merging"));
-    let (stats, accepted) = match spill {
-        Some(mut spill) => (tx.put_spill(kind, &mut spill, id)?, spill.rows()),
-        None => {
-            let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
-            incoming.rechunk_mut();
-            let stats = merge_whole(tx, kind, &incoming, id, pb, &shown)?;
-            (stats, incoming.height() as u64)
-        }
-    };
+    let (stats, accepted) = timed(&mut ph.merge, || -> Result<(MergeStats, u64)> {
+        Ok(match spill {
+            Some(mut spill) => (tx.put_spill(kind, &mut spill, id)?, spill.rows()),
+            None => {
+                let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
+                incoming.rechunk_mut();
+                let stats = merge_whole(tx, kind, &incoming, id, pb, &shown)?;
+                (stats, incoming.height() as u64)
+            }
+        })
+    })?;
+    if opts.timings {
+        eprintln!(
+            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s, spill {:.3} s, merge and write {:.3} s",
+            ph.wait, ph.parse, ph.validate, ph.spill, ph.merge
+        );
+    }
     finish(tx, input, opts, tz, c, stats, accepted, id)
 }
 
