@@ -17,7 +17,7 @@ pub struct CsvOut {
 /// Where rows go: a plain file, or a gzip stream (for data sets larger than the disk allows).
 enum Sink {
     Plain(BufWriter<File>),
-    Gzip(BufWriter<GzEncoder<File>>),
+    Gzip(Box<BufWriter<GzEncoder<File>>>),
 }
 
 impl Sink {
@@ -31,7 +31,7 @@ impl Sink {
     fn finish(self) -> std::io::Result<()> {
         match self {
             Sink::Plain(mut w) => w.flush(),
-            Sink::Gzip(w) => w
+            Sink::Gzip(w) => (*w)
                 .into_inner()
                 .map_err(|e| e.into_error())?
                 .finish()
@@ -47,10 +47,10 @@ impl CsvOut {
         let path = dir.join(&name);
         let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let w = if gzip {
-            Sink::Gzip(BufWriter::with_capacity(
+            Sink::Gzip(Box::new(BufWriter::with_capacity(
                 1 << 20,
                 GzEncoder::new(file, flate2::Compression::fast()),
-            ))
+            )))
         } else {
             Sink::Plain(BufWriter::with_capacity(1 << 20, file))
         };
