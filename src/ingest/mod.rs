@@ -64,6 +64,14 @@ struct Phases {
     merge: f64,
 }
 
+/// The process's peak resident memory so far (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 fn timed<T>(acc: &mut f64, f: impl FnOnce() -> T) -> T {
     let t = std::time::Instant::now();
     let out = f();
@@ -307,6 +315,7 @@ fn ingest_stream(
     if opts.strict && c.rows_rejected > 0 {
         return Err(strict_error(path, &c));
     }
+    let peak_read = peak_rss_mib();
     c.sha256 = reader.sha256().unwrap_or_default();
     let id = tx.next_ingest_id();
     pb.set_message(format!("{shown}: merging"));
@@ -323,8 +332,14 @@ fn ingest_stream(
     })?;
     if opts.timings {
         eprintln!(
-            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s, spill {:.3} s, merge and write {:.3} s",
-            ph.wait, ph.parse, ph.validate, ph.spill, ph.merge
+            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s, spill {:.3} s, merge and write {:.3} s; peak memory {} MiB after reading, {} MiB after merging",
+            ph.wait,
+            ph.parse,
+            ph.validate,
+            ph.spill,
+            ph.merge,
+            peak_read.map_or("?".into(), |m| m.to_string()),
+            peak_rss_mib().map_or("?".into(), |m| m.to_string()),
         );
     }
     finish(tx, input, opts, tz, c, stats, accepted, id)
