@@ -48,7 +48,7 @@ pub fn month_parts(df: &DataFrame, t: &str) -> Result<Vec<(String, DataFrame)>> 
 }
 
 /// Hash of each row's key (the key columns as text), deterministic within a process.
-fn key_hashes(df: &DataFrame, key: &[&str]) -> Result<Vec<u64>> {
+pub(super) fn key_hashes(df: &DataFrame, key: &[&str]) -> Result<Vec<u64>> {
     let err = || Error::polars("hashing keys");
     let mut out = vec![0u64; df.height()];
     for k in key {
