@@ -211,8 +211,32 @@ def render(results_dir):
             flags = [s.get("same_parquet", s["same_answer"]), s.get("same_csv")]
             same = "/".join("" if f is None else ("yes" if f else "NO") for f in flags).strip("/")
             lines.append(f"| {size} | {r['incidents']:,} | {s['step']} | {s['opsintel_s']:.3f} | {s['max_rss_mib']:.0f} | {'' if d is None else f'{d:.3f}'} | {ratio} | {'' if dc is None else f'{dc:.3f}'} | {ratio_c} | {same} |")
+    lines += growth(results_dir)
     (results_dir / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def growth(results_dir, smaller="medium", larger="large"):
+    """Lines of a table: how each step's time and peak memory grow from one size to the next
+    (the issue's "no faster than the data"), when both sizes have results."""
+    a, b = results_dir / f"{smaller}.json", results_dir / f"{larger}.json"
+    if not (a.exists() and b.exists()):
+        return []
+    ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
+    data = rb["incidents"] / ra["incidents"]
+    out = ["", f"Growth from {smaller} ({ra['incidents']:,} incidents) to {larger} ({rb['incidents']:,}): {data:.1f}x the data", "",
+           "| step | time x | memory x | DuckDB (Parquet) time x |", "|---|---|---|---|"]
+    steps_a = {s["step"]: s for s in ra["steps"]}
+    for s in rb["steps"]:
+        p = steps_a.get(s["step"])
+        if not p or p.get("failed") or not p.get("opsintel_s"):
+            continue
+        if s.get("failed"):
+            out.append(f"| {s['step']} | failed: {s['failed']} | | |")
+            continue
+        dt = f"{s['duckdb_s'] / p['duckdb_s']:.1f}" if s.get("duckdb_s") and p.get("duckdb_s") else ""
+        out.append(f"| {s['step']} | {s['opsintel_s'] / p['opsintel_s']:.1f} | {s['max_rss_mib'] / p['max_rss_mib']:.1f} | {dt} |")
+    return out
 
 
 def main():
