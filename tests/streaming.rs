@@ -135,4 +135,35 @@ fn a_record_whose_time_moves_to_another_month_stays_one_record() {
     );
     let ids = df.column("incident_id").unwrap();
     assert_eq!(ids.n_unique().unwrap(), df.height(), "one row per key");
+
+    // A file touching only April: February, March and June are linked unchanged, and the
+    // time range still comes from the first and last of them.
+    w.write(
+        "v3.csv",
+        format!("{HEADER}I7,d,sev3,2025-04-15T10:00:00Z,open,\n"),
+    );
+    w.ok(&["--lake", "lake", "ingest", "incidents", "v3.csv"]);
+    let m = w.manifest();
+    assert_eq!(
+        parts(&w, "incidents"),
+        [
+            ("2025-02", 2),
+            ("2025-03", 1),
+            ("2025-04", 1),
+            ("2025-06", 1)
+        ]
+        .iter()
+        .map(|(p, n)| (p.to_string(), *n))
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(m["datasets"]["incidents"]["rows"], 5);
+    assert_eq!(
+        m["datasets"]["incidents"]["time_min"],
+        "2025-02-01T10:00:00Z"
+    );
+    assert_eq!(
+        m["datasets"]["incidents"]["time_max"],
+        "2025-06-01T10:00:00Z"
+    );
+    assert_eq!(w.scan("incidents").height(), 5);
 }

@@ -4,11 +4,12 @@
 //! break inside a quoted field does not end the record). The SHA-256 of the file's bytes (as
 //! stored, compressed or not) is computed on the way.
 
+use super::read::{check_text, empty_file, open_input, sniff_separator};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Default chunk size: large enough that polars' parallel CSV reader is efficient, small
 /// enough that a chunk's text, its string table and its typed rows stay well under 1 GiB.
@@ -30,35 +31,31 @@ pub fn without_gz(path: &Path) -> PathBuf {
     }
 }
 
-/// A reader that hashes what passes through it.
+/// A reader that hashes the bytes passing through it into a digest its owner keeps (the
+/// reader itself ends up boxed, under a decompressor).
 struct Hashing<R> {
     inner: R,
-    sha: Sha256,
+    sha: Arc<Mutex<Sha256>>,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.sha.update(&buf[..n]);
+        self.sha.lock().expect("hash lock").update(&buf[..n]);
         Ok(n)
     }
 }
 
 /// SHA-256 of a file's bytes, read in blocks.
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        sha.update(&buf[..n]);
-    }
-    Ok((format!("{:x}", sha.finalize()), total))
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let sha = Arc::new(Mutex::new(Sha256::new()));
+    let mut r = Hashing {
+        inner: open_input(path)?,
+        sha: sha.clone(),
+    };
+    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| Error::io(path, e))?;
+    let digest = sha.lock().expect("hash lock").clone().finalize();
+    Ok(format!("{digest:x}"))
 }
 
 /// One chunk: the header record, then whole records.
@@ -83,8 +80,8 @@ struct Scan {
 pub struct CsvChunks {
     path: PathBuf,
     reader: Box<dyn Read + Send>,
-    /// SHA-256 of the raw file, known once the stream is exhausted.
-    sha_source: Option<ShaSource>,
+    /// SHA-256 of the file's bytes as stored, complete once the stream is exhausted.
+    sha: Arc<Mutex<Sha256>>,
     header: Vec<u8>,
     pending: Vec<u8>,
     /// Line on which `pending` starts.
@@ -103,23 +100,13 @@ pub struct CsvChunks {
     yielded: bool,
 }
 
-/// How the digest is read back at the end (the boxed reader hides the hasher).
-struct ShaSource(std::sync::Arc<std::sync::Mutex<Option<String>>>);
-
 impl CsvChunks {
     /// Open `path` (decompressing `.gz`) and read its header record.
     pub fn open(path: &Path, chunk_bytes: usize) -> Result<Self> {
-        let digest = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let file = File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
-            _ => Error::io(path, e),
-        })?;
-        let hashed = Finishing {
-            inner: Hashing {
-                inner: BufReader::with_capacity(1 << 20, file),
-                sha: Sha256::new(),
-            },
-            out: digest.clone(),
+        let sha = Arc::new(Mutex::new(Sha256::new()));
+        let hashed = Hashing {
+            inner: BufReader::with_capacity(1 << 20, open_input(path)?),
+            sha: sha.clone(),
         };
         let reader: Box<dyn Read + Send> = if is_gzip(path) {
             Box::new(flate2::read::MultiGzDecoder::new(hashed))
@@ -129,7 +116,7 @@ impl CsvChunks {
         let mut me = CsvChunks {
             path: path.to_path_buf(),
             reader,
-            sha_source: Some(ShaSource(digest)),
+            sha,
             header: Vec::new(),
             pending: Vec::new(),
             pending_line: 1,
@@ -148,15 +135,13 @@ impl CsvChunks {
         Ok(me)
     }
 
-    /// The file's SHA-256, once every chunk has been read.
+    /// The file's SHA-256, once every chunk has been read (the decompressor reads the file
+    /// to its end before it reports the end of the stream).
     pub fn sha256(&self) -> Option<String> {
-        let src = self.sha_source.as_ref()?;
-        src.0.lock().ok()?.clone()
-    }
-
-    /// The header record's text (without its line break).
-    pub fn header(&self) -> &[u8] {
-        &self.header
+        let sha = self
+            .eof
+            .then(|| self.sha.lock().expect("hash lock").clone())?;
+        Some(format!("{:x}", sha.finalize()))
     }
 
     fn fill(&mut self, want: usize) -> Result<()> {
@@ -247,11 +232,7 @@ impl CsvChunks {
             && self.eof
             && header.iter().all(u8::is_ascii_whitespace)
         {
-            return Err(Error::input(
-                &self.path,
-                "the file is empty",
-                Some("export the data again; an empty file has nothing to ingest"),
-            ));
+            return Err(empty_file(&self.path));
         }
         check_text(&self.path, &header, 1)?;
         self.pending_line = 1 + self.scan.lines;
@@ -262,7 +243,7 @@ impl CsvChunks {
             header.pop();
         }
         let text = String::from_utf8_lossy(&header);
-        self.sep = Some(super::read::sniff_separator(&text));
+        self.sep = Some(sniff_separator(&text));
         self.header = header;
         Ok(())
     }
@@ -354,57 +335,6 @@ impl ReadAhead {
     }
 }
 
-/// A hashing reader that publishes its digest when the stream ends.
-struct Finishing<R> {
-    inner: Hashing<R>,
-    out: std::sync::Arc<std::sync::Mutex<Option<String>>>,
-}
-
-impl<R: Read> Read for Finishing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            let digest = format!("{:x}", self.inner.sha.clone().finalize());
-            if let Ok(mut g) = self.out.lock() {
-                *g = Some(digest);
-            }
-        }
-        Ok(n)
-    }
-}
-
-/// Reject bytes that are not UTF-8 text, naming line and column (lines counted from
-/// `first_line`).
-fn check_text(path: &Path, bytes: &[u8], first_line: u64) -> Result<()> {
-    if let Some(at) = bytes.iter().position(|b| *b == 0) {
-        let (line, _) = super::read::line_col(&bytes[..at]);
-        return Err(Error::input(
-            path,
-            format!(
-                "this is not a text file (NUL byte on line {}); opsintel reads CSV, JSON and NDJSON",
-                line + first_line - 1
-            ),
-            Some("for a spreadsheet, save it as CSV (UTF-8) first"),
-        ));
-    }
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let at = e.valid_up_to();
-        let (line, col) = super::read::line_col(&bytes[..at]);
-        return Err(Error::input(
-            path,
-            format!(
-                "not valid UTF-8 at line {}, column {col} (byte 0x{:02X})",
-                line + first_line - 1,
-                bytes[at]
-            ),
-            Some(
-                "re-save the file as UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`",
-            ),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,7 +350,7 @@ mod tests {
             out.push(ch);
         }
         let sha = c.sha256().unwrap();
-        assert_eq!(sha, sha256_file(&path).unwrap().0);
+        assert_eq!(sha, sha256_file(&path).unwrap());
         Ok((out, sha))
     }
 

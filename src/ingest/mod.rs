@@ -147,10 +147,7 @@ fn ingest_one(
 
 /// The first bytes of a file as text (decompressed), to detect its format.
 fn head(path: &Path) -> Result<String> {
-    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
-        _ => Error::io(path, e),
-    })?;
+    let file = read::open_input(path)?;
     let mut buf = Vec::with_capacity(1 << 12);
     let r: Box<dyn Read> = if chunks::is_gzip(path) {
         Box::new(flate2::read::MultiGzDecoder::new(file))
@@ -164,10 +161,10 @@ fn head(path: &Path) -> Result<String> {
 
 /// The whole content of a file, decompressed if it is `.gz`; and its size as stored.
 fn read_whole(path: &Path) -> Result<(Vec<u8>, String, u64)> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
-        _ => Error::io(path, e),
-    })?;
+    let mut bytes = Vec::new();
+    read::open_input(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
     let size = bytes.len() as u64;
     if !chunks::is_gzip(path) {
@@ -253,7 +250,7 @@ fn ingest_stream(
         .iter()
         .any(|r| r.dataset == spec.name() && r.bytes == size);
     if seen_size {
-        let (sha, _) = chunks::sha256_file(path)?;
+        let sha = chunks::sha256_file(path)?;
         if let Some(same) = same_as_before(tx, input, &sha, tz) {
             return Ok(same);
         }
@@ -315,7 +312,7 @@ fn ingest_stream(
     if opts.strict && c.rows_rejected > 0 {
         return Err(strict_error(path, &c));
     }
-    let peak_read = peak_rss_mib();
+    let peak_read = opts.timings.then(peak_rss_mib).flatten();
     c.sha256 = reader.sha256().unwrap_or_default();
     let id = tx.next_ingest_id();
     pb.set_message(format!("{shown}: merging"));

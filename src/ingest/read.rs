@@ -71,43 +71,66 @@ pub fn detect_format(path: &Path, text: &str) -> Format {
     }
 }
 
+/// Open an input file; a missing one is an input error naming it.
+pub fn open_input(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::input(path, "file not found", None),
+        _ => Error::io(path, e),
+    })
+}
+
+/// The error for a file with nothing in it.
+pub fn empty_file(path: &Path) -> Error {
+    Error::input(
+        path,
+        "the file is empty",
+        Some("export the data again; an empty file has nothing to ingest"),
+    )
+}
+
 /// Decode the bytes of a file as UTF-8 (a BOM is dropped), or say where they are not.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::input(
-            path,
-            "the file is empty",
-            Some("export the data again; an empty file has nothing to ingest"),
-        ));
+        return Err(empty_file(path));
     }
-    if bytes.contains(&0) {
+    check_text(path, bytes, 1)?;
+    Ok(std::str::from_utf8(bytes).expect("checked").to_string())
+}
+
+/// Reject bytes that are not UTF-8 text, naming line and column; `bytes` start on line
+/// `first_line` of the file.
+pub fn check_text(path: &Path, bytes: &[u8], first_line: u64) -> Result<()> {
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        let (line, _) = line_col(&bytes[..at]);
         return Err(Error::input(
             path,
-            "this is not a text file (it contains NUL bytes); opsintel reads CSV, JSON and NDJSON",
+            format!(
+                "this is not a text file (NUL byte on line {}); opsintel reads CSV, JSON and NDJSON",
+                line + first_line - 1
+            ),
             Some("for a spreadsheet, save it as CSV (UTF-8) first"),
         ));
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
-        Err(e) => {
-            let at = e.valid_up_to();
-            let (line, col) = line_col(&bytes[..at]);
-            Err(Error::input(
-                path,
-                format!(
-                    "not valid UTF-8 at line {line}, column {col} (byte 0x{:02X})",
-                    bytes[at]
-                ),
-                Some(
-                    "re-save the file as UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`",
-                ),
-            ))
-        }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let (line, col) = line_col(&bytes[..at]);
+        return Err(Error::input(
+            path,
+            format!(
+                "not valid UTF-8 at line {}, column {col} (byte 0x{:02X})",
+                line + first_line - 1,
+                bytes[at]
+            ),
+            Some(
+                "re-save the file as UTF-8, e.g. `iconv -f WINDOWS-1252 -t UTF-8 in.csv > out.csv`",
+            ),
+        ));
     }
+    Ok(())
 }
 
-pub(crate) fn line_col(prefix: &[u8]) -> (u64, u64) {
+fn line_col(prefix: &[u8]) -> (u64, u64) {
     let line = prefix.iter().filter(|b| **b == b'\n').count() as u64 + 1;
     let start = prefix
         .iter()

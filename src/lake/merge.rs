@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::schema::{Dataset, Layout};
 use polars::prelude::*;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// What a merge did, counted in distinct keys of the incoming rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,6 +39,27 @@ pub fn sort_rows(df: DataFrame, spec: &Dataset) -> Result<DataFrame> {
     .map_err(Error::polars(format!("sorting {}", spec.name())))
 }
 
+/// Hash of each row's key (the key columns as text), deterministic within a process.
+pub fn key_hashes(df: &DataFrame, key: &[&str]) -> Result<Vec<u64>> {
+    let err = || Error::polars("hashing keys");
+    let mut out = vec![0u64; df.height()];
+    for k in key {
+        let c = df
+            .column(k)
+            .map_err(err())?
+            .cast(&DataType::String)
+            .map_err(err())?;
+        let ca = c.str().map_err(err())?;
+        for (h, v) in out.iter_mut().zip(ca.iter()) {
+            let mut s = DefaultHasher::new();
+            h.hash(&mut s);
+            v.hash(&mut s);
+            *h = s.finish();
+        }
+    }
+    Ok(out)
+}
+
 const SEQ: &str = "__opsintel_seq";
 
 /// Merge `incoming` into `existing` (both with the dataset's canonical columns).
@@ -52,7 +74,7 @@ pub fn upsert(
         // Into an empty dataset (a first load, a new month): with no key repeated in the file,
         // every row is inserted as it is. Distinct key hashes prove it cheaply (a unique pass
         // over text keys is dear); equal hashes fall through to the full merge.
-        let mut hashes = super::partitioned::key_hashes(incoming, spec.key)?;
+        let mut hashes = key_hashes(incoming, spec.key)?;
         hashes.sort_unstable();
         if hashes.windows(2).all(|w| w[0] != w[1]) {
             let stats = MergeStats {

@@ -8,14 +8,13 @@
 //! row of the incoming file and of the partitioned dataset.
 
 use super::manifest::FileEntry;
-use super::merge::{MergeStats, sort_rows, upsert};
+use super::merge::{MergeStats, key_hashes, sort_rows, upsert};
 use super::read_files;
 use crate::error::{Error, Result};
 use crate::schema::{Dataset, Layout, PARTITION_KEY};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// Row number of an incoming row in its file, kept in spill files so that rows of one key
@@ -47,27 +46,6 @@ pub fn month_parts(df: &DataFrame, t: &str) -> Result<Vec<(String, DataFrame)>> 
     Ok(out)
 }
 
-/// Hash of each row's key (the key columns as text), deterministic within a process.
-pub(super) fn key_hashes(df: &DataFrame, key: &[&str]) -> Result<Vec<u64>> {
-    let err = || Error::polars("hashing keys");
-    let mut out = vec![0u64; df.height()];
-    for k in key {
-        let c = df
-            .column(k)
-            .map_err(err())?
-            .cast(&DataType::String)
-            .map_err(err())?;
-        let ca = c.str().map_err(err())?;
-        for (h, v) in out.iter_mut().zip(ca.iter()) {
-            let mut s = DefaultHasher::new();
-            h.hash(&mut s);
-            v.hash(&mut s);
-            *h = s.finish();
-        }
-    }
-    Ok(out)
-}
-
 /// Only the 48 high bits of a key hash are kept; the low 16 hold the month's index.
 const MONTH_BITS: u64 = 0xFFFF;
 
@@ -94,6 +72,7 @@ impl Spill {
                 spec.name()
             )));
         };
+        let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Spill {
             spec,
@@ -168,13 +147,7 @@ impl Spill {
         let mut out: Option<DataFrame> = None;
         for f in files {
             let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
-            let df = ParquetReader::new(file).finish().map_err(err())?;
-            match out.as_mut() {
-                None => out = Some(df),
-                Some(acc) => {
-                    acc.vstack_mut_owned(df).map_err(err())?;
-                }
-            }
+            stack(&mut out, ParquetReader::new(file).finish().map_err(err())?)?;
         }
         Ok(out)
     }
@@ -355,6 +328,7 @@ pub fn merge(
     let mut files = Vec::new();
     let mut rows = 0u64;
     let mut range = (None, None);
+    let mut linked: Vec<&Current> = Vec::new();
     for m in &months {
         let incoming = spill.read_month(m)?;
         let touched = incoming.is_some() || movers.contains_key(m) || left.contains(m);
@@ -368,12 +342,7 @@ pub fn merge(
                 if fs::hard_link(&c.path, &to).is_err() {
                     fs::copy(&c.path, &to).map_err(|e| Error::io(&to, e))?;
                 }
-                let file = fs::File::open(&c.path).map_err(|e| Error::io(&c.path, e))?;
-                let times = ParquetReader::new(file)
-                    .with_columns(Some(vec![t.to_string()]))
-                    .finish()
-                    .map_err(err())?;
-                widen(&mut range, min_max(&times, t)?);
+                linked.push(c);
                 rows += c.entry.rows;
                 files.push(c.entry.clone());
             }
@@ -407,6 +376,22 @@ pub fn merge(
             Some(m.clone()),
             merged,
         )?);
+    }
+    // Months are disjoint and ordered, so of the linked files only those of the first and
+    // the last month with times can widen the range.
+    linked.retain(|c| c.entry.partition.as_deref().is_some_and(|p| !p.is_empty()));
+    let ends: Vec<&Current> = match (linked.first(), linked.last()) {
+        (Some(a), Some(b)) if a.entry.partition == b.entry.partition => vec![a],
+        (Some(a), Some(b)) => vec![a, b],
+        _ => Vec::new(),
+    };
+    for c in ends {
+        let file = fs::File::open(&c.path).map_err(|e| Error::io(&c.path, e))?;
+        let times = ParquetReader::new(file)
+            .with_columns(Some(vec![t.to_string()]))
+            .finish()
+            .map_err(err())?;
+        widen(&mut range, min_max(&times, t)?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Merged {

@@ -28,9 +28,6 @@ pub struct Transaction<'a> {
     committed: bool,
 }
 
-/// Distinguishes the spill directories of one process.
-static SPILLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
     r.map_err(|e| Error::io(path, e))
 }
@@ -159,12 +156,12 @@ impl<'a> Transaction<'a> {
 
     /// A spill for the rows of one ingest into month-partitioned dataset `kind`.
     pub fn spill(&self, kind: DatasetKind) -> Result<Spill> {
-        let n = SPILLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // One spill at a time per dataset: a spill removes its directory when dropped.
         let dir = self
             .lake
             .meta()
             .join("staging")
-            .join(format!("spill-{}-{n}", kind.name()));
+            .join(format!("spill-{}", kind.name()));
         Spill::new(dir, kind.spec())
     }
 
