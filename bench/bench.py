@@ -181,6 +181,35 @@ def check_sla(rows, mine):
     return ok, why
 
 
+def check_since_last_downtime(rows, mine):
+    rows = [(r[0], str(r[1]).lower(), *r[2:]) for r in rows]
+    cols = ["ongoing", "hours_since", "days_since", "downtime_spans_in_period", "longest_streak_days_in_period"]
+    return rows_match(rows, mine, "asset_id", cols)
+
+
+def check_blast_radius(rows, mine):
+    rows = [(r[0], r[1], str(r[2]).lower(), *r[3:]) for r in rows]
+    cols = ["arr", "uses_directly", "sla_target", "error_budget_remaining_minutes", "customers_at_risk", "total_arr_at_risk",
+            "asset_changes_completed", "asset_change_failure_rate_pct"]
+    ok, why = rows_match(rows, mine, "customer_id", cols, {"error_budget_remaining_minutes": 0.11})
+    order = [r[0] for r in rows] == [m["customer_id"] for m in mine]
+    return ok and order, why or ("" if order else "order differs")
+
+
+def check_churn_causes(rows, mine):
+    cols = ["logos_lost", "downgrades", "mrr_lost", "share_of_mrr_lost_pct", "start_customers", "start_mrr", "churned_logos",
+            "logo_churn_rate_pct", "gross_mrr_churn_pct", "net_mrr_churn_pct", "churned_incidents_90d", "retained_incidents_90d",
+            "churned_downtime_min_90d", "retained_downtime_min_90d"]
+    return rows_match(rows, mine, "reason", cols, {"churned_downtime_min_90d": 0.11, "retained_downtime_min_90d": 0.11})
+
+
+def check_top_customers(rows, mine):
+    rows = [(str(r[0]), *r[1:]) for r in rows]
+    cols = ["customer_id", "arr", "availability_pct", "sla_target", "incidents", "sev1_sev2", "downtime_minutes", "open_incidents",
+            "sla_breaches", "credits", "changes_on_their_assets", "churn_risk"]
+    return rows_match(rows, mine, "rank", cols, {"availability_pct": 0.0011, "downtime_minutes": 0.11})
+
+
 # The questions DuckDB answers too, with how to compare its rows with opsintel's.
 CHECKS = {
     "change-outcomes": check_change_outcomes,
@@ -188,10 +217,16 @@ CHECKS = {
     "troublesome-components": check_troublesome,
     "trailing-twelve-months": check_ttm,
     "sla-attainment": check_sla,
+    "since-last-downtime": check_since_last_downtime,
+    "blast-radius": check_blast_radius,
+    "churn-causes": check_churn_causes,
+    "top-customers": check_top_customers,
 }
 # Questions whose DuckDB SQL reads the shared tables of duck.prepare (timed with them), and
 # whether they need the customer timelines.
-NEEDS_PREPARE = {"troublesome-components": False, "trailing-twelve-months": True, "sla-attainment": True}
+NEEDS_PREPARE = {"troublesome-components": False, "trailing-twelve-months": True, "sla-attainment": True,
+                 "since-last-downtime": False, "blast-radius": False,
+                 "churn-causes": False, "top-customers": False}
 
 
 def render(results_dir):

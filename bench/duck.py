@@ -49,12 +49,20 @@ def views(con, source, where, ext="csv"):
     con.execute("SET TimeZone = 'UTC'")
 
 
+# CTEs merging the intervals (k, s, e) of a CTE named `raw` per key k into `merged` (k, s, e):
+# an interval that starts before (or where) the ones before it end joins their span.
+MERGED = """o AS (SELECT *, MAX(e) OVER (PARTITION BY k ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM raw),
+    g AS (SELECT *, SUM(CASE WHEN pe >= s THEN 0 ELSE 1 END) OVER (PARTITION BY k ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS grp0 FROM o),
+    merged AS (SELECT k, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY k, grp0)"""
+
+
 # ---- Shared building blocks (strict policy: outages and partial outages count fully). ----
 
 def prepare(con, timelines=True):
     """Tables the questions below read: merged maintenance, incident downtime pieces with
-    maintenance cut out, customer exposure (closure through the dependency graph), and (with
-    `timelines`) each customer's merged downtime timeline and span as a customer."""
+    maintenance cut out, customer exposure (closure through the dependency graph), each
+    customer's span as a customer, the calendar's months, and (with `timelines`) the merged
+    downtime timeline of every group of customers with the same exposure."""
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE mw AS
     WITH m AS (SELECT asset_id, starts_at AS s, ends_at AS e FROM maintenance WHERE ends_at > starts_at),
@@ -97,23 +105,43 @@ def prepare(con, timelines=True):
     SELECT DISTINCT ca.customer_id, COALESCE(n.need, ca.asset_id) AS asset_id
     FROM customer_assets ca JOIN customers c ON c.customer_id = ca.customer_id
     LEFT JOIN needs n ON n.asset_id = ca.asset_id""")
-    # Customers with the same exposure share one downtime timeline (key g:<assets>); customers
-    # named by incidents get their own (key c:<id>).
+    # The customers each incident names (those that exist): an incident naming customers reaches
+    # only them; one naming none reaches everyone exposed to its asset.
     con.execute("""
     CREATE OR REPLACE TEMP TABLE named AS
     SELECT DISTINCT i.incident_id, i.asset_id, u.customer_id
     FROM (SELECT incident_id, asset_id, unnest(customer_ids) AS customer_id FROM inc WHERE len(customer_ids) > 0) i
     JOIN customers u ON u.customer_id = i.customer_id""")
-    if not timelines:
-        return
     # Customers with the same exposure (group key: their sorted assets) share one timeline.
     con.execute("""
     CREATE OR REPLACE TEMP TABLE ckey AS
     WITH g AS (SELECT customer_id, string_agg(asset_id, ',' ORDER BY asset_id) AS grp FROM cx GROUP BY customer_id)
     SELECT c.customer_id, COALESCE(g.grp, '') AS grp FROM customers c LEFT JOIN g ON g.customer_id = c.customer_id""")
-    merge = """o AS (SELECT *, MAX(e) OVER (PARTITION BY k ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS pe FROM raw),
-    g AS (SELECT *, SUM(CASE WHEN pe >= s THEN 0 ELSE 1 END) OVER (PARTITION BY k ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS grp0 FROM o)
-    SELECT k, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY k, grp0"""
+    # The reporting calendar starts with the month of the earliest data.
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE cal AS
+    SELECT date_trunc('month', LEAST(
+      (SELECT MIN(started_at) FROM incidents)::DATE, (SELECT MIN(started_at) FROM changes)::DATE,
+      (SELECT MIN(month) FROM revenue), (SELECT MIN(churned_at) FROM churn)))::TIMESTAMPTZ AS first_month""")
+    # Each customer's span as a customer: from their first day (or the calendar's) to full churn
+    # or as-of.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE span AS
+    WITH fc AS (SELECT customer_id, MIN(churned_at) AS day FROM churn
+                WHERE (kind IS NULL OR kind <> 'downgrade') AND churned_at <= {AS_OF_DAY} GROUP BY customer_id)
+    SELECT c.customer_id, c.arr, k.grp, fc.day IS NOT NULL AS churned,
+           GREATEST(COALESCE(c.since::TIMESTAMPTZ, cal.first_month), cal.first_month) AS since,
+           LEAST(COALESCE(fc.day::TIMESTAMPTZ, {AS_OF}), {AS_OF}) AS until
+    FROM customers c CROSS JOIN cal JOIN ckey k ON k.customer_id = c.customer_id
+    LEFT JOIN fc ON fc.customer_id = c.customer_id""")
+    # Months of the calendar.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE mon AS
+    SELECT m::TIMESTAMPTZ AS ms, LEAST((m + INTERVAL 1 MONTH)::TIMESTAMPTZ, {AS_OF}) AS me
+    FROM cal, generate_series(cal.first_month::TIMESTAMP, {AS_OF}::TIMESTAMP - INTERVAL 1 MICROSECOND, INTERVAL 1 MONTH) t(m)""")
+    if not timelines:
+        return
+    merge = f"{MERGED} SELECT * FROM merged"
     # Group timelines: merge each asset's broad downtime, then each group's assets.
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE am AS
@@ -138,28 +166,7 @@ def prepare(con, timelines=True):
     sr AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, ns ORDER BY t) AS r FROM starts),
     er AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, ns ORDER BY t) AS r FROM ends)
     SELECT sr.customer_id, sr.t AS s, er.t AS e FROM sr JOIN er USING (customer_id, ns, r) WHERE er.t > sr.t""")
-    # The reporting calendar starts with the month of the earliest data.
-    con.execute("""
-    CREATE OR REPLACE TEMP TABLE cal AS
-    SELECT date_trunc('month', LEAST(
-      (SELECT MIN(started_at) FROM incidents)::DATE, (SELECT MIN(started_at) FROM changes)::DATE,
-      (SELECT MIN(month) FROM revenue), (SELECT MIN(churned_at) FROM churn)))::TIMESTAMPTZ AS first_month""")
-    # Each customer's span as a customer: from their first day (or the calendar's) to full churn
-    # or as-of.
-    con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE span AS
-    WITH fc AS (SELECT customer_id, MIN(churned_at) AS day FROM churn
-                WHERE (kind IS NULL OR kind <> 'downgrade') AND churned_at <= {AS_OF_DAY} GROUP BY customer_id)
-    SELECT c.customer_id, c.arr, k.grp,
-           GREATEST(COALESCE(c.since::TIMESTAMPTZ, cal.first_month), cal.first_month) AS since,
-           LEAST(COALESCE(fc.day::TIMESTAMPTZ, {AS_OF}), {AS_OF}) AS until
-    FROM customers c CROSS JOIN cal JOIN ckey k ON k.customer_id = c.customer_id
-    LEFT JOIN fc ON fc.customer_id = c.customer_id""")
-    # Months of the calendar, and the timelines split by month, with each group's full months.
-    con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE mon AS
-    SELECT m::TIMESTAMPTZ AS ms, LEAST((m + INTERVAL 1 MONTH)::TIMESTAMPTZ, {AS_OF}) AS me
-    FROM cal, generate_series(cal.first_month::TIMESTAMP, {AS_OF}::TIMESTAMP - INTERVAL 1 MICROSECOND, INTERVAL 1 MONTH) t(m)""")
+    # The timelines split by month, with each group's full months.
     for name, src in (("gtl_m", "gtl"), ("xs_m", "xs")):
         key = "k" if src == "gtl" else "customer_id"
         con.execute(f"""
@@ -190,6 +197,64 @@ def window_downtime(con, windows):
              FROM wparts p JOIN xs_m x ON x.k = p.customer_id AND x.ms = p.ms AND x.s < p.t AND x.e > p.f GROUP BY p.wid)
     SELECT wid, SUM(down) AS down FROM (SELECT * FROM full_m UNION ALL SELECT * FROM part_m UNION ALL SELECT * FROM ex_m) GROUP BY wid""")
     return "wdown"
+
+
+def direct_downtime(con, windows):
+    """Customer downtime minutes in each window of the table `windows` (wid, customer_id, f, t),
+    the plain way: the downtime pieces of every incident that reached the customer (those naming
+    no customers on an asset in their exposure, and those naming them), clipped to the window
+    and merged. For a few windows; `window_downtime` serves many. Returns a table (wid, down)."""
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE wdown AS
+    WITH w AS (SELECT wid, customer_id, f, t FROM {windows} WHERE t > f),
+    lim AS (SELECT MIN(f) AS f0, MAX(t) AS t0 FROM w),
+    bp AS (SELECT i.asset_id, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) CROSS JOIN lim
+           WHERE len(i.customer_ids) = 0 AND p.s < lim.t0 AND p.e > lim.f0),
+    np AS (SELECT n.customer_id, p.s, p.e FROM named n JOIN pieces p USING (incident_id) CROSS JOIN lim
+           WHERE p.s < lim.t0 AND p.e > lim.f0),
+    raw AS (
+      SELECT w.wid AS k, GREATEST(b.s, w.f) AS s, LEAST(b.e, w.t) AS e
+      FROM w JOIN cx x USING (customer_id) JOIN bp b ON b.asset_id = x.asset_id AND b.s < w.t AND b.e > w.f
+      UNION ALL
+      SELECT w.wid, GREATEST(n.s, w.f), LEAST(n.e, w.t)
+      FROM w JOIN np n ON n.customer_id = w.customer_id AND n.s < w.t AND n.e > w.f),
+    {MERGED}
+    SELECT w.wid, COALESCE(SUM(epoch(m.e) - epoch(m.s)), 0) / 60.0 AS down
+    FROM w LEFT JOIN merged m ON m.k = w.wid GROUP BY w.wid""")
+    return "wdown"
+
+
+def reach_tally(con, windows):
+    """The incidents (impact other than none) that reached each customer of the table `windows`
+    (wid, customer_id, f, t) and started in [f, t): count, sev1+sev2, and the sum of their own
+    downtime minutes (not merged). Customers with the same exposure and window share the
+    incidents that name no customers, summed per asset from running totals by day (windows
+    start and end at midnight UTC). Returns a table (wid, incidents, sev12, downtime)."""
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE wtally AS
+    WITH w AS (SELECT w.wid, w.customer_id, k.grp, w.f, w.t FROM {windows} w JOIN ckey k USING (customer_id)),
+    ga AS (SELECT DISTINCT k.grp, x.asset_id FROM ckey k JOIN cx x USING (customer_id)),
+    daily AS (SELECT i.asset_id, date_trunc('day', i.started_at) AS day, count(*) AS n,
+                     count(*) FILTER (i.severity IN ('sev1', 'sev2')) AS sev12, SUM(d.downtime) AS down
+              FROM inc i JOIN inc_down d USING (incident_id)
+              WHERE len(i.customer_ids) = 0 AND i.impact <> 'none' GROUP BY 1, 2),
+    -- Running totals per asset by day: a window's tally is the total before its end minus the
+    -- total before its start.
+    cum AS (SELECT asset_id, day, SUM(n) OVER w AS n, SUM(sev12) OVER w AS sev12, SUM(down) OVER w AS down
+            FROM daily WINDOW w AS (PARTITION BY asset_id ORDER BY day)),
+    ends AS (SELECT gw.grp, gw.f, gw.t, ga.asset_id FROM (SELECT DISTINCT grp, f, t FROM w) gw JOIN ga USING (grp)),
+    lo AS (SELECT e.*, COALESCE(c.n, 0) AS n0, COALESCE(c.sev12, 0) AS s0, COALESCE(c.down, 0) AS d0
+           FROM ends e ASOF LEFT JOIN cum c ON c.asset_id = e.asset_id AND e.f > c.day),
+    hi AS (SELECT e.*, COALESCE(c.n, 0) AS n1, COALESCE(c.sev12, 0) AS s1, COALESCE(c.down, 0) AS d1
+           FROM lo e ASOF LEFT JOIN cum c ON c.asset_id = e.asset_id AND e.t > c.day),
+    gt AS (SELECT grp, f, t, SUM(n1 - n0) AS n, SUM(s1 - s0) AS sev12, SUM(d1 - d0) AS down FROM hi GROUP BY 1, 2, 3),
+    nt AS (SELECT w.wid, count(*) AS n, count(*) FILTER (i.severity IN ('sev1', 'sev2')) AS sev12, SUM(d.downtime) AS down
+           FROM w JOIN named n USING (customer_id) JOIN inc i USING (incident_id) JOIN inc_down d USING (incident_id)
+           WHERE i.impact <> 'none' AND i.started_at >= w.f AND i.started_at < w.t GROUP BY 1)
+    SELECT w.wid, COALESCE(g.n, 0) + COALESCE(n.n, 0) AS incidents, COALESCE(g.sev12, 0) + COALESCE(n.sev12, 0) AS sev12,
+           COALESCE(g.down, 0) + COALESCE(n.down, 0) AS downtime
+    FROM w LEFT JOIN gt g ON g.grp = w.grp AND g.f = w.f AND g.t = w.t LEFT JOIN nt n ON n.wid = w.wid""")
+    return "wtally"
 
 
 def change_outcomes(con):
@@ -300,6 +365,18 @@ def trailing_twelve_months(con):
 
 def sla_attainment(con):
     """Every SLA period overlapping 2026-Q3: attainment, breach and credit, and the totals."""
+    sla_q3(con)
+    return con.execute("""
+        SELECT sla_id, label, attainment, breached, credit, count(*) OVER () AS n, count(*) FILTER (breached) OVER () AS nb,
+               round(SUM(credit) OVER (), 2) AS total
+        FROM slarows ORDER BY sla_id, label""").fetchall()
+
+
+def sla_q3(con, customers=None, downtime=window_downtime):
+    """The table `slarows`: every SLA period overlapping 2026-Q3 (of the customers in the table
+    `customers`, else all) with its attainment, breach and credit; availability downtime from
+    `downtime` (window_downtime, or direct_downtime for a few customers)."""
+    only = f"WHERE l.customer_id IN (SELECT customer_id FROM {customers})" if customers else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE slaw AS
         WITH per AS (
@@ -310,10 +387,11 @@ def sla_attainment(con):
           SELECT l.sla_id, l.customer_id, l.metric, l.target, l.severities, l.credit_tiers, s.grp, s.arr, p.label, p.ps, p.pe, p.n,
                  GREATEST(p.ps, s.since, COALESCE(l.valid_from::TIMESTAMPTZ, s.since)) AS ws,
                  LEAST(p.pe, s.until, COALESCE((l.valid_to + 1)::TIMESTAMPTZ, s.until)) AS we
-          FROM slas l JOIN span s ON s.customer_id = l.customer_id JOIN per p ON p.kind = l.period)
+          FROM slas l JOIN span s ON s.customer_id = l.customer_id JOIN per p ON p.kind = l.period {only})
         SELECT ROW_NUMBER() OVER () AS wid, *, ws AS f, we AS t FROM sp WHERE we > ws""")
-    window_downtime(con, "slaw")
-    return con.execute(f"""
+    downtime(con, "slaw")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE slarows AS
         WITH w AS (SELECT * FROM slaw),
         down AS (SELECT w.sla_id, w.label, d.down FROM w JOIN wdown d USING (wid) WHERE w.metric = 'availability'),
         -- Time SLAs: customers of a group with the same window share the verdicts on the
@@ -363,9 +441,166 @@ def sla_attainment(con):
           FROM judged_p j LEFT JOIN (SELECT sla_id, label, unnest(string_split(credit_tiers, ';')) AS tier FROM judged_p WHERE NOT met) t USING (sla_id, label)
           GROUP BY 1, 2),
         rows AS (
-          SELECT j.sla_id, j.label, round(j.attainment, 3) AS attainment, NOT j.met AS breached,
+          SELECT j.sla_id, j.customer_id, j.metric, j.target, j.label, round(j.attainment, 3) AS attainment, NOT j.met AS breached,
                  CASE WHEN j.met THEN 0 ELSE round(j.fee2 * c.pct) / 100 END AS credit
           FROM judged_p j JOIN credit c USING (sla_id, label))
-        SELECT sla_id, label, attainment, breached, credit, count(*) OVER () AS n, count(*) FILTER (breached) OVER () AS nb,
-               round(SUM(credit) OVER (), 2) AS total
-        FROM rows ORDER BY sla_id, label""").fetchall()
+        SELECT * FROM rows""")
+
+
+def since_last_downtime(con):
+    """Per asset and for all assets together: end of the last downtime, whether ongoing, hours
+    and days since, downtime spans in 2026 (to as-of) and the longest gap between them."""
+    return con.execute(f"""
+        WITH raw AS (SELECT i.asset_id AS k, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE i.asset_id IS NOT NULL
+                     UNION ALL SELECT 'all assets', s, e FROM pieces),
+        {MERGED},
+        w AS (SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS ps, {AS_OF} AS pe),
+        last AS (SELECT k, MAX(e) AS last_end, MAX(e) >= {AS_OF} AS ongoing FROM merged GROUP BY k),
+        inside AS (SELECT k, epoch(GREATEST(s, ps)) AS s, epoch(LEAST(e, pe)) AS e, epoch(ps) AS ps, epoch(pe) AS pe
+                   FROM merged CROSS JOIN w WHERE e > ps AND s < pe),
+        gaps AS (SELECT k, s - COALESCE(LAG(e) OVER (PARTITION BY k ORDER BY s), ps) AS gap FROM inside
+                 UNION ALL SELECT k, MAX(pe) - MAX(e) FROM inside GROUP BY k),
+        st AS (SELECT k, MAX(gap) / 86400.0 AS longest, count(*) - 1 AS n FROM gaps GROUP BY k)
+        SELECT l.k, l.ongoing,
+               round(CASE WHEN l.ongoing THEN 0 ELSE (epoch({AS_OF}) - epoch(l.last_end)) / 3600.0 END, 1),
+               round(CASE WHEN l.ongoing THEN 0 ELSE (epoch({AS_OF}) - epoch(l.last_end)) / 86400.0 END, 2),
+               COALESCE(st.n, 0), round(COALESCE(st.longest, (epoch(w.pe) - epoch(w.ps)) / 86400.0), 2)
+        FROM last l CROSS JOIN w LEFT JOIN st USING (k) ORDER BY l.k""").fetchall()
+
+
+def blast_radius(con, asset="pg-main"):
+    """Active customers exposed to the asset: ARR, whether they use it themselves, their current
+    availability SLA (lowest target, least error budget left), the totals and the asset's
+    change failure rate over all changes to as-of."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE bw AS
+        WITH hit AS (SELECT s.* FROM span s WHERE NOT s.churned AND s.customer_id IN (SELECT customer_id FROM cx WHERE asset_id = '{asset}')),
+        sl AS (SELECT l.customer_id, l.target, CASE WHEN l.period = 'quarter' THEN 3 ELSE 1 END AS months,
+                      GREATEST(h.since, COALESCE(l.valid_from::TIMESTAMPTZ, h.since)) AS vs,
+                      LEAST(h.until, COALESCE((l.valid_to + 1)::TIMESTAMPTZ, h.until)) AS ve
+               FROM slas l JOIN hit h USING (customer_id) WHERE l.metric = 'availability'),
+        -- Each SLA's latest period: the one holding its last valid instant.
+        per AS (SELECT *, CASE WHEN months = 3 THEN date_trunc('quarter', ve - INTERVAL 1 MICROSECOND)
+                               ELSE date_trunc('month', ve - INTERVAL 1 MICROSECOND) END AS ps FROM sl WHERE ve > vs)
+        SELECT ROW_NUMBER() OVER () AS wid, customer_id, target, ps,
+               GREATEST(ps, vs) AS f, LEAST(ps + to_months(months), ve) AS t FROM per""")
+    direct_downtime(con, "bw")
+    return con.execute(f"""
+        WITH hit AS (SELECT s.customer_id FROM span s WHERE NOT s.churned AND s.customer_id IN (SELECT customer_id FROM cx WHERE asset_id = '{asset}')),
+        budget AS (SELECT b.customer_id, b.target, b.ps,
+                          (1 - b.target / 100.0) * (epoch(b.t) - epoch(b.f)) / 60.0 - d.down AS left_min,
+                          MAX(b.ps) OVER (PARTITION BY b.customer_id) AS newest
+                   FROM bw b JOIN wdown d USING (wid) WHERE b.ps < {AS_OF}),
+        cur AS (SELECT customer_id, MIN(target) AS target, MIN(left_min) AS left_min FROM budget WHERE ps = newest GROUP BY 1),
+        rows AS (SELECT c.customer_id, c.arr, c.customer_id IN (SELECT customer_id FROM customer_assets WHERE asset_id = '{asset}') AS direct,
+                        cur.target, cur.left_min
+                 FROM hit h JOIN customers c USING (customer_id) LEFT JOIN cur USING (customer_id)),
+        caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM inc WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
+        cfr AS (SELECT count(*) FILTER (c.outcome IN ('succeeded','failed','rolled_back')) AS completed,
+                       count(*) FILTER (c.outcome IN ('failed','rolled_back') OR (c.outcome = 'succeeded' AND x.n > 0)) AS failures
+                FROM changes c LEFT JOIN caused x ON x.change_id = c.change_id
+                WHERE c.asset_id = '{asset}' AND c.started_at <= {AS_OF})
+        SELECT r.customer_id, round(r.arr, 2), r.direct, r.target, round(r.left_min, 1),
+               count(*) OVER (), round(SUM(r.arr) OVER (), 2), cfr.completed,
+               round(CASE WHEN cfr.completed > 0 THEN 100.0 * cfr.failures / cfr.completed END, 2)
+        FROM rows r CROSS JOIN cfr ORDER BY r.arr DESC, r.customer_id""").fetchall()
+
+
+def churn_causes(con):
+    """2026 (to as-of): churn by stated reason, the start-of-period base, logo, gross and net MRR
+    churn rates, and the mean incidents and incident downtime of the 90 days before churn (full
+    churners) or before the period end (retained customers)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE cw AS
+        WITH w AS (SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS ps, {AS_OF} AS pe),
+        ev AS (SELECT ch.customer_id, ch.churned_at::TIMESTAMPTZ AS t FROM churn ch CROSS JOIN w
+               WHERE ch.churned_at::TIMESTAMPTZ >= w.ps AND ch.churned_at::TIMESTAMPTZ < w.pe AND (ch.kind IS NULL OR ch.kind = 'full')),
+        start_c AS (SELECT customer_id FROM revenue WHERE month = DATE '2025-12-01' GROUP BY 1 HAVING SUM(mrr) > 0),
+        ret AS (SELECT s.customer_id FROM start_c s ANTI JOIN ev ON ev.customer_id = s.customer_id)
+        SELECT ROW_NUMBER() OVER () AS wid, * FROM (
+          SELECT 'churned' AS side, customer_id, t - INTERVAL 90 DAY AS f, t FROM ev
+          UNION ALL SELECT 'retained', r.customer_id, w.pe - INTERVAL 90 DAY, w.pe FROM ret r CROSS JOIN w)""")
+    reach_tally(con, "cw")
+    return con.execute(f"""
+        WITH w AS (SELECT TIMESTAMPTZ '2026-01-01 00:00:00+00' AS ps, {AS_OF} AS pe),
+        rev AS (SELECT customer_id, date_trunc('month', month)::DATE AS m, SUM(mrr) AS mrr FROM revenue
+                WHERE customer_id IS NOT NULL AND mrr IS NOT NULL GROUP BY 1, 2),
+        -- Movements run over the calendar's months up to the last month with revenue data.
+        months AS (SELECT ms::DATE AS m FROM mon WHERE ms::DATE <= (SELECT MAX(m) FROM rev)),
+        grid AS (SELECT c.customer_id, months.m, COALESCE(r.mrr, 0) AS cur
+                 FROM (SELECT DISTINCT customer_id FROM rev) c CROSS JOIN months LEFT JOIN rev r ON r.customer_id = c.customer_id AND r.m = months.m),
+        seq AS (SELECT *, COALESCE(LAG(cur) OVER (PARTITION BY customer_id ORDER BY m), 0) AS prev,
+                       COALESCE(MAX(cur > 0) OVER (PARTITION BY customer_id ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false) AS ever
+                FROM grid),
+        mv AS (SELECT customer_id, m, cur, round((cur - prev) * 100) / 100 AS amount,
+                      CASE WHEN cur > 0 AND prev = 0 THEN CASE WHEN ever THEN 'reactivation' ELSE 'new' END
+                           WHEN cur = 0 AND prev > 0 THEN 'churn' WHEN cur > prev THEN 'expansion'
+                           WHEN cur < prev THEN 'contraction' ELSE 'flat' END AS kind
+               FROM seq WHERE cur > 0 OR prev > 0),
+        start_c AS (SELECT customer_id, cur AS mrr FROM mv WHERE m = DATE '2025-12-01' AND cur > 0),
+        pm AS (SELECT * FROM mv WHERE m >= DATE '2026-01-01' AND m <= DATE '2026-12-01'),
+        base AS (SELECT count(*) AS sc, SUM(mrr) AS smrr FROM start_c),
+        lost AS (SELECT count(DISTINCT pm.customer_id) AS logos FROM pm JOIN start_c USING (customer_id) WHERE pm.kind = 'churn'),
+        moves AS (SELECT SUM(CASE WHEN kind = 'churn' THEN -amount ELSE 0 END) AS churn,
+                         SUM(CASE WHEN kind = 'contraction' THEN -amount ELSE 0 END) AS contraction,
+                         SUM(CASE WHEN kind = 'expansion' THEN amount ELSE 0 END) AS expansion,
+                         SUM(CASE WHEN kind = 'reactivation' THEN amount ELSE 0 END) AS reactivation FROM pm),
+        by_reason AS (SELECT COALESCE(ch.reason, 'unknown') AS reason, count(*) FILTER (ch.kind IS DISTINCT FROM 'downgrade') AS logos_lost,
+                             count(*) FILTER (ch.kind = 'downgrade') AS downgrades, SUM(ch.mrr_lost) AS mrr_lost
+                      FROM churn ch CROSS JOIN w WHERE ch.churned_at::TIMESTAMPTZ >= w.ps AND ch.churned_at::TIMESTAMPTZ < w.pe GROUP BY 1),
+        x AS (SELECT cw.side, cw.customer_id, SUM(COALESCE(t.incidents, 0)) AS n, SUM(COALESCE(t.downtime, 0)) AS d
+              FROM cw LEFT JOIN wtally t USING (wid) GROUP BY 1, 2),
+        cx_ AS (SELECT AVG(n) AS n, AVG(d) AS d FROM x WHERE side = 'churned'),
+        rx_ AS (SELECT AVG(n) AS n, AVG(d) AS d FROM x WHERE side = 'retained')
+        SELECT r.reason, r.logos_lost, r.downgrades, round(r.mrr_lost, 2), round(100.0 * r.mrr_lost / SUM(r.mrr_lost) OVER (), 2),
+               b.sc, round(b.smrr, 2), l.logos, round(100.0 * l.logos / b.sc, 2),
+               round(100.0 * (m.churn + m.contraction) / b.smrr, 2),
+               round(100.0 * (m.churn + m.contraction - m.expansion - m.reactivation) / b.smrr, 2),
+               round(cx_.n, 2), round(rx_.n, 2), round(cx_.d, 1), round(rx_.d, 1)
+        FROM by_reason r CROSS JOIN base b CROSS JOIN lost l CROSS JOIN moves m CROSS JOIN cx_ CROSS JOIN rx_
+        ORDER BY r.mrr_lost DESC, r.reason""").fetchall()
+
+
+def top_customers(con, n=10):
+    """The n active customers with the largest ARR, over 2026-Q3: availability, incidents that
+    reached them, downtime, open incidents, SLA breaches and credits (periods overlapping the
+    quarter), changes to the assets they depend on, and the churn-risk rule."""
+    q = "TIMESTAMPTZ '2026-07-01 00:00:00+00'", "TIMESTAMPTZ '2026-10-01 00:00:00+00'"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE chosen AS
+        SELECT ROW_NUMBER() OVER (ORDER BY c.arr DESC, c.customer_id) AS rank, c.customer_id, c.arr, s.since, s.until
+        FROM customers c JOIN span s USING (customer_id) WHERE NOT s.churned ORDER BY rank LIMIT {n}""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE tw AS
+        SELECT rank AS wid, customer_id, GREATEST({q[0]}, since) AS f, LEAST({q[1]}, until) AS t FROM chosen""")
+    direct_downtime(con, "tw")
+    con.execute("CREATE OR REPLACE TEMP TABLE tdown AS SELECT * FROM wdown")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tq AS SELECT rank AS wid, customer_id, {q[0]} AS f, {q[1]} AS t FROM chosen")
+    reach_tally(con, "tq")
+    sla_q3(con, customers="chosen", downtime=direct_downtime)
+    return con.execute(f"""
+        WITH av AS (SELECT tw.wid, 100.0 * (1 - d.down / ((epoch(tw.t) - epoch(tw.f)) / 60.0)) AS availability, d.down
+                    FROM tw JOIN tdown d USING (wid) WHERE tw.t > tw.f),
+        open_b AS (SELECT c.rank, count(*) AS n FROM chosen c JOIN cx x USING (customer_id)
+                   JOIN inc i ON i.asset_id = x.asset_id AND len(i.customer_ids) = 0
+                   WHERE i.impact <> 'none' AND (i.resolved_f IS NULL AND COALESCE(i.status, '') NOT IN ('closed', 'resolved') OR i.resolved_at > {AS_OF})
+                   GROUP BY 1),
+        open_n AS (SELECT c.rank, count(*) AS n FROM chosen c JOIN named n USING (customer_id) JOIN inc i USING (incident_id)
+                   WHERE i.impact <> 'none' AND (i.resolved_f IS NULL AND COALESCE(i.status, '') NOT IN ('closed', 'resolved') OR i.resolved_at > {AS_OF})
+                   GROUP BY 1),
+        sla AS (SELECT customer_id, MIN(CASE WHEN metric = 'availability' THEN target END) AS target,
+                       count(*) FILTER (breached) AS breaches, SUM(credit) AS credits FROM slarows GROUP BY 1),
+        chg AS (SELECT c.rank, count(*) AS n FROM chosen c JOIN cx x USING (customer_id) JOIN assets a USING (asset_id)
+                JOIN changes ch ON ch.asset_id = x.asset_id WHERE ch.started_at >= {q[0]} AND ch.started_at < {q[1]} GROUP BY 1),
+        down AS (SELECT customer_id, MAX(churned_at) AS last_downgrade FROM churn
+                 WHERE kind = 'downgrade' AND churned_at >= DATE '2026-07-01' - INTERVAL 90 DAY GROUP BY 1),
+        rows AS (SELECT c.rank, c.customer_id, c.arr, av.availability, s.target, COALESCE(s.breaches, 0) AS breaches,
+                        COALESCE(s.credits, 0) AS credits, t.incidents, t.sev12, COALESCE(av.down, 0) AS down,
+                        COALESCE(ob.n, 0) + COALESCE(onn.n, 0) AS open, COALESCE(g.n, 0) AS changes, d.last_downgrade
+                 FROM chosen c JOIN wtally t ON t.wid = c.rank LEFT JOIN av ON av.wid = c.rank LEFT JOIN sla s USING (customer_id)
+                 LEFT JOIN open_b ob USING (rank) LEFT JOIN open_n onn USING (rank) LEFT JOIN chg g USING (rank)
+                 LEFT JOIN down d USING (customer_id))
+        SELECT rank, customer_id, round(arr, 2), round(availability, 3), target, incidents, sev12, round(down, 1), open,
+               breaches, round(credits, 2), changes,
+               CASE WHEN breaches > 0 OR last_downgrade IS NOT NULL THEN 'high' WHEN sev12 > 0 OR open > 0 THEN 'watch' ELSE 'low' END
+        FROM rows ORDER BY rank""").fetchall()
