@@ -210,6 +210,12 @@ def check_top_customers(rows, mine):
     return rows_match(rows, mine, "rank", cols, {"availability_pct": 0.0011, "downtime_minutes": 0.11})
 
 
+def check_invest(rows, mine):
+    cols = ["rank", "downtime_minutes", "customers_affected", "arr_affected", "downtime_cost", "sla_credits", "reliability_churn_arr",
+            "cost_of_unreliability", "run_cost", "unreliability_to_run_cost"]
+    return rows_match(rows, mine, "asset_id", cols, {"downtime_minutes": 0.11, "sla_credits": 0.05, "cost_of_unreliability": 0.05})
+
+
 # The questions DuckDB answers too, with how to compare its rows with opsintel's.
 CHECKS = {
     "change-outcomes": check_change_outcomes,
@@ -221,12 +227,13 @@ CHECKS = {
     "blast-radius": check_blast_radius,
     "churn-causes": check_churn_causes,
     "top-customers": check_top_customers,
+    "invest-next-dollar": check_invest,
 }
 # Questions whose DuckDB SQL reads the shared tables of duck.prepare (timed with them), and
 # whether they need the customer timelines.
 NEEDS_PREPARE = {"troublesome-components": False, "trailing-twelve-months": True, "sla-attainment": True,
                  "since-last-downtime": False, "blast-radius": False,
-                 "churn-causes": False, "top-customers": False}
+                 "churn-causes": False, "top-customers": False, "invest-next-dollar": True}
 
 
 def render(results_dir):

@@ -92,6 +92,18 @@ def prepare(con, timelines=True):
     CREATE OR REPLACE TEMP TABLE inc_down AS
     SELECT i.incident_id, COALESCE(SUM(epoch(p.e) - epoch(p.s)), 0) / 60.0 AS downtime
     FROM inc i LEFT JOIN pieces p USING (incident_id) GROUP BY i.incident_id""")
+    # Running totals per asset and day of the incidents (impact other than none) that name no
+    # customers: a window's tally is the total before its end minus the total before its start
+    # (windows here start and end at midnight UTC; see `window_totals`).
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE broad_cum AS
+    WITH daily AS (SELECT i.asset_id, date_trunc('day', i.started_at) AS day, count(*) AS n,
+                          count(*) FILTER (i.severity IN ('sev1', 'sev2')) AS sev12, SUM(d.downtime) AS down,
+                          count(*) FILTER (d.downtime > 0) AS dn
+                   FROM inc i JOIN inc_down d USING (incident_id)
+                   WHERE len(i.customer_ids) = 0 AND i.impact <> 'none' AND i.asset_id IS NOT NULL GROUP BY 1, 2)
+    SELECT asset_id, day, SUM(n) OVER w AS n, SUM(sev12) OVER w AS sev12, SUM(down) OVER w AS down, SUM(dn) OVER w AS dn
+    FROM daily WINDOW w AS (PARTITION BY asset_id ORDER BY day)""")
     # Customer exposure: every asset a customer uses, and everything those need.
     con.execute("""
     CREATE OR REPLACE TEMP TABLE needs AS
@@ -224,30 +236,29 @@ def direct_downtime(con, windows):
     return "wdown"
 
 
+def window_totals(name, src, f="f", t="t"):
+    """CTE text: `name` = the rows of the CTE `src` (which has asset_id and the bounds `f`, `t`)
+    with n, sev12, down (summed incident downtime) and dn (incidents with downtime) of the
+    incidents naming no customers on that asset started in [f, t), from `broad_cum`."""
+    tot = lambda c: f"COALESCE(c.n, 0) AS n{c}, COALESCE(c.sev12, 0) AS s{c}, COALESCE(c.down, 0) AS d{c}, COALESCE(c.dn, 0) AS dn{c}"
+    return f"""{name}_lo AS (SELECT s.*, {tot(0)} FROM {src} s ASOF LEFT JOIN broad_cum c ON c.asset_id = s.asset_id AND s.{f} > c.day),
+    {name}_hi AS (SELECT s.*, {tot(1)} FROM {name}_lo s ASOF LEFT JOIN broad_cum c ON c.asset_id = s.asset_id AND s.{t} > c.day),
+    {name} AS (SELECT * EXCLUDE (n0, s0, d0, dn0, n1, s1, d1, dn1), n1 - n0 AS n, s1 - s0 AS sev12, d1 - d0 AS down, dn1 - dn0 AS dn
+               FROM {name}_hi)"""
+
+
 def reach_tally(con, windows):
     """The incidents (impact other than none) that reached each customer of the table `windows`
     (wid, customer_id, f, t) and started in [f, t): count, sev1+sev2, and the sum of their own
     downtime minutes (not merged). Customers with the same exposure and window share the
-    incidents that name no customers, summed per asset from running totals by day (windows
-    start and end at midnight UTC). Returns a table (wid, incidents, sev12, downtime)."""
+    incidents that name no customers, from running totals per asset (`window_totals`). Returns a table (wid, incidents, sev12, downtime)."""
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE wtally AS
     WITH w AS (SELECT w.wid, w.customer_id, k.grp, w.f, w.t FROM {windows} w JOIN ckey k USING (customer_id)),
     ga AS (SELECT DISTINCT k.grp, x.asset_id FROM ckey k JOIN cx x USING (customer_id)),
-    daily AS (SELECT i.asset_id, date_trunc('day', i.started_at) AS day, count(*) AS n,
-                     count(*) FILTER (i.severity IN ('sev1', 'sev2')) AS sev12, SUM(d.downtime) AS down
-              FROM inc i JOIN inc_down d USING (incident_id)
-              WHERE len(i.customer_ids) = 0 AND i.impact <> 'none' GROUP BY 1, 2),
-    -- Running totals per asset by day: a window's tally is the total before its end minus the
-    -- total before its start.
-    cum AS (SELECT asset_id, day, SUM(n) OVER w AS n, SUM(sev12) OVER w AS sev12, SUM(down) OVER w AS down
-            FROM daily WINDOW w AS (PARTITION BY asset_id ORDER BY day)),
     ends AS (SELECT gw.grp, gw.f, gw.t, ga.asset_id FROM (SELECT DISTINCT grp, f, t FROM w) gw JOIN ga USING (grp)),
-    lo AS (SELECT e.*, COALESCE(c.n, 0) AS n0, COALESCE(c.sev12, 0) AS s0, COALESCE(c.down, 0) AS d0
-           FROM ends e ASOF LEFT JOIN cum c ON c.asset_id = e.asset_id AND e.f > c.day),
-    hi AS (SELECT e.*, COALESCE(c.n, 0) AS n1, COALESCE(c.sev12, 0) AS s1, COALESCE(c.down, 0) AS d1
-           FROM lo e ASOF LEFT JOIN cum c ON c.asset_id = e.asset_id AND e.t > c.day),
-    gt AS (SELECT grp, f, t, SUM(n1 - n0) AS n, SUM(s1 - s0) AS sev12, SUM(d1 - d0) AS down FROM hi GROUP BY 1, 2, 3),
+    {window_totals("tot", "ends")},
+    gt AS (SELECT grp, f, t, SUM(n) AS n, SUM(sev12) AS sev12, SUM(down) AS down FROM tot GROUP BY 1, 2, 3),
     nt AS (SELECT w.wid, count(*) AS n, count(*) FILTER (i.severity IN ('sev1', 'sev2')) AS sev12, SUM(d.downtime) AS down
            FROM w JOIN named n USING (customer_id) JOIN inc i USING (incident_id) JOIN inc_down d USING (incident_id)
            WHERE i.impact <> 'none' AND i.started_at >= w.f AND i.started_at < w.t GROUP BY 1)
@@ -365,24 +376,27 @@ def trailing_twelve_months(con):
 
 def sla_attainment(con):
     """Every SLA period overlapping 2026-Q3: attainment, breach and credit, and the totals."""
-    sla_q3(con)
+    sla_periods(con, "2026-07-01", "2026-10-01")
     return con.execute("""
         SELECT sla_id, label, attainment, breached, credit, count(*) OVER () AS n, count(*) FILTER (breached) OVER () AS nb,
                round(SUM(credit) OVER (), 2) AS total
         FROM slarows ORDER BY sla_id, label""").fetchall()
 
 
-def sla_q3(con, customers=None, downtime=window_downtime):
-    """The table `slarows`: every SLA period overlapping 2026-Q3 (of the customers in the table
-    `customers`, else all) with its attainment, breach and credit; availability downtime from
-    `downtime` (window_downtime, or direct_downtime for a few customers)."""
+def sla_periods(con, start, end, customers=None, downtime=window_downtime):
+    """The table `slarows`: every SLA period overlapping [start, end) (UTC days; of the
+    customers in the table `customers`, else all) with its attainment, breach and credit;
+    availability downtime from `downtime` (window_downtime, or direct_downtime for a few
+    customers)."""
     only = f"WHERE l.customer_id IN (SELECT customer_id FROM {customers})" if customers else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE slaw AS
         WITH per AS (
           SELECT 'month' AS kind, m::TIMESTAMPTZ AS ps, (m + INTERVAL 1 MONTH)::TIMESTAMPTZ AS pe, strftime(m, '%Y-%m') AS label, 1 AS n
-          FROM generate_series(TIMESTAMP '2026-07-01', TIMESTAMP '2026-09-01', INTERVAL 1 MONTH) t(m)
-          UNION ALL SELECT 'quarter', TIMESTAMPTZ '2026-07-01 00:00:00+00', TIMESTAMPTZ '2026-10-01 00:00:00+00', '2026-Q3', 3),
+          FROM generate_series(TIMESTAMP '{start}', TIMESTAMP '{end}' - INTERVAL 1 MICROSECOND, INTERVAL 1 MONTH) t(m)
+          UNION ALL
+          SELECT 'quarter', m::TIMESTAMPTZ, (m + INTERVAL 3 MONTH)::TIMESTAMPTZ, strftime(m, '%Y') || '-Q' || quarter(m), 3
+          FROM generate_series(date_trunc('quarter', TIMESTAMP '{start}'), TIMESTAMP '{end}' - INTERVAL 1 MICROSECOND, INTERVAL 3 MONTH) t(m)),
         sp AS (
           SELECT l.sla_id, l.customer_id, l.metric, l.target, l.severities, l.credit_tiers, s.grp, s.arr, p.label, p.ps, p.pe, p.n,
                  GREATEST(p.ps, s.since, COALESCE(l.valid_from::TIMESTAMPTZ, s.since)) AS ws,
@@ -441,7 +455,7 @@ def sla_q3(con, customers=None, downtime=window_downtime):
           FROM judged_p j LEFT JOIN (SELECT sla_id, label, unnest(string_split(credit_tiers, ';')) AS tier FROM judged_p WHERE NOT met) t USING (sla_id, label)
           GROUP BY 1, 2),
         rows AS (
-          SELECT j.sla_id, j.customer_id, j.metric, j.target, j.label, round(j.attainment, 3) AS attainment, NOT j.met AS breached,
+          SELECT j.sla_id, j.customer_id, j.metric, j.target, j.label, j.ps, j.pe, round(j.attainment, 3) AS attainment, NOT j.met AS breached,
                  CASE WHEN j.met THEN 0 ELSE round(j.fee2 * c.pct) / 100 END AS credit
           FROM judged_p j JOIN credit c USING (sla_id, label))
         SELECT * FROM rows""")
@@ -577,7 +591,7 @@ def top_customers(con, n=10):
     con.execute("CREATE OR REPLACE TEMP TABLE tdown AS SELECT * FROM wdown")
     con.execute(f"CREATE OR REPLACE TEMP TABLE tq AS SELECT rank AS wid, customer_id, {q[0]} AS f, {q[1]} AS t FROM chosen")
     reach_tally(con, "tq")
-    sla_q3(con, customers="chosen", downtime=direct_downtime)
+    sla_periods(con, "2026-07-01", "2026-10-01", customers="chosen", downtime=direct_downtime)
     return con.execute(f"""
         WITH av AS (SELECT tw.wid, 100.0 * (1 - d.down / ((epoch(tw.t) - epoch(tw.f)) / 60.0)) AS availability, d.down
                     FROM tw JOIN tdown d USING (wid) WHERE tw.t > tw.f),
@@ -604,3 +618,68 @@ def top_customers(con, n=10):
                breaches, round(credits, 2), changes,
                CASE WHEN breaches > 0 OR last_downgrade IS NOT NULL THEN 'high' WHEN sev12 > 0 OR open > 0 THEN 'watch' ELSE 'low' END
         FROM rows ORDER BY rank""").fetchall()
+
+
+def invest_next_dollar(con):
+    """Per asset over 2026 (to as-of): merged downtime, customers and ARR its incidents with
+    downtime reached, downtime cost, SLA credits split by share of incident downtime,
+    reliability churn ARR, cost of unreliability, run cost and their ratio."""
+    ps, pe = "TIMESTAMPTZ '2026-01-01 00:00:00+00'", AS_OF
+    sla_periods(con, "2026-01-01", "2026-11-02")
+    return con.execute(f"""
+        WITH hits AS (SELECT i.incident_id, i.asset_id, len(i.customer_ids) > 0 AS names, d.downtime
+                      FROM inc i JOIN inc_down d USING (incident_id)
+                      WHERE i.impact <> 'none' AND d.downtime > 0 AND i.started_at >= {ps} AND i.started_at < {pe} AND i.asset_id IS NOT NULL),
+        expo AS (SELECT x.asset_id, count(*) AS n, SUM(COALESCE(c.arr, 0)) AS arr FROM cx x JOIN customers c USING (customer_id) GROUP BY 1),
+        nreach AS (SELECT n.incident_id, SUM(COALESCE(c.arr, 0)) AS arr FROM named n JOIN customers c USING (customer_id) GROUP BY 1),
+        dcost AS (SELECT h.asset_id, SUM(h.downtime * CASE WHEN h.names THEN COALESCE(r.arr, 0) ELSE COALESCE(e.arr, 0) END / 525600.0) AS cost
+                  FROM hits h LEFT JOIN nreach r ON r.incident_id = h.incident_id LEFT JOIN expo e ON e.asset_id = h.asset_id GROUP BY 1),
+        broad AS (SELECT DISTINCT asset_id FROM hits WHERE NOT names),
+        nm AS (SELECT DISTINCT h.asset_id, n.customer_id, x.customer_id IS NOT NULL AS exposed
+               FROM hits h JOIN named n ON n.incident_id = h.incident_id
+               LEFT JOIN cx x ON x.customer_id = n.customer_id AND x.asset_id = h.asset_id WHERE h.names),
+        arr_hit AS (SELECT asset_id, SUM(k) AS customers, SUM(a) AS arr FROM (
+                      SELECT b.asset_id, e.n AS k, e.arr AS a FROM broad b JOIN expo e ON e.asset_id = b.asset_id
+                      UNION ALL
+                      SELECT n.asset_id, 1, COALESCE(c.arr, 0) FROM nm n JOIN customers c ON c.customer_id = n.customer_id
+                      LEFT JOIN broad b ON b.asset_id = n.asset_id WHERE NOT (n.exposed AND b.asset_id IS NOT NULL)) GROUP BY 1),
+        raw AS (SELECT i.asset_id AS k, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE i.asset_id IS NOT NULL),
+        {MERGED},
+        down AS (SELECT k AS asset_id, SUM(epoch(LEAST(e, {pe})) - epoch(GREATEST(s, {ps}))) / 60.0 AS m
+                 FROM merged WHERE e > {ps} AND s < {pe} GROUP BY 1),
+        -- Credits of breached availability periods, split by the customer's incident downtime
+        -- per asset over the whole SLA period.
+        cr AS (SELECT sla_id, customer_id, ps, pe, credit FROM slarows WHERE metric = 'availability' AND credit > 0),
+        cra AS (SELECT cr.*, x.asset_id FROM cr JOIN cx x USING (customer_id)),
+        {window_totals("crb", "cra", "ps", "pe")},
+        crn AS (SELECT cr.sla_id, cr.ps, cr.credit, i.asset_id, SUM(d.downtime) AS down
+                FROM cr JOIN named n ON n.customer_id = cr.customer_id JOIN inc i ON i.incident_id = n.incident_id
+                JOIN inc_down d ON d.incident_id = n.incident_id
+                WHERE i.impact <> 'none' AND i.started_at >= cr.ps AND i.started_at < cr.pe GROUP BY 1, 2, 3, 4),
+        by_asset AS (SELECT sla_id, ps, credit, asset_id, SUM(down) AS d FROM (
+                       SELECT sla_id, ps, credit, asset_id, down FROM crb UNION ALL SELECT * FROM crn) GROUP BY 1, 2, 3, 4),
+        tot AS (SELECT sla_id, ps, SUM(d) AS total FROM by_asset GROUP BY 1, 2),
+        credits AS (SELECT b.asset_id, SUM(b.credit * b.d / t.total) AS c FROM by_asset b JOIN tot t USING (sla_id, ps)
+                    WHERE t.total > 0 AND b.d > 0 AND b.asset_id IS NOT NULL GROUP BY 1),
+        -- Reliability churn in the period: every asset whose incidents with downtime reached the
+        -- customer in the 90 days before.
+        rel AS (SELECT customer_id, churned_at, mrr_lost, churned_at::TIMESTAMPTZ - INTERVAL 90 DAY AS f, churned_at::TIMESTAMPTZ AS t
+                FROM churn WHERE reason = 'reliability' AND churned_at::TIMESTAMPTZ >= {ps} AND churned_at::TIMESTAMPTZ < {pe}),
+        rela AS (SELECT r.*, x.asset_id FROM rel r JOIN cx x USING (customer_id)),
+        {window_totals("relb", "rela")},
+        reln AS (SELECT r.customer_id, r.churned_at, r.mrr_lost, i.asset_id
+                 FROM rel r JOIN named n ON n.customer_id = r.customer_id JOIN inc i ON i.incident_id = n.incident_id
+                 JOIN inc_down d ON d.incident_id = n.incident_id
+                 WHERE i.impact <> 'none' AND d.downtime > 0 AND i.asset_id IS NOT NULL AND i.started_at >= r.f AND i.started_at < r.t),
+        churn_cost AS (SELECT asset_id, 12.0 * SUM(mrr_lost) AS c FROM (
+                         SELECT customer_id, churned_at, mrr_lost, asset_id FROM relb WHERE dn > 0 UNION SELECT * FROM reln) GROUP BY 1),
+        scored AS (SELECT a.asset_id, COALESCE(dn.m, 0) AS down, COALESCE(ah.customers, 0) AS customers, COALESCE(ah.arr, 0) AS arr,
+                          COALESCE(dc.cost, 0) AS dcost, COALESCE(c.c, 0) AS credits, COALESCE(cc.c, 0) AS churn,
+                          COALESCE(a.monthly_cost, 0) * 12 AS run
+                   FROM assets a LEFT JOIN down dn USING (asset_id) LEFT JOIN arr_hit ah USING (asset_id) LEFT JOIN dcost dc USING (asset_id)
+                   LEFT JOIN credits c USING (asset_id) LEFT JOIN churn_cost cc USING (asset_id)),
+        totalled AS (SELECT *, dcost + credits + churn AS total FROM scored)
+        SELECT asset_id, ROW_NUMBER() OVER (ORDER BY total DESC, down DESC, asset_id), round(down, 1), customers, round(arr, 2),
+               round(dcost, 2), round(credits, 2), round(churn, 2), round(total, 2), round(run, 2),
+               round(CASE WHEN run > 0 THEN total / run END, 3)
+        FROM totalled ORDER BY 2""").fetchall()
