@@ -290,10 +290,17 @@ def main():
     ap.add_argument("--duck-sources", default="parquet,csv", help="what DuckDB reads: parquet, csv or both (default)")
     ap.add_argument("--work", default=None, help="where to put generated data and lakes (default: a temp dir)")
     ap.add_argument("--gzip", action="store_true", help="generate and read .csv.gz files (for sizes larger than the free disk)")
-    ap.add_argument("--duck-questions", default=",".join(CHECKS), help="which questions DuckDB answers (default: all five)")
+    ap.add_argument("--duck-questions", default=",".join(CHECKS), help="which questions DuckDB answers (default: all it can)")
     ap.add_argument("--max-rss-gib", type=float, default=LIMITS["rss_gib"], help="stop an opsintel step above this resident memory")
     ap.add_argument("--timeout", type=float, default=LIMITS["seconds"], help="stop an opsintel step after this many seconds")
+    ap.add_argument("--queries", default=",".join(q for q, _ in QUERIES), help="which canned queries to time (default: all; 'none' for none)")
+    ap.add_argument("--no-report", action="store_true", help="do not time report exec")
+    ap.add_argument("--reuse-lake", action="store_true",
+                    help="keep the lake an earlier run left in --work and skip the ingest steps; steps measured now replace "
+                         "those of the same name in bench/results/<size>.json, the others are kept")
     args = ap.parse_args()
+    if args.reuse_lake and not args.work:
+        ap.error("--reuse-lake needs --work (where the earlier run left its lake)")
     LIMITS.update(rss_gib=args.max_rss_gib, seconds=args.timeout)
     ext = "csv.gz" if args.gzip else "csv"
     import duckdb
@@ -318,8 +325,10 @@ def main():
         # (each dataset starts empty in it, as in a fresh lake); further runs use a scratch lake.
         # DuckDB copies the same file to Parquet (its fastest path, no validation).
         lake = work / f"lake-{size}"
-        shutil.rmtree(lake, ignore_errors=True)
-        for ds in DATASETS:
+        reuse = args.reuse_lake and (lake / "_opsintel" / "manifest.json").exists()
+        if not reuse:
+            shutil.rmtree(lake, ignore_errors=True)
+        for ds in DATASETS if not reuse else []:
             src = data / f"{ds}.{ext}"
             def ingest_once(i):
                 target = lake if i == 0 else work / f"lake-{size}-scratch"
@@ -344,7 +353,10 @@ def main():
 
         # Canned queries.
         answers = {}
+        chosen = args.queries.split(",")
         for name, params in QUERIES:
+            if name not in chosen:
+                continue
             cmd = base + ["query", "run", name, "--format", "csv"] + sum((["--param", p] for p in params), [])
             try:
                 t, rss, out = median_of(args.runs, lambda i: timed(cmd))
@@ -397,16 +409,27 @@ def main():
         # The executive report and start-up.
         pdf = work / f"exec-{size}.pdf"
         try:
+            if args.no_report:
+                raise KeyError("not asked for")
             t, rss, _ = median_of(args.runs, lambda i: timed(base + ["report", "exec", "--out", str(pdf)]))
             res["steps"].append({"step": "report exec", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
             print(f"report exec: {t:.3f}s ({rss:.0f} MiB)", flush=True)
         except StepFailed as e:
             res["steps"].append({"step": "report exec", "opsintel_s": None, "max_rss_mib": None, "duckdb_s": None, "same_answer": None, "failed": str(e)})
             print(f"report exec: FAILED {e}", flush=True)
+        except KeyError:
+            pass
         t, rss, _ = median_of(max(args.runs, 5), lambda i: timed([args.bin, "query", "list"]))
         res["steps"].append({"step": "query list (start-up)", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
         print(f"query list: {t*1000:.1f} ms", flush=True)
-        (results_dir / f"{size}.json").write_text(json.dumps(res, indent=2) + "\n")
+        out_file = results_dir / f"{size}.json"
+        if reuse and out_file.exists():
+            # Steps measured now replace the earlier ones of the same name; the rest are kept.
+            old = json.loads(out_file.read_text())
+            now = {s["step"]: s for s in res["steps"]}
+            steps = [now.pop(s["step"], s) for s in old["steps"]] + list(now.values())
+            res = old | {"steps": steps, "machine": machine}
+        out_file.write_text(json.dumps(res, indent=2) + "\n")
 
     render(results_dir)
 
