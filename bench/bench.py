@@ -408,17 +408,14 @@ def main():
 
         # The executive report and start-up.
         pdf = work / f"exec-{size}.pdf"
-        try:
-            if args.no_report:
-                raise KeyError("not asked for")
-            t, rss, _ = median_of(args.runs, lambda i: timed(base + ["report", "exec", "--out", str(pdf)]))
-            res["steps"].append({"step": "report exec", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
-            print(f"report exec: {t:.3f}s ({rss:.0f} MiB)", flush=True)
-        except StepFailed as e:
-            res["steps"].append({"step": "report exec", "opsintel_s": None, "max_rss_mib": None, "duckdb_s": None, "same_answer": None, "failed": str(e)})
-            print(f"report exec: FAILED {e}", flush=True)
-        except KeyError:
-            pass
+        if not args.no_report:
+            try:
+                t, rss, _ = median_of(args.runs, lambda i: timed(base + ["report", "exec", "--out", str(pdf)]))
+                res["steps"].append({"step": "report exec", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
+                print(f"report exec: {t:.3f}s ({rss:.0f} MiB)", flush=True)
+            except StepFailed as e:
+                res["steps"].append({"step": "report exec", "opsintel_s": None, "max_rss_mib": None, "duckdb_s": None, "same_answer": None, "failed": str(e)})
+                print(f"report exec: FAILED {e}", flush=True)
         t, rss, _ = median_of(max(args.runs, 5), lambda i: timed([args.bin, "query", "list"]))
         res["steps"].append({"step": "query list (start-up)", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
         print(f"query list: {t*1000:.1f} ms", flush=True)

@@ -61,6 +61,21 @@ MERGED = """r AS (SELECT k, s, e, ROW_NUMBER() OVER (PARTITION BY k ORDER BY s, 
     merged AS (SELECT k, MIN(s) AS s, MAX(e) AS e FROM g GROUP BY k, grp0)"""
 
 
+# CTE text: `asset_spans` = each asset's merged downtime (k = asset_id, s, e).
+ASSET_SPANS = f"""raw AS (SELECT i.asset_id AS k, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE i.asset_id IS NOT NULL),
+    {MERGED},
+    asset_spans AS (SELECT * FROM merged)"""
+
+
+def changes_cte(incidents="inc"):
+    """CTE text: `chg` = every change with the incidents it caused (counted in `incidents`),
+    whether it completed and whether it counts as a failure (docs/metrics.md)."""
+    return f"""caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM {incidents} WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
+    chg AS (SELECT c.*, COALESCE(x.n, 0) AS caused, c.outcome IN ('succeeded', 'failed', 'rolled_back') AS completed,
+                   c.outcome IN ('failed', 'rolled_back') OR (c.outcome = 'succeeded' AND COALESCE(x.n, 0) > 0) AS failure
+            FROM changes c LEFT JOIN caused x ON x.change_id = c.change_id)"""
+
+
 # ---- Shared building blocks (strict policy: outages and partial outages count fully). ----
 
 def prepare(con, timelines=True):
@@ -73,12 +88,14 @@ def prepare(con, timelines=True):
     WITH raw AS (SELECT asset_id AS k, starts_at AS s, ends_at AS e FROM maintenance WHERE ends_at > starts_at),
     {MERGED}
     SELECT k AS asset_id, s, e FROM merged""")
-    # Incidents started by as-of; the downtime interval of those with an outage or partial impact.
+    # Incidents started by as-of, whether still open at as-of, and the downtime interval of those
+    # with an outage or partial impact.
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE inc AS
     SELECT * REPLACE (COALESCE(customer_ids, []::VARCHAR[]) AS customer_ids),
            CASE WHEN resolved_at <= {AS_OF} THEN resolved_at END AS resolved_f,
            CASE WHEN acknowledged_at <= {AS_OF} THEN acknowledged_at END AS acked_f,
+           COALESCE(resolved_at > {AS_OF}, false) OR (resolved_at IS NULL AND COALESCE(status, '') NOT IN ('closed', 'resolved')) AS is_open,
            CASE WHEN impact IN ('outage', 'partial') THEN started_at END AS s,
            CASE WHEN impact IN ('outage', 'partial') THEN LEAST(COALESCE(mitigated_at, resolved_at, {AS_OF}), {AS_OF}) END AS e
     FROM incidents WHERE started_at <= {AS_OF}""")
@@ -215,13 +232,14 @@ def window_downtime(con, windows):
     return "wdown"
 
 
-def direct_downtime(con, windows):
+def direct_downtime(con, windows, out="wdown"):
     """Customer downtime minutes in each window of the table `windows` (wid, customer_id, f, t),
     the plain way: the downtime pieces of every incident that reached the customer (those naming
     no customers on an asset in their exposure, and those naming them), clipped to the window
-    and merged. For a few windows; `window_downtime` serves many. Returns a table (wid, down)."""
+    and merged. For a few windows; `window_downtime` serves many. Writes the table `out`
+    (wid, down) and returns its name."""
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE wdown AS
+    CREATE OR REPLACE TEMP TABLE {out} AS
     WITH w AS (SELECT wid, customer_id, f, t FROM {windows} WHERE t > f),
     lim AS (SELECT MIN(f) AS f0, MAX(t) AS t0 FROM w),
     bp AS (SELECT i.asset_id, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) CROSS JOIN lim
@@ -237,7 +255,7 @@ def direct_downtime(con, windows):
     {MERGED}
     SELECT w.wid, COALESCE(SUM(epoch(m.e) - epoch(m.s)), 0) / 60.0 AS down
     FROM w LEFT JOIN merged m ON m.k = w.wid GROUP BY w.wid""")
-    return "wdown"
+    return out
 
 
 def window_totals(name, src, f="f", t="t"):
@@ -275,17 +293,11 @@ def reach_tally(con, windows):
 def change_outcomes(con):
     """Totals of 2026 (to as-of): changes by outcome, completed, incidents caused, change failure rate."""
     return con.execute(f"""
-        WITH caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM incidents
-                        WHERE started_at <= {AS_OF} AND caused_by_change_id IS NOT NULL GROUP BY 1),
-        c AS (
-          SELECT ch.outcome, ch.outcome IN ('succeeded','failed','rolled_back') AS completed,
-                 ch.outcome IN ('failed','rolled_back') AS failed, COALESCE(x.n, 0) AS caused
-          FROM changes ch LEFT JOIN caused x ON x.change_id = ch.change_id
-          WHERE ch.started_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND ch.started_at < {AS_OF})
+        WITH {changes_cte(f"(SELECT * FROM incidents WHERE started_at <= {AS_OF})")}
         SELECT count(*), count(*) FILTER (outcome = 'succeeded'), count(*) FILTER (outcome = 'failed'),
                count(*) FILTER (outcome = 'rolled_back'), count(*) FILTER (completed), sum(caused),
-               round(100.0 * count(*) FILTER (completed AND (failed OR caused > 0)) / count(*) FILTER (completed), 2)
-        FROM c""").fetchall()
+               round(100.0 * count(*) FILTER (failure) / count(*) FILTER (completed), 2)
+        FROM chg WHERE started_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND started_at < {AS_OF}""").fetchall()
 
 
 def incident_trends(con):
@@ -310,16 +322,13 @@ def troublesome_components(con):
                  count(*) FILTER (severity IN ('sev4', 'sev5')) AS sev4_5,
                  avg(CASE WHEN resolved_f >= started_at THEN (epoch(resolved_f) - epoch(started_at)) / 60.0 END) AS mttr
           FROM inc CROSS JOIN w WHERE started_at >= ps AND started_at < pe AND asset_id IS NOT NULL GROUP BY asset_id),
-        raw AS (SELECT i.asset_id AS k, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE i.asset_id IS NOT NULL),
-        {MERGED},
+        {ASSET_SPANS},
         d AS (SELECT k AS asset_id, SUM(GREATEST(epoch(LEAST(e, pe)) - epoch(GREATEST(s, ps)), 0)) / 60.0 AS downtime
-              FROM merged CROSS JOIN w WHERE e > ps AND s < pe GROUP BY k),
-        caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM inc WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
+              FROM asset_spans CROSS JOIN w WHERE e > ps AND s < pe GROUP BY k),
+        {changes_cte()},
         ch AS (
-          SELECT c.asset_id, count(*) FILTER (c.outcome IN ('succeeded','failed','rolled_back')) AS completed,
-                 count(*) FILTER (c.outcome IN ('failed','rolled_back') OR (c.outcome = 'succeeded' AND x.n > 0)) AS failures
-          FROM changes c CROSS JOIN w LEFT JOIN caused x ON x.change_id = c.change_id
-          WHERE c.started_at >= ps AND c.started_at < pe GROUP BY c.asset_id),
+          SELECT c.asset_id, count(*) FILTER (c.completed) AS completed, count(*) FILTER (c.failure) AS failures
+          FROM chg c CROSS JOIN w WHERE c.started_at >= ps AND c.started_at < pe GROUP BY c.asset_id),
         hits AS (SELECT i.incident_id, i.asset_id, len(i.customer_ids) > 0 AS names FROM inc i JOIN inc_down d USING (incident_id) CROSS JOIN w
                  WHERE d.downtime > 0 AND i.started_at >= ps AND i.started_at < pe AND i.asset_id IS NOT NULL),
         reached AS (
@@ -356,11 +365,10 @@ def trailing_twelve_months(con):
         it AS (SELECT strftime(started_at, '%Y-%m') AS month, count(*) AS incidents, count(*) FILTER (severity IN ('sev1','sev2')) AS sev12,
                       avg(CASE WHEN resolved_f >= started_at THEN (epoch(resolved_f) - epoch(started_at)) / 60.0 END) AS mttr
                FROM inc GROUP BY 1),
-        caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM inc WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
-        cfr AS (SELECT strftime(c.started_at, '%Y-%m') AS month,
-                       100.0 * count(*) FILTER (c.outcome IN ('failed','rolled_back') OR (c.outcome = 'succeeded' AND x.n > 0))
-                       / NULLIF(count(*) FILTER (c.outcome IN ('succeeded','failed','rolled_back')), 0) AS cfr
-                FROM changes c LEFT JOIN caused x ON x.change_id = c.change_id WHERE c.started_at <= {AS_OF} GROUP BY 1),
+        {changes_cte()},
+        cfr AS (SELECT strftime(started_at, '%Y-%m') AS month,
+                       100.0 * count(*) FILTER (failure) / NULLIF(count(*) FILTER (completed), 0) AS cfr
+                FROM chg WHERE started_at <= {AS_OF} GROUP BY 1),
         rev AS (SELECT customer_id, strftime(month, '%Y-%m') AS month, SUM(mrr) AS mrr FROM revenue GROUP BY 1, 2),
         prevm AS (SELECT customer_id, strftime(strptime(month, '%Y-%m') + INTERVAL 1 MONTH, '%Y-%m') AS month, mrr FROM rev),
         moves AS (SELECT COALESCE(n.month, p.month) AS month, COALESCE(n.mrr, 0) AS cur, COALESCE(p.mrr, 0) AS prev
@@ -489,9 +497,11 @@ def blast_radius(con, asset="pg-main"):
     availability SLA (lowest target, least error budget left), the totals and the asset's
     change failure rate over all changes to as-of."""
     con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE hit AS
+        SELECT s.* FROM span s WHERE NOT s.churned AND s.customer_id IN (SELECT customer_id FROM cx WHERE asset_id = '{asset}')""")
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE bw AS
-        WITH hit AS (SELECT s.* FROM span s WHERE NOT s.churned AND s.customer_id IN (SELECT customer_id FROM cx WHERE asset_id = '{asset}')),
-        sl AS (SELECT l.customer_id, l.target, CASE WHEN l.period = 'quarter' THEN 3 ELSE 1 END AS months,
+        WITH sl AS (SELECT l.customer_id, l.target, CASE WHEN l.period = 'quarter' THEN 3 ELSE 1 END AS months,
                       GREATEST(h.since, COALESCE(l.valid_from::TIMESTAMPTZ, h.since)) AS vs,
                       LEAST(h.until, COALESCE((l.valid_to + 1)::TIMESTAMPTZ, h.until)) AS ve
                FROM slas l JOIN hit h USING (customer_id) WHERE l.metric = 'availability'),
@@ -502,8 +512,7 @@ def blast_radius(con, asset="pg-main"):
                GREATEST(ps, vs) AS f, LEAST(ps + to_months(months), ve) AS t FROM per""")
     direct_downtime(con, "bw")
     return con.execute(f"""
-        WITH hit AS (SELECT s.customer_id FROM span s WHERE NOT s.churned AND s.customer_id IN (SELECT customer_id FROM cx WHERE asset_id = '{asset}')),
-        budget AS (SELECT b.customer_id, b.target, b.ps,
+        WITH budget AS (SELECT b.customer_id, b.target, b.ps,
                           (1 - b.target / 100.0) * (epoch(b.t) - epoch(b.f)) / 60.0 - d.down AS left_min,
                           MAX(b.ps) OVER (PARTITION BY b.customer_id) AS newest
                    FROM bw b JOIN wdown d USING (wid) WHERE b.ps < {AS_OF}),
@@ -511,11 +520,9 @@ def blast_radius(con, asset="pg-main"):
         rows AS (SELECT c.customer_id, c.arr, c.customer_id IN (SELECT customer_id FROM customer_assets WHERE asset_id = '{asset}') AS direct,
                         cur.target, cur.left_min
                  FROM hit h JOIN customers c USING (customer_id) LEFT JOIN cur USING (customer_id)),
-        caused AS (SELECT caused_by_change_id AS change_id, COUNT(*) AS n FROM inc WHERE caused_by_change_id IS NOT NULL GROUP BY 1),
-        cfr AS (SELECT count(*) FILTER (c.outcome IN ('succeeded','failed','rolled_back')) AS completed,
-                       count(*) FILTER (c.outcome IN ('failed','rolled_back') OR (c.outcome = 'succeeded' AND x.n > 0)) AS failures
-                FROM changes c LEFT JOIN caused x ON x.change_id = c.change_id
-                WHERE c.asset_id = '{asset}' AND c.started_at <= {AS_OF})
+        {changes_cte()},
+        cfr AS (SELECT count(*) FILTER (completed) AS completed, count(*) FILTER (failure) AS failures
+                FROM chg WHERE asset_id = '{asset}' AND started_at <= {AS_OF})
         SELECT r.customer_id, round(r.arr, 2), r.direct, r.target, round(r.left_min, 1),
                count(*) OVER (), round(SUM(r.arr) OVER (), 2), cfr.completed,
                round(CASE WHEN cfr.completed > 0 THEN 100.0 * cfr.failures / cfr.completed END, 2)
@@ -589,8 +596,7 @@ def top_customers(con, n=10):
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE tw AS
         SELECT rank AS wid, customer_id, GREATEST({q[0]}, since) AS f, LEAST({q[1]}, until) AS t FROM chosen""")
-    direct_downtime(con, "tw")
-    con.execute("CREATE OR REPLACE TEMP TABLE tdown AS SELECT * FROM wdown")
+    direct_downtime(con, "tw", out="tdown")
     con.execute(f"CREATE OR REPLACE TEMP TABLE tq AS SELECT rank AS wid, customer_id, {q[0]} AS f, {q[1]} AS t FROM chosen")
     reach_tally(con, "tq")
     sla_periods(con, "2026-07-01", "2026-10-01", customers="chosen", downtime=direct_downtime)
@@ -599,10 +605,10 @@ def top_customers(con, n=10):
                     FROM tw JOIN tdown d USING (wid) WHERE tw.t > tw.f),
         open_b AS (SELECT c.rank, count(*) AS n FROM chosen c JOIN cx x USING (customer_id)
                    JOIN inc i ON i.asset_id = x.asset_id AND len(i.customer_ids) = 0
-                   WHERE i.impact <> 'none' AND (i.resolved_f IS NULL AND COALESCE(i.status, '') NOT IN ('closed', 'resolved') OR i.resolved_at > {AS_OF})
+                   WHERE i.impact <> 'none' AND i.is_open
                    GROUP BY 1),
         open_n AS (SELECT c.rank, count(*) AS n FROM chosen c JOIN named n USING (customer_id) JOIN inc i USING (incident_id)
-                   WHERE i.impact <> 'none' AND (i.resolved_f IS NULL AND COALESCE(i.status, '') NOT IN ('closed', 'resolved') OR i.resolved_at > {AS_OF})
+                   WHERE i.impact <> 'none' AND i.is_open
                    GROUP BY 1),
         sla AS (SELECT customer_id, MIN(CASE WHEN metric = 'availability' THEN target END) AS target,
                        count(*) FILTER (breached) AS breaches, SUM(credit) AS credits FROM slarows GROUP BY 1),
@@ -645,10 +651,9 @@ def invest_next_dollar(con):
                       UNION ALL
                       SELECT n.asset_id, 1, COALESCE(c.arr, 0) FROM nm n JOIN customers c ON c.customer_id = n.customer_id
                       LEFT JOIN broad b ON b.asset_id = n.asset_id WHERE NOT (n.exposed AND b.asset_id IS NOT NULL)) GROUP BY 1),
-        raw AS (SELECT i.asset_id AS k, p.s, p.e FROM pieces p JOIN inc i USING (incident_id) WHERE i.asset_id IS NOT NULL),
-        {MERGED},
+        {ASSET_SPANS},
         down AS (SELECT k AS asset_id, SUM(epoch(LEAST(e, {pe})) - epoch(GREATEST(s, {ps}))) / 60.0 AS m
-                 FROM merged WHERE e > {ps} AND s < {pe} GROUP BY 1),
+                 FROM asset_spans WHERE e > {ps} AND s < {pe} GROUP BY 1),
         -- Credits of breached availability periods, split by the customer's incident downtime
         -- per asset over the whole SLA period.
         cr AS (SELECT sla_id, customer_id, ps, pe, credit FROM slarows WHERE metric = 'availability' AND credit > 0),
