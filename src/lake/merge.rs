@@ -195,6 +195,32 @@ mod tests {
         df.column("arr").unwrap().f64().unwrap().get(i).unwrap()
     }
 
+    /// The customer ids of a frame, in stored order.
+    fn ids_of(df: &DataFrame) -> Vec<String> {
+        df.column("customer_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect()
+    }
+
+    /// Upserts the rows into an empty customers dataset.
+    fn into_empty(rows: &[(&str, f64, Option<i64>)]) -> (DataFrame, MergeStats) {
+        let spec = DatasetKind::Customers.spec();
+        upsert(&crate::lake::empty_frame(spec), &customers(rows), spec).unwrap()
+    }
+
+    fn stats(inserted: u64, updated: u64, unchanged: u64, dups: u64) -> MergeStats {
+        MergeStats {
+            inserted,
+            updated,
+            unchanged,
+            duplicates_in_file: dups,
+        }
+    }
+
     #[test]
     fn newest_updated_at_wins_and_ties_go_to_the_later_ingest() {
         let spec = DatasetKind::Customers.spec();
@@ -216,31 +242,15 @@ mod tests {
             ("E", 3.0, None),
             ("E", 4.0, None),
         ]);
-        let (merged, stats) = upsert(&old, &new, spec).unwrap();
-        assert_eq!(
-            stats,
-            MergeStats {
-                inserted: 1,
-                updated: 2,
-                unchanged: 2,
-                duplicates_in_file: 1
-            }
-        );
+        let (merged, st) = upsert(&old, &new, spec).unwrap();
+        assert_eq!(st, stats(1, 2, 2, 1));
         assert_eq!(merged.height(), 5);
         assert_eq!(arr_of(&merged, "A"), 2.0);
         assert_eq!(arr_of(&merged, "B"), 1.0);
         assert_eq!(arr_of(&merged, "C"), 2.0);
         assert_eq!(arr_of(&merged, "E"), 4.0);
         // Sorted by key for a deterministic file.
-        let ids: Vec<_> = merged
-            .column("customer_id")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap().to_string())
-            .collect();
-        assert_eq!(ids, vec!["A", "B", "C", "D", "E"]);
+        assert_eq!(ids_of(&merged), vec!["A", "B", "C", "D", "E"]);
     }
 
     #[test]
@@ -255,49 +265,19 @@ mod tests {
 
     #[test]
     fn merging_into_an_empty_dataset_inserts_everything() {
-        let spec = DatasetKind::Customers.spec();
-        let old = crate::lake::empty_frame(spec);
-        let new = customers(&[("B", 1.0, None), ("A", 2.0, None)]);
-        let (merged, stats) = upsert(&old, &new, spec).unwrap();
-        assert_eq!(
-            stats,
-            MergeStats {
-                inserted: 2,
-                updated: 0,
-                unchanged: 0,
-                duplicates_in_file: 0
-            }
-        );
-        assert_eq!(merged.height(), 2);
+        let (merged, st) = into_empty(&[("B", 1.0, None), ("A", 2.0, None)]);
+        assert_eq!(st, stats(2, 0, 0, 0));
         // Stored in key order.
-        let ids: Vec<Option<&str>> = merged
-            .column("customer_id")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(ids, vec![Some("A"), Some("B")]);
+        assert_eq!(ids_of(&merged), vec!["A", "B"]);
     }
 
     #[test]
     fn a_key_repeated_in_a_file_into_an_empty_dataset_keeps_the_newest_row() {
-        let spec = DatasetKind::Customers.spec();
-        let old = crate::lake::empty_frame(spec);
         // A twice: the row with the newer updated_at wins though it comes first.
-        let new = customers(&[("A", 5.0, Some(20)), ("B", 1.0, None), ("A", 3.0, Some(10))]);
-        let (merged, stats) = upsert(&old, &new, spec).unwrap();
-        assert_eq!(
-            stats,
-            MergeStats {
-                inserted: 2,
-                updated: 0,
-                unchanged: 0,
-                duplicates_in_file: 1
-            }
-        );
-        assert_eq!(merged.height(), 2);
-        let arr = merged.column("arr").unwrap().f64().unwrap().get(0);
-        assert_eq!(arr, Some(5.0));
+        let (merged, st) =
+            into_empty(&[("A", 5.0, Some(20)), ("B", 1.0, None), ("A", 3.0, Some(10))]);
+        assert_eq!(st, stats(2, 0, 0, 1));
+        assert_eq!(ids_of(&merged), vec!["A", "B"]);
+        assert_eq!(arr_of(&merged, "A"), 5.0);
     }
 }
