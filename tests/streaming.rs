@@ -56,6 +56,24 @@ fn parts(w: &Work, ds: &str) -> Vec<(String, u64)> {
 /// The incidents' time range after the second and third ingest of the month-move test.
 const RANGE: (&str, &str) = ("2025-02-01T10:00:00Z", "2025-06-01T10:00:00Z");
 
+/// The manifest of the month-move test's lake: incidents' (partition, rows) per file, total
+/// rows, and the time range `RANGE`.
+fn assert_incidents(w: &Work, expect: &[(&str, u64)], rows: u64) {
+    assert_eq!(
+        parts(w, "incidents"),
+        expect
+            .iter()
+            .map(|(p, n)| (p.to_string(), *n))
+            .collect::<Vec<_>>()
+    );
+    let m = &w.manifest()["datasets"]["incidents"];
+    assert_eq!(m["rows"], rows);
+    assert_eq!(
+        (&m["time_min"], &m["time_max"]),
+        (&RANGE.0.into(), &RANGE.1.into())
+    );
+}
+
 const HEADER: &str = "incident_id,title,severity,started_at,status,updated_at\n";
 
 #[test]
@@ -119,22 +137,7 @@ fn a_record_whose_time_moves_to_another_month_stays_one_record() {
         Some("second")
     );
     // January emptied; February keeps I2 and I3 untouched; I1 in March; I5 in June.
-    let expect = [("2025-02", 2), ("2025-03", 1), ("2025-06", 1)];
-    assert_eq!(
-        parts(&w, "incidents"),
-        expect
-            .iter()
-            .map(|(p, n)| (p.to_string(), *n))
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(m["datasets"]["incidents"]["rows"], 4);
-    assert_eq!(
-        (
-            &m["datasets"]["incidents"]["time_min"],
-            &m["datasets"]["incidents"]["time_max"]
-        ),
-        (&RANGE.0.into(), &RANGE.1.into())
-    );
+    assert_incidents(&w, &[("2025-02", 2), ("2025-03", 1), ("2025-06", 1)], 4);
     let ids = df.column("incident_id").unwrap();
     assert_eq!(ids.n_unique().unwrap(), df.height(), "one row per key");
 
@@ -145,26 +148,15 @@ fn a_record_whose_time_moves_to_another_month_stays_one_record() {
         format!("{HEADER}I7,d,sev3,2025-04-15T10:00:00Z,open,\n"),
     );
     w.ok(&["--lake", "lake", "ingest", "incidents", "v3.csv"]);
-    let m = w.manifest();
-    assert_eq!(
-        parts(&w, "incidents"),
-        [
+    assert_incidents(
+        &w,
+        &[
             ("2025-02", 2),
             ("2025-03", 1),
             ("2025-04", 1),
-            ("2025-06", 1)
-        ]
-        .iter()
-        .map(|(p, n)| (p.to_string(), *n))
-        .collect::<Vec<_>>()
-    );
-    assert_eq!(m["datasets"]["incidents"]["rows"], 5);
-    assert_eq!(
-        (
-            &m["datasets"]["incidents"]["time_min"],
-            &m["datasets"]["incidents"]["time_max"]
-        ),
-        (&RANGE.0.into(), &RANGE.1.into())
+            ("2025-06", 1),
+        ],
+        5,
     );
     assert_eq!(w.scan("incidents").height(), 5);
 }
