@@ -130,8 +130,37 @@ impl Lake {
     /// reads only the columns and row groups a query needs. Files written before a column was
     /// added to the schema read it as missing values, as [`Lake::read`] does.
     pub fn scan(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
+        self.scan_files(kind, self.files(manifest, kind))
+    }
+
+    /// A lazy scan of the rows of a month-partitioned dataset's earliest month (the partitions
+    /// are the UTC months of its time column; rows without a time, in partition `""`, are left
+    /// out): the minimum of the time column, read from one partition instead of all. Other
+    /// layouts: the whole dataset.
+    pub fn scan_earliest(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
+        let Some(st) = manifest.datasets.get(kind.name()) else {
+            return self.scan_files(kind, Vec::new());
+        };
+        let first = st
+            .files
+            .iter()
+            .filter_map(|f| f.partition.as_deref())
+            .filter(|p| !p.is_empty())
+            .min();
+        let files = match first {
+            Some(first) => st
+                .files
+                .iter()
+                .filter(|f| f.partition.as_deref() == Some(first))
+                .map(|f| self.version_dir(kind, st.version).join(&f.path))
+                .collect(),
+            None => self.files(manifest, kind),
+        };
+        self.scan_files(kind, files)
+    }
+
+    fn scan_files(&self, kind: DatasetKind, files: Vec<PathBuf>) -> Result<LazyFrame> {
         let spec = kind.spec();
-        let files = self.files(manifest, kind);
         if files.is_empty() {
             return Ok(empty_frame(spec).lazy());
         }

@@ -33,6 +33,12 @@ impl Snapshot {
         self.lake.scan(&self.manifest, kind)
     }
 
+    /// A lazy scan of a month-partitioned dataset's earliest month only (see
+    /// [`Lake::scan_earliest`]); the whole dataset for other layouts.
+    pub fn scan_earliest(&self, kind: DatasetKind) -> Result<LazyFrame> {
+        self.lake.scan_earliest(&self.manifest, kind)
+    }
+
     /// The named columns of a dataset, read now.
     pub fn columns(&self, kind: DatasetKind, names: &[&str]) -> Result<DataFrame> {
         self.scan(kind)?

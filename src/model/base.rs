@@ -9,7 +9,7 @@ use super::{MIN, Policy, Source, read};
 use crate::error::Result;
 use crate::graph::DependencyGraph;
 use crate::query::period::{Period, add_months, local_midnight};
-use crate::schema::DatasetKind;
+use crate::schema::{DatasetKind, Layout};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -63,10 +63,19 @@ pub(crate) struct Calendar {
 impl Calendar {
     /// From the earliest month with data to the month containing as-of.
     pub fn build(src: &dyn Source, as_of: DateTime<Utc>, tz: Tz) -> Result<Calendar> {
+        // The earliest month of a dataset partitioned by `c` holds its minimum.
         let min_of = |kind: DatasetKind, c: &str| -> Result<Option<i64>> {
-            let df = src.scan(kind)?.select([col(c).min()]).collect().map_err(
-                crate::error::Error::polars(format!("reading {}", kind.name())),
-            )?;
+            let lf = match kind.spec().layout {
+                Layout::MonthlyBy(t) if t == c => src.scan_earliest(kind)?,
+                _ => src.scan(kind)?,
+            };
+            let df = lf
+                .select([col(c).min()])
+                .collect()
+                .map_err(crate::error::Error::polars(format!(
+                    "reading {}",
+                    kind.name()
+                )))?;
             Ok(ints(&df, c)?.into_iter().flatten().next())
         };
         let mut earliest: Option<i64> = None;

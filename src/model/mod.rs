@@ -83,11 +83,19 @@ impl FromStr for Policy {
 pub trait Source {
     /// A lazy scan of a dataset with its canonical columns.
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame>;
+    /// A scan holding at least the rows with the smallest value of the dataset's partition
+    /// time column (the earliest month only, in the lake); by default the whole dataset.
+    fn scan_earliest(&self, kind: DatasetKind) -> Result<LazyFrame> {
+        self.scan(kind)
+    }
 }
 
 impl Source for Snapshot {
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
         Snapshot::scan(self, kind)
+    }
+    fn scan_earliest(&self, kind: DatasetKind) -> Result<LazyFrame> {
+        Snapshot::scan_earliest(self, kind)
     }
 }
 
