@@ -291,13 +291,26 @@ def reach_tally(con, windows):
 
 
 def change_outcomes(con):
-    """Totals of 2026 (to as-of): changes by outcome, completed, incidents caused, change failure rate."""
+    """The whole answer of 2026 (to as-of): per month (UTC), per asset and in total, changes by
+    outcome, completed, succeeded-but-caused-an-incident, incidents caused, change failure rate.
+    Rows: (grouping, key, changes, succeeded, failed, rolled_back, cancelled, in_progress,
+    completed, succeeded_but_caused_incident, incidents_caused, change_failure_rate_pct)."""
     return con.execute(f"""
-        WITH {changes_cte(f"(SELECT * FROM incidents WHERE started_at <= {AS_OF})")}
-        SELECT count(*), count(*) FILTER (outcome = 'succeeded'), count(*) FILTER (outcome = 'failed'),
-               count(*) FILTER (outcome = 'rolled_back'), count(*) FILTER (completed), sum(caused),
-               round(100.0 * count(*) FILTER (failure) / count(*) FILTER (completed), 2)
-        FROM chg WHERE started_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND started_at < {AS_OF}""").fetchall()
+        WITH {changes_cte(f"(SELECT * FROM incidents WHERE started_at <= {AS_OF})")},
+        c AS (SELECT * FROM chg WHERE started_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND started_at < {AS_OF}),
+        cell AS (
+          SELECT strftime(started_at, '%Y-%m') AS month, asset_id, count(*) AS changes,
+                 count(*) FILTER (outcome = 'succeeded') AS succeeded, count(*) FILTER (outcome = 'failed') AS failed,
+                 count(*) FILTER (outcome = 'rolled_back') AS rolled_back, count(*) FILTER (outcome = 'cancelled') AS cancelled,
+                 count(*) FILTER (outcome = 'in_progress') AS in_progress, count(*) FILTER (completed) AS completed,
+                 count(*) FILTER (outcome = 'succeeded' AND caused > 0) AS sbc, sum(caused) AS caused,
+                 count(*) FILTER (failure) AS failures
+          FROM c GROUP BY ALL)
+        SELECT CASE WHEN grouping(month) = 0 THEN 'month' WHEN grouping(asset_id) = 0 THEN 'asset' ELSE 'total' END,
+               COALESCE(month, asset_id, 'all'), sum(changes), sum(succeeded), sum(failed), sum(rolled_back),
+               sum(cancelled), sum(in_progress), sum(completed), sum(sbc), sum(caused),
+               round(100.0 * sum(failures) / sum(completed), 2)
+        FROM cell GROUP BY GROUPING SETS ((month), (asset_id), ())""").fetchall()
 
 
 def incident_trends(con):

@@ -1,12 +1,9 @@
 -- Changes by outcome per month and per asset in the period, with the change failure rate:
 -- (failed + rolled back + succeeded-but-caused-an-incident) / completed changes.
 -- Counted once per (month, asset), then rolled up by month, by asset and in total.
-WITH p AS (SELECT * FROM params),
-c AS (
-  SELECT co.* FROM change_outcomes co CROSS JOIN p
-  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end
-),
-cell AS (
+-- change_outcomes is period-scoped: it holds the changes of the query's period only, so it is
+-- read as it is (filtering it again on the `params` row would cost a cross join of every row).
+WITH cell AS (
   SELECT month, asset_id,
          COUNT(*) AS changes,
          SUM(CASE WHEN outcome = 'succeeded' THEN 1 ELSE 0 END) AS succeeded,
@@ -18,7 +15,7 @@ cell AS (
          SUM(CASE WHEN outcome = 'succeeded' AND incidents_caused > 0 THEN 1 ELSE 0 END) AS succeeded_but_caused_incident,
          SUM(incidents_caused) AS incidents_caused,
          SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) AS failures
-  FROM c GROUP BY month, asset_id
+  FROM change_outcomes GROUP BY month, asset_id
 ),
 by_key AS (
   SELECT 'month' AS grouping, month AS key, * EXCLUDE (month, asset_id) FROM cell

@@ -663,3 +663,53 @@ fn churned_customers_are_not_top_customers_and_query_show_explains_a_query() {
         assert!(show.contains(needle), "{needle} not in\n{show}");
     }
 }
+
+#[test]
+fn queries_that_opt_into_the_streaming_engine_answer_as_the_in_memory_engine_does() {
+    // Each canned query marked `engine = "streaming"` is copied, without that line, to a
+    // replacement directory (same name, so it overrides the canned one) and run both ways.
+    let streaming: Vec<String> = std::fs::read_dir(repo().join("queries"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let text = std::fs::read_to_string(&p).ok()?;
+            (p.extension()? == "toml" && text.lines().any(|l| l.trim() == "engine = \"streaming\""))
+                .then(|| p.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    assert!(streaming.contains(&"change-outcomes".to_string()));
+    for (w, as_of, periods) in [
+        (
+            Work::with_sample(),
+            "2026-11-01",
+            ["period=2026", "period=2026-Q3"],
+        ),
+        (hand(), AS_OF, ["period=2026-03", "period=2026-Q1"]),
+    ] {
+        for q in &streaming {
+            let dir = repo().join("queries");
+            let toml = std::fs::read_to_string(dir.join(format!("{q}.toml"))).unwrap();
+            let in_memory: String = toml
+                .lines()
+                .filter(|l| l.trim() != "engine = \"streaming\"")
+                .map(|l| format!("{l}\n"))
+                .collect();
+            w.write(&format!("mem/{q}.toml"), in_memory);
+            w.write(
+                &format!("mem/{q}.sql"),
+                std::fs::read(dir.join(format!("{q}.sql"))).unwrap(),
+            );
+            for period in periods {
+                let run = |extra: &[&str]| {
+                    let mut args = vec!["--lake", "lake", "--as-of", as_of];
+                    args.extend_from_slice(extra);
+                    args.extend(["query", "run", q, "--param", period, "--format", "csv"]);
+                    w.ok(&args)
+                };
+                let (s, m) = (run(&[]), run(&["--queries", "mem"]));
+                assert!(s.lines().count() > 1, "{q} {period}: {s}");
+                assert_eq!(s, m, "{q} {period}: streaming and in-memory answers differ");
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! filters into them); only the derived tables the SQL names are built; the one-row `params`
 //! table is added; a canned query's columns are checked against its metadata.
 
-use super::catalog::Query;
+use super::catalog::{Query, QueryEngine};
 use super::params::{self, Params};
 use crate::error::{Error, Result};
 use crate::lake::Snapshot;
@@ -82,6 +82,7 @@ pub fn run_sql(
     scoped: &Scoped,
     params_df: DataFrame,
     sql: &str,
+    engine: QueryEngine,
 ) -> Result<DataFrame> {
     let names = identifiers(sql);
     let ctx = SQLContext::new();
@@ -104,7 +105,12 @@ pub fn run_sql(
     let lf = ctx
         .execute(sql)
         .map_err(|e| Error::Usage(format!("SQL error: {e}")))?;
-    lf.collect()
+    let engine = match engine {
+        QueryEngine::InMemory => Engine::InMemory,
+        QueryEngine::Streaming => Engine::Streaming,
+    };
+    lf.collect_with_engine(engine)
+        .map(|r| r.unwrap_single())
         .map_err(|e| Error::Usage(format!("SQL error: {e}")))
 }
 

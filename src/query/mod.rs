@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::lake::Snapshot;
 use crate::model::{Model, Policy, Trace};
 use crate::schema::DatasetKind;
-use catalog::{ParamType, Query};
+use catalog::{ParamType, Query, QueryEngine};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -86,8 +86,18 @@ impl<'a> Session<'a> {
             .is_some_and(|n| n > 0)
     }
 
-    /// Run SQL with resolved parameters.
+    /// Run SQL with resolved parameters (in polars' in-memory engine).
     pub fn sql(&mut self, sql: &str, p: &params::Params) -> Result<DataFrame> {
+        self.sql_with(sql, p, QueryEngine::InMemory)
+    }
+
+    /// Run SQL with resolved parameters in the given polars engine.
+    pub fn sql_with(
+        &mut self,
+        sql: &str,
+        p: &params::Params,
+        engine: QueryEngine,
+    ) -> Result<DataFrame> {
         let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
         let scoped = engine::scoped(p, as_of, tz);
         let params_df = params::table(p, as_of, tz)?;
@@ -95,7 +105,7 @@ impl<'a> Session<'a> {
         let trace = Trace(self.ctx.timings);
         let model = self.model(p.policy());
         trace.time("sql", || {
-            engine::run_sql(&snapshot, model, &scoped, params_df, sql)
+            engine::run_sql(&snapshot, model, &scoped, params_df, sql, engine)
         })
     }
 
@@ -110,14 +120,16 @@ impl<'a> Session<'a> {
             self.ctx.tz,
             &|t, v| self.has_id(t, v),
         )?;
-        let df = self.sql(&query.sql, &p).map_err(|e| match e {
-            Error::Usage(m) => Error::Usage(format!(
-                "query `{}` ({}): {m}",
-                query.name,
-                query.path.display()
-            )),
-            other => other,
-        })?;
+        let df = self
+            .sql_with(&query.sql, &p, query.meta.engine)
+            .map_err(|e| match e {
+                Error::Usage(m) => Error::Usage(format!(
+                    "query `{}` ({}): {m}",
+                    query.name,
+                    query.path.display()
+                )),
+                other => other,
+            })?;
         engine::check_columns(&query, &df)?;
         Ok(Answer {
             query,
