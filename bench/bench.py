@@ -156,7 +156,9 @@ def check_change_outcomes(rows, mine):
 
 
 def check_incident_trends(rows, mine):
-    return rows_match(rows, mine, "month", ["incidents", "mttr_mean_min", "mttr_median_min", "mttr_p90_min"], {c: 0.11 for c in ["mttr_mean_min", "mttr_median_min", "mttr_p90_min"]})
+    cols = ["incidents", "sev1", "sev2", "sev3", "sev4_5", "mtta_mean_min", "mtta_median_min", "mtta_p90_min",
+            "mttr_mean_min", "mttr_median_min", "mttr_p90_min", "first_notice_mean_min"]
+    return rows_match(rows, mine, "month", cols, {c: 0.11 for c in cols[5:]})
 
 
 def check_troublesome(rows, mine):

@@ -314,13 +314,26 @@ def change_outcomes(con):
 
 
 def incident_trends(con):
-    """Per month of the 12 full months before as-of: incidents, MTTR mean, median, p90."""
+    """Per month of the 12 full months before as-of (UTC): incidents, by severity, MTTA and MTTR
+    (mean, median, p90), mean time to first customer notice: the per-month columns of
+    opsintel's answer (its trend verdicts, a 12-point Mann-Kendall test, are not redone here).
+    A time after as-of has not happened yet; a duration whose end precedes its start is missing."""
+    def minutes(a, b):
+        return f"CASE WHEN {b} >= {a} THEN (epoch_us({b}) - epoch_us({a})) / 60000000.0 END"
+    def known(c):
+        return f"CASE WHEN {c} <= {AS_OF} THEN {c} END"
     return con.execute(f"""
         WITH t AS (
-          SELECT strftime(started_at, '%Y-%m') AS month,
-                 CASE WHEN resolved_at <= {AS_OF} THEN (epoch(resolved_at) - epoch(started_at)) / 60.0 END AS ttr
+          SELECT strftime(started_at, '%Y-%m') AS month, severity,
+                 {minutes("COALESCE(detected_at, started_at)", known("acknowledged_at"))} AS tta,
+                 {minutes("started_at", known("resolved_at"))} AS ttr,
+                 {minutes("started_at", known("first_customer_notice_at"))} AS notice
           FROM incidents WHERE started_at >= TIMESTAMPTZ '2025-11-01 00:00:00+00' AND started_at < TIMESTAMPTZ '2026-11-01 00:00:00+00')
-        SELECT month, count(*), round(avg(ttr), 1), round(quantile_cont(ttr, 0.5), 1), round(quantile_cont(ttr, 0.9), 1)
+        SELECT month, count(*), count(*) FILTER (severity = 'sev1'), count(*) FILTER (severity = 'sev2'),
+               count(*) FILTER (severity = 'sev3'), count(*) FILTER (severity IN ('sev4', 'sev5')),
+               round(avg(tta), 1), round(quantile_cont(tta, 0.5), 1), round(quantile_cont(tta, 0.9), 1),
+               round(avg(ttr), 1), round(quantile_cont(ttr, 0.5), 1), round(quantile_cont(ttr, 0.9), 1),
+               round(avg(notice), 1)
         FROM t GROUP BY month ORDER BY month""").fetchall()
 
 

@@ -4,7 +4,7 @@
 WITH p AS (SELECT * FROM params),
 recent AS (SELECT month, ROW_NUMBER() OVER (ORDER BY month DESC) AS back FROM months WHERE complete),
 w AS (SELECT r.month FROM recent r CROSS JOIN p WHERE r.back <= p.months),
-t AS (SELECT it.* FROM incident_timings it JOIN w ON w.month = it.month),
+t AS (SELECT it.* FROM incident_response it JOIN w ON w.month = it.month),
 agg AS (
   SELECT month,
          COUNT(*) AS incidents,

@@ -5,7 +5,7 @@
 
 use super::frames::{floats, ints, lists, strs};
 use super::intervals::{Segment, subtract};
-use super::{MIN, Policy, Source, read};
+use super::{Policy, Source, read};
 use crate::error::Result;
 use crate::graph::DependencyGraph;
 use crate::query::period::{Period, add_months, local_midnight};
@@ -150,8 +150,6 @@ pub(crate) struct Incident {
     pub started: i64,
     pub detected: Option<i64>,
     pub acked: Option<i64>,
-    pub notice: Option<i64>,
-    pub mitigated: Option<i64>,
     pub resolved: Option<i64>,
     /// Downtime pieces (maintenance cut out, weighted by policy, clipped to as-of).
     pub pieces: Vec<Segment>,
@@ -208,7 +206,6 @@ impl Incidents {
                 "started_at",
                 "detected_at",
                 "acknowledged_at",
-                "first_customer_notice_at",
                 "mitigated_at",
                 "resolved_at",
             ],
@@ -222,7 +219,6 @@ impl Incidents {
         let started = ints(&inc, "started_at")?;
         let detected = ints(&inc, "detected_at")?;
         let acked = ints(&inc, "acknowledged_at")?;
-        let notice = ints(&inc, "first_customer_notice_at")?;
         let mitigated = ints(&inc, "mitigated_at")?;
         let resolved = ints(&inc, "resolved_at")?;
         let mut assets = Interner::default();
@@ -260,8 +256,6 @@ impl Incidents {
                 started: start,
                 detected: detected[i],
                 acked: acked[i].filter(|t| *t <= as_of),
-                notice: notice[i].filter(|t| *t <= as_of),
-                mitigated: mitigated[i].filter(|t| *t <= as_of),
                 resolved: resolved_i,
                 pieces,
             });
@@ -282,14 +276,6 @@ impl Incidents {
     }
     pub fn impact(&self, i: &Incident) -> &str {
         self.labels.name(i.impact)
-    }
-}
-
-/// Minutes from `a` to `b`, when both are known and in order.
-pub(crate) fn minutes(a: Option<i64>, b: Option<i64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / MIN as f64),
-        _ => None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The derived tables that need no customer exposure: the calendar, incident timings, asset
 //! outages and all-asset downtime, change outcomes, MRR movements, customer status.
 
-use super::base::{Calendar, Customers, Incidents, epoch_day, minutes};
+use super::base::{Calendar, Customers, Incidents, epoch_day};
 use super::frames::{floats, frame, ints};
 use super::intervals::{Segment, merge_max, split_at};
 use super::{MIN, Source};
@@ -41,77 +41,89 @@ pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     )
 }
 
-pub(crate) fn incident_timings(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
-    let incidents = &inc.list;
-    let f = |g: &dyn Fn(&super::base::Incident) -> Option<f64>| -> Vec<Option<f64>> {
-        incidents.iter().map(g).collect()
+/// One row per incident started by as-of (in lake order): ids, labels, whether it is open at
+/// as-of, its reporting month and its response times in minutes, as a polars plan over the
+/// incidents scan, so an aggregate over it (incident-trends) runs in the scan's plan. A time
+/// after as-of has not happened yet; a duration whose end precedes its start is missing.
+pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
+    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let as_of = || lit(cal.as_of).cast(ts.clone());
+    // A timestamp known by as-of, else missing.
+    let known = |c: &str| {
+        when(col(c).lt_eq(as_of()))
+            .then(col(c))
+            .otherwise(lit(NULL).cast(ts.clone()))
     };
-    frame(
-        vec![
-            Column::new(
-                "incident_id".into(),
-                incidents.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "asset_id".into(),
-                incidents
-                    .iter()
-                    .map(|i| inc.asset_name(i))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "severity".into(),
-                incidents
-                    .iter()
-                    .map(|i| inc.severity(i))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "impact".into(),
-                incidents.iter().map(|i| inc.impact(i)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "is_open".into(),
-                incidents.iter().map(|i| i.open).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "started_at".into(),
-                incidents.iter().map(|i| i.started).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "month".into(),
-                incidents
-                    .iter()
-                    .map(|i| cal.label(i.started))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "time_to_detect_min".into(),
-                f(&|i| minutes(Some(i.started), i.detected)),
-            ),
-            Column::new(
-                "time_to_acknowledge_min".into(),
-                f(&|i| minutes(i.detected.or(Some(i.started)), i.acked)),
-            ),
-            Column::new(
-                "time_to_first_notice_min".into(),
-                f(&|i| minutes(Some(i.started), i.notice)),
-            ),
-            Column::new(
-                "time_to_mitigate_min".into(),
-                f(&|i| minutes(Some(i.started), i.mitigated.or(i.resolved))),
-            ),
-            Column::new(
-                "time_to_resolve_min".into(),
-                f(&|i| minutes(Some(i.started), i.resolved)),
-            ),
-            Column::new(
-                "downtime_minutes".into(),
-                incidents.iter().map(|i| i.downtime()).collect::<Vec<_>>(),
-            ),
-        ],
-        &["started_at"],
-    )
+    // Minutes from `a` to `b` when both exist and b >= a.
+    let minutes = |a: Expr, b: Expr| {
+        let (a, b) = (a.cast(DataType::Int64), b.cast(DataType::Int64));
+        when(b.clone().gt_eq(a.clone()))
+            .then((b - a).cast(DataType::Float64) / lit(MIN as f64))
+            .otherwise(lit(NULL).cast(DataType::Float64))
+    };
+    let status = |v: &str| col("status").eq(lit(v.to_string())).fill_null(lit(false));
+    Ok(src
+        .scan(DatasetKind::Incidents)?
+        .filter(
+            col("started_at")
+                .is_not_null()
+                .and(col("started_at").lt_eq(as_of())),
+        )
+        .with_columns([
+            known("resolved_at").alias("resolved_f"),
+            known("acknowledged_at").alias("acked_f"),
+            known("first_customer_notice_at").alias("notice_f"),
+            known("mitigated_at").alias("mitigated_f"),
+        ])
+        .select([
+            col("incident_id").fill_null(lit("")),
+            col("asset_id"),
+            col("severity").fill_null(lit("")),
+            col("impact").fill_null(lit("none")),
+            col("resolved_f")
+                .is_null()
+                .and(status("closed").not())
+                .and(status("resolved").not())
+                .or(col("resolved_at").gt(as_of()).fill_null(lit(false)))
+                .alias("is_open"),
+            col("started_at"),
+            col("started_at")
+                .dt()
+                .convert_time_zone(TimeZone::from_chrono(&cal.tz))
+                .dt()
+                .strftime("%Y-%m")
+                .alias("month"),
+            minutes(col("started_at"), col("detected_at")).alias("time_to_detect_min"),
+            minutes(
+                col("detected_at").fill_null(col("started_at")),
+                col("acked_f"),
+            )
+            .alias("time_to_acknowledge_min"),
+            minutes(col("started_at"), col("notice_f")).alias("time_to_first_notice_min"),
+            minutes(
+                col("started_at"),
+                col("mitigated_f").fill_null(col("resolved_f")),
+            )
+            .alias("time_to_mitigate_min"),
+            minutes(col("started_at"), col("resolved_f")).alias("time_to_resolve_min"),
+        ]))
+}
+
+/// `incident_response` with each incident's downtime (maintenance cut out, weighted by the
+/// policy: the Rust incident model, whose rows are the same incidents in the same order).
+pub(crate) fn incident_timings(inc: &Incidents, response: DataFrame) -> Result<DataFrame> {
+    if response.height() != inc.list.len() {
+        return Err(crate::error::Error::Usage(format!(
+            "model: {} incident response rows but {} incidents",
+            response.height(),
+            inc.list.len()
+        )));
+    }
+    let downtime: Vec<f64> = inc.list.iter().map(|i| i.downtime()).collect();
+    let mut df = response;
+    df.with_column(Column::new("downtime_minutes".into(), downtime))
+        .map_err(crate::error::Error::polars("model: incident timings"))?;
+    Ok(df)
 }
 
 pub(crate) fn segments_frame(

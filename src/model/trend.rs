@@ -3,8 +3,7 @@
 //! size of the change. "improving" means a significant fall in incident count, MTTA or MTTR;
 //! "worsening" a significant rise; "flat" no significant trend.
 
-use super::MIN;
-use super::base::{Calendar, Incident};
+use super::base::Calendar;
 use super::frames::frame;
 use crate::error::Result;
 use polars::prelude::*;
@@ -107,8 +106,20 @@ pub fn verdict(mk: &MannKendall) -> &'static str {
     }
 }
 
-/// The `incident_trend` table over the `months` full months before as-of.
-pub(crate) fn table(incidents: &[Incident], cal: &Calendar, months: u32) -> Result<DataFrame> {
+/// One reporting month's incident figures: the series the trend test reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthFigures {
+    pub month: String,
+    pub incidents: f64,
+    /// Mean time to acknowledge and to resolve, minutes (None: no incident had one).
+    pub mtta_mean: Option<f64>,
+    pub mttr_mean: Option<f64>,
+}
+
+/// The `incident_trend` table over the `months` full months before as-of, from the monthly
+/// figures of `incident_response` (months without incidents count 0 incidents and have no
+/// means; a month without a value is left out of that metric's series).
+pub(crate) fn table(figures: &[MonthFigures], cal: &Calendar, months: u32) -> Result<DataFrame> {
     let full: Vec<usize> = (0..cal.months.len())
         .filter(|&i| cal.end(i) <= cal.as_of)
         .collect();
@@ -119,35 +130,26 @@ pub(crate) fn table(incidents: &[Incident], cal: &Calendar, months: u32) -> Resu
         .rev()
         .copied()
         .collect();
-    let mut count = vec![0f64; window.len()];
-    let mut ttr: Vec<Vec<f64>> = vec![Vec::new(); window.len()];
-    let mut tta: Vec<Vec<f64>> = vec![Vec::new(); window.len()];
-    for inc in incidents {
-        let Some(m) = cal.index(inc.started) else {
-            continue;
-        };
-        let Some(w) = window.iter().position(|x| *x == m) else {
-            continue;
-        };
-        count[w] += 1.0;
-        if let Some(r) = inc.resolved {
-            ttr[w].push((r - inc.started) as f64 / MIN as f64);
-        }
-        if let Some(a) = inc.acked {
-            tta[w].push((a - inc.detected.unwrap_or(inc.started)).max(0) as f64 / MIN as f64);
-        }
-    }
-    let mean = |v: &Vec<f64>| {
-        if v.is_empty() {
-            None
-        } else {
-            Some(v.iter().sum::<f64>() / v.len() as f64)
-        }
+    let of = |i: &usize| {
+        let label = cal.months[*i].label();
+        figures.iter().find(|f| f.month == label)
     };
     let series: [(&str, Vec<f64>); 3] = [
-        ("incidents", count),
-        ("mtta_mean_min", tta.iter().filter_map(mean).collect()),
-        ("mttr_mean_min", ttr.iter().filter_map(mean).collect()),
+        (
+            "incidents",
+            window
+                .iter()
+                .map(|i| of(i).map_or(0.0, |f| f.incidents))
+                .collect(),
+        ),
+        (
+            "mtta_mean_min",
+            window.iter().filter_map(|i| of(i)?.mtta_mean).collect(),
+        ),
+        (
+            "mttr_mean_min",
+            window.iter().filter_map(|i| of(i)?.mttr_mean).collect(),
+        ),
     ];
     let label = |i: Option<&usize>| i.map(|&i| cal.months[i].label());
     let (mut metric, mut n, mut s, mut z, mut p, mut slope, mut verdicts) =
