@@ -41,6 +41,15 @@ pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     )
 }
 
+/// The reporting month (`YYYY-MM` in the calendar's zone) of a UTC timestamp column, as the
+/// lazy plans label rows (the same labels as [`Calendar::label`]).
+fn month_label(t: Expr, cal: &Calendar) -> Expr {
+    t.dt()
+        .convert_time_zone(TimeZone::from_chrono(&cal.tz))
+        .dt()
+        .strftime("%Y-%m")
+}
+
 /// One row per incident started by as-of (in lake order): ids, labels, whether it is open at
 /// as-of, its reporting month and its response times in minutes, as a polars plan over the
 /// incidents scan, so an aggregate over it (incident-trends) runs in the scan's plan. A time
@@ -87,12 +96,7 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
                 .or(col("resolved_at").gt(as_of()).fill_null(lit(false)))
                 .alias("is_open"),
             col("started_at"),
-            col("started_at")
-                .dt()
-                .convert_time_zone(TimeZone::from_chrono(&cal.tz))
-                .dt()
-                .strftime("%Y-%m")
-                .alias("month"),
+            month_label(col("started_at"), cal).alias("month"),
             minutes(col("started_at"), col("detected_at")).alias("time_to_detect_min"),
             minutes(
                 col("detected_at").fill_null(col("started_at")),
@@ -265,12 +269,7 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
             JoinArgs::new(JoinType::Left),
         )
         .with_columns([
-            col("started_at")
-                .dt()
-                .convert_time_zone(TimeZone::from_chrono(&cal.tz))
-                .dt()
-                .strftime("%Y-%m")
-                .alias("month"),
+            month_label(col("started_at"), cal).alias("month"),
             is("succeeded")
                 .or(is("failed"))
                 .or(is("rolled_back"))
