@@ -114,12 +114,23 @@ impl Lake {
 
     /// Files of a dataset's current version, as absolute-or-relative paths under the lake.
     pub fn files(&self, manifest: &Manifest, kind: DatasetKind) -> Vec<PathBuf> {
+        self.files_where(manifest, kind, |_| true)
+    }
+
+    /// The paths of the current files of a dataset whose manifest entry passes `keep`.
+    fn files_where(
+        &self,
+        manifest: &Manifest,
+        kind: DatasetKind,
+        keep: impl Fn(&FileEntry) -> bool,
+    ) -> Vec<PathBuf> {
         manifest
             .datasets
             .get(kind.name())
             .map(|st| {
                 st.files
                     .iter()
+                    .filter(|f| keep(f))
                     .map(|f| self.version_dir(kind, st.version).join(&f.path))
                     .collect()
             })
@@ -138,22 +149,17 @@ impl Lake {
     /// out): the minimum of the time column, read from one partition instead of all. Other
     /// layouts: the whole dataset.
     pub fn scan_earliest(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
-        let Some(st) = manifest.datasets.get(kind.name()) else {
-            return self.scan_files(kind, Vec::new());
-        };
-        let first = st
-            .files
-            .iter()
-            .filter_map(|f| f.partition.as_deref())
-            .filter(|p| !p.is_empty())
-            .min();
-        let files = match first {
-            Some(first) => st
-                .files
+        let first = manifest.datasets.get(kind.name()).and_then(|st| {
+            st.files
                 .iter()
-                .filter(|f| f.partition.as_deref() == Some(first))
-                .map(|f| self.version_dir(kind, st.version).join(&f.path))
-                .collect(),
+                .filter_map(|f| f.partition.clone())
+                .filter(|p| !p.is_empty())
+                .min()
+        });
+        let files = match first {
+            Some(first) => self.files_where(manifest, kind, |f| {
+                f.partition.as_deref() == Some(first.as_str())
+            }),
             None => self.files(manifest, kind),
         };
         self.scan_files(kind, files)

@@ -484,55 +484,25 @@ impl Model {
         let overlapping = window.map_or(sla::Which::All, sla::Which::Overlapping);
         match name {
             "months" => tables::months(self.cal()?),
-            "incident_response" => tables::incident_response(src, self.cal()?)?
-                .collect()
-                .map_err(Error::polars("model: incident response")),
             "incident_timings" => tables::incident_timings(
                 self.incidents()?,
                 self.table("incident_response", scoped)?,
             ),
             "outages" => tables::outages(self.incidents()?, self.cal()?),
             "downtime_all" => tables::downtime_all(self.incidents()?, self.cal()?),
-            "change_outcomes" => self
+            "change_outcomes" | "incident_response" => self
                 .plan(name, scoped)?
                 .expect("a plan")
                 .collect()
-                .map_err(Error::polars("model: change outcomes")),
+                .map_err(Error::polars(format!("model: {name}"))),
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
             "incident_trend" => {
                 let cal = self.cal()?;
-                // The incidents of the last `months` full months only (a scan filter); a plain
-                // scan-filter-group plan, which polars' streaming engine runs in batches.
-                let full = (0..cal.months.len()).filter(|&i| cal.end(i) <= cal.as_of);
-                let first = full
-                    .rev()
-                    .take(scoped.trend_months as usize)
-                    .last()
-                    .map_or(cal.as_of, |i| cal.starts[i]);
-                let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-                let monthly = tables::incident_response(src, cal)?
-                    .filter(col("started_at").gt_eq(lit(first).cast(ts)))
-                    .group_by([col("month")])
-                    .agg([
-                        len().cast(DataType::Float64).alias("incidents"),
-                        col("time_to_acknowledge_min").mean().alias("mtta"),
-                        col("time_to_resolve_min").mean().alias("mttr"),
-                    ])
-                    .collect_with_engine(Engine::Streaming)
-                    .map(|r| r.unwrap_single())
-                    .map_err(Error::polars("model: incident trend"))?;
-                let figures: Vec<trend::MonthFigures> = frames::strs(&monthly, "month")?
-                    .into_iter()
-                    .zip(frames::floats(&monthly, "incidents")?)
-                    .zip(frames::floats(&monthly, "mtta")?)
-                    .zip(frames::floats(&monthly, "mttr")?)
-                    .map(|(((m, n), a), r)| trend::MonthFigures {
-                        month: m.unwrap_or_default(),
-                        incidents: n.unwrap_or(0.0),
-                        mtta_mean: a,
-                        mttr_mean: r,
-                    })
-                    .collect();
+                let figures = trend::monthly(
+                    tables::incident_response(src, cal)?,
+                    cal,
+                    scoped.trend_months,
+                )?;
                 trend::table(&figures, cal, scoped.trend_months)
             }
             "customer_status" => tables::customer_status(self.customers()?),

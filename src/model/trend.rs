@@ -4,8 +4,8 @@
 //! "worsening" a significant rise; "flat" no significant trend.
 
 use super::base::Calendar;
-use super::frames::frame;
-use crate::error::Result;
+use super::frames::{floats, frame, strs};
+use crate::error::{Error, Result};
 use polars::prelude::*;
 
 /// Result of a Mann–Kendall test.
@@ -116,20 +116,56 @@ pub struct MonthFigures {
     pub mttr_mean: Option<f64>,
 }
 
+/// The trend window: the indexes of the last `months` full months before as-of, in order.
+pub(crate) fn window(cal: &Calendar, months: u32) -> Vec<usize> {
+    let full: Vec<usize> = (0..cal.months.len())
+        .filter(|&i| cal.end(i) <= cal.as_of)
+        .collect();
+    full[full.len().saturating_sub(months as usize)..].to_vec()
+}
+
+/// The monthly figures of the trend window from `incident_response` (a plan): only the
+/// window's incidents are read (a scan filter), and the plain scan-filter-group plan runs in
+/// polars' streaming engine. Months without incidents have no row.
+pub(crate) fn monthly(
+    response: LazyFrame,
+    cal: &Calendar,
+    months: u32,
+) -> Result<Vec<MonthFigures>> {
+    let first = window(cal, months)
+        .first()
+        .map_or(cal.as_of, |&i| cal.starts[i]);
+    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let df = response
+        .filter(col("started_at").gt_eq(lit(first).cast(ts)))
+        .group_by([col("month")])
+        .agg([
+            len().cast(DataType::Float64).alias("incidents"),
+            col("time_to_acknowledge_min").mean().alias("mtta"),
+            col("time_to_resolve_min").mean().alias("mttr"),
+        ])
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .map_err(Error::polars("model: incident trend"))?;
+    Ok(strs(&df, "month")?
+        .into_iter()
+        .zip(floats(&df, "incidents")?)
+        .zip(floats(&df, "mtta")?)
+        .zip(floats(&df, "mttr")?)
+        .map(|(((m, n), a), r)| MonthFigures {
+            month: m.unwrap_or_default(),
+            incidents: n.unwrap_or(0.0),
+            mtta_mean: a,
+            mttr_mean: r,
+        })
+        .collect())
+}
+
 /// The `incident_trend` table over the `months` full months before as-of, from the monthly
 /// figures of `incident_response` (months without incidents count 0 incidents and have no
 /// means; a month without a value is left out of that metric's series).
 pub(crate) fn table(figures: &[MonthFigures], cal: &Calendar, months: u32) -> Result<DataFrame> {
-    let full: Vec<usize> = (0..cal.months.len())
-        .filter(|&i| cal.end(i) <= cal.as_of)
-        .collect();
-    let window: Vec<usize> = full
-        .iter()
-        .rev()
-        .take(months as usize)
-        .rev()
-        .copied()
-        .collect();
+    let window = window(cal, months);
     let of = |i: &usize| {
         let label = cal.months[*i].label();
         figures.iter().find(|f| f.month == label)

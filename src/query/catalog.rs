@@ -28,10 +28,10 @@ pub struct QueryMeta {
 }
 
 /// Which polars engine collects a query. The streaming engine runs a scan-filter-aggregate
-/// plan in bounded batches (change-outcomes at 10 M incidents: 12.2 s / 3.5 GiB in memory,
-/// 5.0 s / 1.4 GiB streaming), but polars 0.55's streaming engine does not implement every plan
-/// (some joins panic in it), so a query opts in, and the test suite runs every opted-in query
-/// under both engines and compares the answers.
+/// plan in bounded batches (faster and smaller: measured in docs/benchmarks.md), but polars
+/// 0.55's streaming engine does not implement every plan (some joins panic in it), so a query
+/// opts in, and the test suite runs every opted-in query under both engines and compares the
+/// answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryEngine {
