@@ -304,6 +304,40 @@ fn incident_timings_match_the_hand_computation() {
 }
 
 #[test]
+fn the_calendar_starts_at_the_earliest_data_whether_or_not_the_manifest_records_it() {
+    let w = hand();
+    let months = |w: &Work| {
+        w.ok(&[
+            "--lake",
+            "lake",
+            "--as-of",
+            AS_OF,
+            "sql",
+            "SELECT month FROM months ORDER BY month",
+            "--format",
+            "csv",
+        ])
+    };
+    // Revenue starts in January 2026 (incidents and changes in February, churn in March).
+    let from_manifest = months(&w);
+    assert!(
+        from_manifest.starts_with("month\n2026-01\n2026-02\n"),
+        "{from_manifest}"
+    );
+    // A manifest written before ingest recorded each dataset's time range: read from the data.
+    let mut m = w.manifest();
+    for st in m["datasets"].as_object_mut().unwrap().values_mut() {
+        assert!(st.get("time_min").is_some(), "{st}");
+        st["time_min"] = serde_json::Value::Null;
+    }
+    w.write(
+        "lake/_opsintel/manifest.json",
+        serde_json::to_vec_pretty(&m).unwrap(),
+    );
+    assert_eq!(months(&w), from_manifest);
+}
+
+#[test]
 fn change_failure_rate_matches_the_hand_computation() {
     let w = hand();
     let df = query(&w, AS_OF, "change-outcomes", &["period=2026-03"]);

@@ -114,23 +114,12 @@ impl Lake {
 
     /// Files of a dataset's current version, as absolute-or-relative paths under the lake.
     pub fn files(&self, manifest: &Manifest, kind: DatasetKind) -> Vec<PathBuf> {
-        self.files_where(manifest, kind, |_| true)
-    }
-
-    /// The paths of the current files of a dataset whose manifest entry passes `keep`.
-    fn files_where(
-        &self,
-        manifest: &Manifest,
-        kind: DatasetKind,
-        keep: impl Fn(&FileEntry) -> bool,
-    ) -> Vec<PathBuf> {
         manifest
             .datasets
             .get(kind.name())
             .map(|st| {
                 st.files
                     .iter()
-                    .filter(|f| keep(f))
                     .map(|f| self.version_dir(kind, st.version).join(&f.path))
                     .collect()
             })
@@ -142,27 +131,6 @@ impl Lake {
     /// added to the schema read it as missing values, as [`Lake::read`] does.
     pub fn scan(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
         self.scan_files(kind, self.files(manifest, kind))
-    }
-
-    /// A lazy scan of the rows of a month-partitioned dataset's earliest month (the partitions
-    /// are the UTC months of its time column; rows without a time, in partition `""`, are left
-    /// out): the minimum of the time column, read from one partition instead of all. Other
-    /// layouts: the whole dataset.
-    pub fn scan_earliest(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
-        let first = manifest.datasets.get(kind.name()).and_then(|st| {
-            st.files
-                .iter()
-                .filter_map(|f| f.partition.clone())
-                .filter(|p| !p.is_empty())
-                .min()
-        });
-        let files = match first {
-            Some(first) => self.files_where(manifest, kind, |f| {
-                f.partition.as_deref() == Some(first.as_str())
-            }),
-            None => self.files(manifest, kind),
-        };
-        self.scan_files(kind, files)
     }
 
     fn scan_files(&self, kind: DatasetKind, files: Vec<PathBuf>) -> Result<LazyFrame> {

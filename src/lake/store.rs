@@ -409,6 +409,21 @@ fn time_range(spec: &Dataset, df: &DataFrame) -> Result<(Option<String>, Option<
     Ok(format_range(spec, (ca.min(), ca.max())))
 }
 
+/// A bound written by [`format_range`] read back as a physical value (UTC microseconds, whole
+/// seconds, for timestamps; days since 1970-01-01 for dates): `None` if it does not parse.
+pub(super) fn parse_bound(spec: &Dataset, text: &str) -> Option<i64> {
+    let ty = spec.time_column().and_then(|t| spec.column(t))?.ty;
+    match ty {
+        ColumnType::Timestamp => DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|d| d.timestamp_micros()),
+        _ => {
+            let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+            Some((d - NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days())
+        }
+    }
+}
+
 /// A time column's range (physical values) as text: RFC 3339 for timestamps, else dates.
 fn format_range(
     spec: &Dataset,
@@ -427,4 +442,29 @@ fn format_range(
         }
     };
     (fmt(min), fmt(max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_time_bound_reads_back_as_the_value_written() {
+        // Incidents: timestamps, written to whole seconds. 2026-03-01T00:00:00Z and a minute
+        // before it, plus 0.25 s (dropped).
+        let inc = DatasetKind::Incidents.spec();
+        let (lo, hi) = format_range(
+            inc,
+            (Some(1_772_323_140_250_000), Some(1_772_323_200_000_000)),
+        );
+        assert_eq!(lo.as_deref(), Some("2026-02-28T23:59:00Z"));
+        assert_eq!(parse_bound(inc, &lo.unwrap()), Some(1_772_323_140_000_000));
+        assert_eq!(parse_bound(inc, &hi.unwrap()), Some(1_772_323_200_000_000));
+        // Revenue: months as dates, days since 1970-01-01 (2026-01-01 is day 20,454).
+        let rev = DatasetKind::Revenue.spec();
+        let (lo, _) = format_range(rev, (Some(20_454), None));
+        assert_eq!(lo.as_deref(), Some("2026-01-01"));
+        assert_eq!(parse_bound(rev, "2026-01-01"), Some(20_454));
+        assert_eq!(parse_bound(rev, "January"), None);
+    }
 }

@@ -9,7 +9,7 @@ use super::{Policy, Source, read};
 use crate::error::Result;
 use crate::graph::DependencyGraph;
 use crate::query::period::{Period, add_months, local_midnight};
-use crate::schema::{DatasetKind, Layout};
+use crate::schema::DatasetKind;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -63,33 +63,14 @@ pub(crate) struct Calendar {
 impl Calendar {
     /// From the earliest month with data to the month containing as-of.
     pub fn build(src: &dyn Source, as_of: DateTime<Utc>, tz: Tz) -> Result<Calendar> {
-        // The earliest month of a dataset partitioned by `c` holds its minimum.
-        let min_of = |kind: DatasetKind, c: &str| -> Result<Option<i64>> {
-            let lf = match kind.spec().layout {
-                Layout::MonthlyBy(t) if t == c => src.scan_earliest(kind)?,
-                _ => src.scan(kind)?,
-            };
-            let df = lf
-                .select([col(c).min()])
-                .collect()
-                .map_err(crate::error::Error::polars(format!(
-                    "reading {}",
-                    kind.name()
-                )))?;
-            Ok(ints(&df, c)?.into_iter().flatten().next())
-        };
+        // The earliest incident or change start, or revenue month or churn date (the start of
+        // that day in the reporting zone).
         let mut earliest: Option<i64> = None;
-        for (k, c) in [
-            (DatasetKind::Incidents, "started_at"),
-            (DatasetKind::Changes, "started_at"),
-        ] {
-            earliest = min_of(k, c)?.into_iter().chain(earliest).min();
+        for k in [DatasetKind::Incidents, DatasetKind::Changes] {
+            earliest = src.time_min(k)?.into_iter().chain(earliest).min();
         }
-        for (k, c) in [
-            (DatasetKind::Revenue, "month"),
-            (DatasetKind::Churn, "churned_at"),
-        ] {
-            if let Some(day) = min_of(k, c)? {
+        for k in [DatasetKind::Revenue, DatasetKind::Churn] {
+            if let Some(day) = src.time_min(k)? {
                 let t = day_start(day, tz);
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }

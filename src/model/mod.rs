@@ -83,10 +83,18 @@ impl FromStr for Policy {
 pub trait Source {
     /// A lazy scan of a dataset with its canonical columns.
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame>;
-    /// A scan holding at least the rows with the smallest value of the dataset's partition
-    /// time column (the earliest month only, in the lake); by default the whole dataset.
-    fn scan_earliest(&self, kind: DatasetKind) -> Result<LazyFrame> {
-        self.scan(kind)
+    /// The minimum of the dataset's time column ([`crate::schema::Dataset::time_column`]):
+    /// UTC microseconds for timestamps, days for dates; by default read from the scan.
+    fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
+        let Some(t) = kind.spec().time_column() else {
+            return Ok(None);
+        };
+        let df = self
+            .scan(kind)?
+            .select([col(t).min()])
+            .collect()
+            .map_err(Error::polars(format!("reading {}", kind.name())))?;
+        Ok(frames::ints(&df, t)?.into_iter().flatten().next())
     }
 }
 
@@ -94,8 +102,8 @@ impl Source for Snapshot {
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
         Snapshot::scan(self, kind)
     }
-    fn scan_earliest(&self, kind: DatasetKind) -> Result<LazyFrame> {
-        Snapshot::scan_earliest(self, kind)
+    fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
+        Snapshot::time_min(self, kind)
     }
 }
 
@@ -186,6 +194,12 @@ pub const TABLES: &[TableDef] = &[
         "mrr_movements",
         "customer × month: MRR, previous MRR, movement kind and amount",
         Scope::Run,
+        false,
+    ),
+    t(
+        "incident_months",
+        "month of the trend window: incidents by severity; mean, median, p90 time to acknowledge and to resolve; mean time to first notice",
+        Scope::Trend,
         false,
     ),
     t(
@@ -496,15 +510,16 @@ impl Model {
                 .collect()
                 .map_err(Error::polars(format!("model: {name}"))),
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
-            "incident_trend" => {
-                let cal = self.cal()?;
-                let figures = trend::monthly(
-                    tables::incident_response(src, cal)?,
-                    cal,
-                    scoped.trend_months,
-                )?;
-                trend::table(&figures, cal, scoped.trend_months)
-            }
+            "incident_months" => trend::incident_months(
+                tables::incident_response(src, self.cal()?)?,
+                self.cal()?,
+                scoped.trend_months,
+            ),
+            "incident_trend" => trend::table(
+                &trend::figures(&self.table("incident_months", scoped)?)?,
+                self.cal()?,
+                scoped.trend_months,
+            ),
             "customer_status" => tables::customer_status(self.customers()?),
             "customer_groups" => reach::customer_groups(self.customers()?),
             "group_assets" => reach::group_assets(self.customers()?),

@@ -124,34 +124,91 @@ pub(crate) fn window(cal: &Calendar, months: u32) -> Vec<usize> {
     full[full.len().saturating_sub(months as usize)..].to_vec()
 }
 
-/// The monthly figures of the trend window from `incident_response` (a plan): only the
-/// window's incidents are read (a scan filter), and the plain scan-filter-group plan runs in
-/// polars' streaming engine. Months without incidents have no row.
-pub(crate) fn monthly(
+/// The `incident_months` table: one row per month of the trend window (the last `months` full
+/// months before as-of, in order), from `incident_response` (a plan): incidents started in the
+/// month by severity, mean, median and 90th percentile (linear interpolation) of the times to
+/// acknowledge and to resolve, mean time to first customer notice. A month without incidents
+/// counts 0 and has no times. Only the window's incidents are read (a filter that reaches the
+/// scan), each placed in its month by comparing its start with the month bounds (not by
+/// formatting a label per row), and the plain scan-filter-group plan runs in polars' streaming
+/// engine. The trend test reads the same rows, so its series are the query's figures.
+pub(crate) fn incident_months(
     response: LazyFrame,
     cal: &Calendar,
     months: u32,
-) -> Result<Vec<MonthFigures>> {
-    let first = window(cal, months)
-        .first()
-        .map_or(cal.as_of, |&i| cal.starts[i]);
+) -> Result<DataFrame> {
+    let window = window(cal, months);
+    let labels: Vec<String> = window.iter().map(|&i| cal.months[i].label()).collect();
+    let at = window.iter().map(|&i| cal.starts[i]).collect::<Vec<_>>();
     let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let df = response
-        .filter(col("started_at").gt_eq(lit(first).cast(ts)))
-        .group_by([col("month")])
+    let t = || col("started_at");
+    let since = |micros: i64| t().gt_eq(lit(micros).cast(ts.clone()));
+    // The window's position of the month an incident started in: the month bounds it passed.
+    let slot = at
+        .iter()
+        .skip(1)
+        .fold(lit(0i32), |n, &s| n + since(s).cast(DataType::Int32));
+    let end = window.last().map_or(cal.as_of, |&i| cal.end(i));
+    let severity = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| col("severity").eq(lit(n.to_string())))
+            .reduce(|a, b| a.or(b))
+            .expect("a severity")
+            .cast(DataType::Int64)
+            .sum()
+    };
+    let p90 = |c: &str| col(c).quantile(lit(0.9), QuantileMethod::Linear);
+    let (ack, res) = ("time_to_acknowledge_min", "time_to_resolve_min");
+    let figures = response
+        .filter(since(at.first().copied().unwrap_or(end)).and(t().lt(lit(end).cast(ts.clone()))))
+        .group_by([slot.alias("slot")])
         .agg([
-            len().cast(DataType::Float64).alias("incidents"),
-            col("time_to_acknowledge_min").mean().alias("mtta"),
-            col("time_to_resolve_min").mean().alias("mttr"),
-        ])
+            len().cast(DataType::Int64).alias("incidents"),
+            severity(&["sev1"]).alias("sev1"),
+            severity(&["sev2"]).alias("sev2"),
+            severity(&["sev3"]).alias("sev3"),
+            severity(&["sev4", "sev5"]).alias("sev4_5"),
+            col(ack).mean().alias("mtta_mean_min"),
+            col(ack).median().alias("mtta_median_min"),
+            p90(ack).alias("mtta_p90_min"),
+            col(res).mean().alias("mttr_mean_min"),
+            col(res).median().alias("mttr_median_min"),
+            p90(res).alias("mttr_p90_min"),
+            col("time_to_first_notice_min")
+                .mean()
+                .alias("first_notice_mean_min"),
+        ]);
+    let slots = df!(
+        "slot" => (0..labels.len() as i32).collect::<Vec<_>>(),
+        "month" => labels,
+    )
+    .map_err(Error::polars("model: incident months"))?;
+    let counts =
+        ["incidents", "sev1", "sev2", "sev3", "sev4_5"].map(|c| col(c).fill_null(lit(0i64)));
+    slots
+        .lazy()
+        .join(
+            figures,
+            [col("slot")],
+            [col("slot")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["slot"], Default::default())
+        .with_columns(counts)
+        .drop(by_name(["slot"], true, false))
         .collect_with_engine(Engine::Streaming)
         .map(|r| r.unwrap_single())
-        .map_err(Error::polars("model: incident trend"))?;
-    Ok(strs(&df, "month")?
+        .map_err(Error::polars("model: incident months"))
+}
+
+/// The trend test's monthly series, from `incident_months`.
+pub(crate) fn figures(months: &DataFrame) -> Result<Vec<MonthFigures>> {
+    Ok(strs(months, "month")?
         .into_iter()
-        .zip(floats(&df, "incidents")?)
-        .zip(floats(&df, "mtta")?)
-        .zip(floats(&df, "mttr")?)
+        .zip(floats(months, "incidents")?)
+        .zip(floats(months, "mtta_mean_min")?)
+        .zip(floats(months, "mttr_mean_min")?)
         .map(|(((m, n), a), r)| MonthFigures {
             month: m.unwrap_or_default(),
             incidents: n.unwrap_or(0.0),
