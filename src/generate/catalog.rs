@@ -694,3 +694,21 @@ pub const CHANGE_SUMMARIES: &[&str] = &[
     "index rebuild",
     "rollback of previous release",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_troublesome_components_break_most_often() {
+        // The story: two components break far more often than any other.
+        let mut by_rate: Vec<(&str, f64)> =
+            ASSETS.iter().map(|a| (a.id, a.incident_rate)).collect();
+        by_rate.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut top: Vec<&str> = by_rate[..2].iter().map(|a| a.0).collect();
+        top.sort();
+        assert_eq!(top, TROUBLESOME);
+        // At least twice the rate of the next most troublesome.
+        assert!(by_rate[1].1 >= 2.0 * by_rate[2].1, "{by_rate:?}");
+    }
+}

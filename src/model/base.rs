@@ -3,7 +3,7 @@
 //! whose failure-reaching asset sets are identical share one group, so downtime is merged once
 //! per group instead of once per customer).
 
-use super::frames::{floats, ints, lists, strs};
+use super::frames::{floats, frame, ints, lists, strs};
 use super::intervals::{Segment, subtract};
 use super::{Policy, Source, read};
 use crate::error::Result;
@@ -112,6 +112,45 @@ impl Calendar {
     }
     pub fn label(&self, t: i64) -> Option<String> {
         self.index(t).map(|i| self.months[i].label())
+    }
+    /// As a polars expression, [`Calendar::index`] of a UTC timestamp column (Int64), among the
+    /// consecutive month indexes `months`: the number of their month starts it has passed (no
+    /// per-row time-zone conversion). Missing outside those months.
+    pub fn index_expr(&self, t: Expr, months: &[usize]) -> Expr {
+        let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
+            return lit(NULL).cast(DataType::Int64);
+        };
+        let t = t.cast(DataType::Int64);
+        when(
+            t.clone()
+                .gt_eq(lit(self.starts[first]))
+                .and(t.clone().lt(lit(self.end(last)))),
+        )
+        .then(months[1..].iter().fold(lit(first as i64), |i, &m| {
+            i + t.clone().gt_eq(lit(self.starts[m])).cast(DataType::Int64)
+        }))
+        .otherwise(lit(NULL).cast(DataType::Int64))
+    }
+
+    /// The month indexes `months` (column `column`) and their labels (`month`), to look labels
+    /// up by [`Calendar::index_expr`].
+    pub fn labels(&self, column: &str, months: &[usize]) -> Result<DataFrame> {
+        frame(
+            vec![
+                Column::new(
+                    column.into(),
+                    months.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "month".into(),
+                    months
+                        .iter()
+                        .map(|&i| self.months[i].label())
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+            &[],
+        )
     }
     pub fn end(&self, i: usize) -> i64 {
         self.starts
@@ -457,5 +496,71 @@ impl Customers {
         let mut s = self.graph.needs(asset);
         s.insert(asset.to_string());
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A calendar of `n` months from January 2023 in `tz`, as-of the end of the last.
+    fn calendar(tz: Tz, n: usize) -> Calendar {
+        let months: Vec<Period> = (0..n as i32)
+            .map(|i| Period {
+                first: add_months(NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(), i),
+                months: 1,
+            })
+            .collect();
+        let as_of = months[n - 1].end_utc(tz).timestamp_micros();
+        Calendar {
+            starts: months
+                .iter()
+                .map(|p| p.start_utc(tz).timestamp_micros())
+                .collect(),
+            months,
+            as_of,
+            tz,
+        }
+    }
+
+    #[test]
+    fn the_month_index_expression_agrees_with_the_calendar() {
+        // Zones with daylight saving (New York: 1 h; Lord Howe: 30 min), a half-hour offset
+        // (Kolkata), UTC; a leap February (2024). Times every 37 minutes from a day before the
+        // calendar to a day after it, and each month start and the microsecond before it.
+        for tz in [
+            chrono_tz::UTC,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Asia::Kolkata,
+        ] {
+            let cal = calendar(tz, 48);
+            let (lo, hi) = (cal.starts[0] - 86_400_000_000, cal.as_of + 86_400_000_000);
+            let mut t: Vec<i64> = (lo..hi).step_by(37 * 60_000_000).collect();
+            t.extend(cal.starts.iter().flat_map(|&s| [s - 1, s]));
+            t.push(cal.as_of);
+            let all: Vec<usize> = (0..cal.months.len()).collect();
+            let some: Vec<usize> = (13..27).collect();
+            let df = df!("t" => t.clone())
+                .unwrap()
+                .lazy()
+                .select([
+                    cal.index_expr(col("t"), &all).alias("all"),
+                    cal.index_expr(col("t"), &some).alias("some"),
+                ])
+                .collect()
+                .unwrap();
+            let got = |c: &str| -> Vec<Option<i64>> {
+                df.column(c).unwrap().i64().unwrap().iter().collect()
+            };
+            let (got_all, got_some) = (got("all"), got("some"));
+            for (k, &t) in t.iter().enumerate() {
+                // Calendar::index has no upper bound; the expression stops at the last month's end.
+                let want = cal.index(t).filter(|_| t < cal.as_of).map(|i| i as i64);
+                assert_eq!(got_all[k], want, "{tz} t={t}");
+                let want = want.filter(|&i| (13..27).contains(&(i as usize)));
+                assert_eq!(got_some[k], want, "{tz} t={t}");
+            }
+        }
     }
 }

@@ -437,20 +437,11 @@ impl Model {
     /// and the row-level table is never materialised. `None` for tables built in Rust.
     pub fn plan(&self, name: &str, scoped: &Scoped) -> Result<Option<LazyFrame>> {
         match name {
-            "change_outcomes" => {
-                // The period's changes only: the filter reaches the Parquet scan (row groups
-                // and month partitions outside it are not read).
-                let mut lf = tables::change_outcomes(&*self.src, self.cal()?)?;
-                if let Some(w) = scoped.window {
-                    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-                    lf = lf.filter(
-                        col("started_at")
-                            .gt_eq(lit(w.start).cast(ts.clone()))
-                            .and(col("started_at").lt(lit(w.end).cast(ts))),
-                    );
-                }
-                Ok(Some(lf))
-            }
+            "change_outcomes" => Ok(Some(tables::change_outcomes(
+                &*self.src,
+                self.cal()?,
+                scoped.window,
+            )?)),
             "incident_response" => Ok(Some(tables::incident_response(&*self.src, self.cal()?)?)),
             _ => Ok(None),
         }

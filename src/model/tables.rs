@@ -4,7 +4,7 @@
 use super::base::{Calendar, Customers, Incidents, epoch_day};
 use super::frames::{floats, frame, ints};
 use super::intervals::{Segment, merge_max, split_at};
-use super::{MIN, Source};
+use super::{MIN, Source, Window};
 use crate::error::Result;
 use crate::query::period::Period;
 use crate::schema::DatasetKind;
@@ -41,13 +41,26 @@ pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     )
 }
 
-/// The reporting month (`YYYY-MM` in the calendar's zone) of a UTC timestamp column, as the
-/// lazy plans label rows (the same labels as [`Calendar::label`]).
-fn month_label(t: Expr, cal: &Calendar) -> Expr {
-    t.dt()
-        .convert_time_zone(TimeZone::from_chrono(&cal.tz))
-        .dt()
-        .strftime("%Y-%m")
+/// `lf` with the reporting month (`YYYY-MM` in the calendar's zone) of its UTC timestamp column
+/// `t` as column `month`: the same labels as [`Calendar::label`], missing outside the calendar.
+/// Rows keep their order. With `within`, only the months overlapping it are considered (the
+/// caller keeps only rows in it). The month's position comes from comparing the time with the
+/// month starts ([`Calendar::index_expr`]) and its label from a join with the calendar's few
+/// rows: a time-zone conversion and date formatting per row cost 1.8 s of change-outcomes'
+/// 3.7 s at 10 M incidents, and a per-row gather from a literal list of labels more.
+fn with_month(lf: LazyFrame, t: &str, cal: &Calendar, within: Option<Window>) -> Result<LazyFrame> {
+    const SLOT: &str = "__month_slot";
+    // The months that can hold a row: those overlapping `within` (its rows only), else all.
+    let months: Vec<usize> = (0..cal.months.len())
+        .filter(|&i| within.is_none_or(|w| cal.starts[i] < w.end && cal.end(i) > w.start))
+        .collect();
+    let labels = cal.labels(SLOT, &months)?;
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.maintain_order = MaintainOrderJoin::Left;
+    Ok(lf
+        .with_column(cal.index_expr(col(t), &months).alias(SLOT))
+        .join(labels.lazy(), [col(SLOT)], [col(SLOT)], args)
+        .drop(by_name([SLOT], true, false)))
 }
 
 /// One row per incident started by as-of (in lake order): ids, labels, whether it is open at
@@ -71,7 +84,7 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
             .otherwise(lit(NULL).cast(DataType::Float64))
     };
     let status = |v: &str| col("status").eq(lit(v.to_string())).fill_null(lit(false));
-    Ok(src
+    let rows = src
         .scan(DatasetKind::Incidents)?
         .filter(
             col("started_at")
@@ -96,7 +109,6 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
                 .or(col("resolved_at").gt(as_of()).fill_null(lit(false)))
                 .alias("is_open"),
             col("started_at"),
-            month_label(col("started_at"), cal).alias("month"),
             minutes(col("started_at"), col("detected_at")).alias("time_to_detect_min"),
             minutes(
                 col("detected_at").fill_null(col("started_at")),
@@ -110,7 +122,24 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
             )
             .alias("time_to_mitigate_min"),
             minutes(col("started_at"), col("resolved_f")).alias("time_to_resolve_min"),
-        ]))
+        ]);
+    Ok(with_month(rows, "started_at", cal, None)?.select(
+        [
+            "incident_id",
+            "asset_id",
+            "severity",
+            "impact",
+            "is_open",
+            "started_at",
+            "month",
+            "time_to_detect_min",
+            "time_to_acknowledge_min",
+            "time_to_first_notice_min",
+            "time_to_mitigate_min",
+            "time_to_resolve_min",
+        ]
+        .map(col),
+    ))
 }
 
 /// `incident_response` with each incident's downtime (maintenance cut out, weighted by the
@@ -232,11 +261,16 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
     )
 }
 
-/// One row per change started by as-of: outcome, whether it completed, failed, or caused an
-/// incident (started by as-of), and whether it counts as a failure. A lazy plan over the lake
-/// scans (four change columns, two incident columns), so a query's filter on `started_at`
-/// reaches the Parquet scan of the changes.
-pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
+/// One row per change started by as-of (and in `within`, if given): outcome, whether it
+/// completed, failed, or caused an incident (started by as-of), and whether it counts as a
+/// failure. A lazy plan over the lake scans (four change columns, two incident columns); the
+/// filter on `started_at` reaches the Parquet scan of the changes (row groups and month
+/// partitions outside it are not read).
+pub(crate) fn change_outcomes(
+    src: &dyn Source,
+    cal: &Calendar,
+    within: Option<Window>,
+) -> Result<LazyFrame> {
     let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
     let as_of = || lit(cal.as_of).cast(ts.clone());
     let caused = src
@@ -249,7 +283,7 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
         .group_by([col("caused_by_change_id").alias("change_id")])
         .agg([len().cast(DataType::Int64).alias("incidents_caused")]);
     let is = |v: &str| col("outcome").eq(lit(v.to_string()));
-    Ok(src
+    let changes = src
         .scan(DatasetKind::Changes)?
         .select([
             col("change_id").fill_null(lit("")),
@@ -260,8 +294,14 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
         .filter(
             col("started_at")
                 .is_not_null()
-                .and(col("started_at").lt_eq(as_of())),
-        )
+                .and(col("started_at").lt_eq(as_of()))
+                .and(within.map_or(lit(true), |w| {
+                    col("started_at")
+                        .gt_eq(lit(w.start).cast(ts.clone()))
+                        .and(col("started_at").lt(lit(w.end).cast(ts.clone())))
+                })),
+        );
+    Ok(with_month(changes, "started_at", cal, within)?
         .join(
             caused,
             [col("change_id")],
@@ -269,7 +309,6 @@ pub(crate) fn change_outcomes(src: &dyn Source, cal: &Calendar) -> Result<LazyFr
             JoinArgs::new(JoinType::Left),
         )
         .with_columns([
-            month_label(col("started_at"), cal).alias("month"),
             is("succeeded")
                 .or(is("failed"))
                 .or(is("rolled_back"))

@@ -138,17 +138,12 @@ pub(crate) fn incident_months(
     months: u32,
 ) -> Result<DataFrame> {
     let window = window(cal, months);
-    let labels: Vec<String> = window.iter().map(|&i| cal.months[i].label()).collect();
-    let at = window.iter().map(|&i| cal.starts[i]).collect::<Vec<_>>();
     let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let t = || col("started_at");
-    let since = |micros: i64| t().gt_eq(lit(micros).cast(ts.clone()));
-    // The window's position of the month an incident started in: the month bounds it passed.
-    let slot = at
-        .iter()
-        .skip(1)
-        .fold(lit(0i32), |n, &s| n + since(s).cast(DataType::Int32));
-    let end = window.last().map_or(cal.as_of, |&i| cal.end(i));
+    let at = |micros: i64| lit(micros).cast(ts.clone());
+    let (start, end) = match (window.first(), window.last()) {
+        (Some(&a), Some(&b)) => (cal.starts[a], cal.end(b)),
+        _ => (cal.as_of, cal.as_of),
+    };
     let severity = |names: &[&str]| {
         names
             .iter()
@@ -161,8 +156,12 @@ pub(crate) fn incident_months(
     let p90 = |c: &str| col(c).quantile(lit(0.9), QuantileMethod::Linear);
     let (ack, res) = ("time_to_acknowledge_min", "time_to_resolve_min");
     let figures = response
-        .filter(since(at.first().copied().unwrap_or(end)).and(t().lt(lit(end).cast(ts.clone()))))
-        .group_by([slot.alias("slot")])
+        .filter(
+            col("started_at")
+                .gt_eq(at(start))
+                .and(col("started_at").lt(at(end))),
+        )
+        .group_by([cal.index_expr(col("started_at"), &window).alias("slot")])
         .agg([
             len().cast(DataType::Int64).alias("incidents"),
             severity(&["sev1"]).alias("sev1"),
@@ -179,11 +178,7 @@ pub(crate) fn incident_months(
                 .mean()
                 .alias("first_notice_mean_min"),
         ]);
-    let slots = df!(
-        "slot" => (0..labels.len() as i32).collect::<Vec<_>>(),
-        "month" => labels,
-    )
-    .map_err(Error::polars("model: incident months"))?;
+    let slots = cal.labels("slot", &window)?;
     let counts =
         ["incidents", "sev1", "sev2", "sev3", "sev4_5"].map(|c| col(c).fill_null(lit(0i64)));
     slots
