@@ -113,23 +113,29 @@ impl Calendar {
     pub fn label(&self, t: i64) -> Option<String> {
         self.index(t).map(|i| self.months[i].label())
     }
-    /// As a polars expression, [`Calendar::index`] of a UTC timestamp column (Int64), among the
-    /// consecutive month indexes `months`: the number of their month starts it has passed (no
-    /// per-row time-zone conversion). Missing outside those months.
+    /// As a polars expression, [`Calendar::index`] of a UTC timestamp column, among the
+    /// consecutive month indexes `months`: the first one's index, minus one, plus the number of
+    /// their month starts and of the last one's end that the time has passed (no per-row
+    /// time-zone conversion). So a time before those months gets the index before the first and
+    /// one after them the index after the last, which [`Calendar::labels`] of `months` does not
+    /// hold: a join with it gives them no label.
     pub fn index_expr(&self, t: Expr, months: &[usize]) -> Expr {
         let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
             return lit(NULL).cast(DataType::Int64);
         };
-        let t = t.cast(DataType::Int64);
-        when(
-            t.clone()
-                .gt_eq(lit(self.starts[first]))
-                .and(t.clone().lt(lit(self.end(last)))),
-        )
-        .then(months[1..].iter().fold(lit(first as i64), |i, &m| {
-            i + t.clone().gt_eq(lit(self.starts[m])).cast(DataType::Int64)
-        }))
-        .otherwise(lit(NULL).cast(DataType::Int64))
+        let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+        let bounds = months
+            .iter()
+            .map(|&m| self.starts[m])
+            .chain([self.end(last)]);
+        bounds
+            .fold(lit(first as i32 - 1), |i, b| {
+                i + t
+                    .clone()
+                    .gt_eq(lit(b).cast(ts.clone()))
+                    .cast(DataType::Int32)
+            })
+            .cast(DataType::Int64)
     }
 
     /// The month indexes `months` (column `column`) and their labels (`month`), to look labels
@@ -541,19 +547,37 @@ mod tests {
             t.push(cal.as_of);
             let all: Vec<usize> = (0..cal.months.len()).collect();
             let some: Vec<usize> = (13..27).collect();
+            let t_utc = || {
+                col("t").cast(DataType::Datetime(
+                    TimeUnit::Microseconds,
+                    Some(TimeZone::UTC),
+                ))
+            };
             let df = df!("t" => t.clone())
                 .unwrap()
                 .lazy()
                 .select([
-                    cal.index_expr(col("t"), &all).alias("all"),
-                    cal.index_expr(col("t"), &some).alias("some"),
+                    cal.index_expr(t_utc(), &all).alias("all"),
+                    cal.index_expr(t_utc(), &some).alias("some"),
                 ])
                 .collect()
                 .unwrap();
-            let got = |c: &str| -> Vec<Option<i64>> {
-                df.column(c).unwrap().i64().unwrap().iter().collect()
+            // Outside the months asked for: the index before the first or after the last.
+            let inside = |v: Option<i64>, m: &[usize]| {
+                let (a, b) = (m[0] as i64, m[m.len() - 1] as i64);
+                assert!(v.is_some_and(|v| v >= a - 1 && v <= b + 1), "{v:?}");
+                v.filter(|&v| v >= a && v <= b)
             };
-            let (got_all, got_some) = (got("all"), got("some"));
+            let got = |c: &str, m: &[usize]| -> Vec<Option<i64>> {
+                df.column(c)
+                    .unwrap()
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .map(|v| inside(v, m))
+                    .collect()
+            };
+            let (got_all, got_some) = (got("all", &all), got("some", &some));
             for (k, &t) in t.iter().enumerate() {
                 // Calendar::index has no upper bound; the expression stops at the last month's end.
                 let want = cal.index(t).filter(|_| t < cal.as_of).map(|i| i as i64);

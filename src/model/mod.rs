@@ -502,7 +502,7 @@ impl Model {
                 .map_err(Error::polars(format!("model: {name}"))),
             "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
             "incident_months" => trend::incident_months(
-                tables::incident_response(src, self.cal()?)?,
+                tables::incident_response_times(src, self.cal()?)?,
                 self.cal()?,
                 scoped.trend_months,
             ),

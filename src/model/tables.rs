@@ -65,9 +65,33 @@ fn with_month(lf: LazyFrame, t: &str, cal: &Calendar, within: Option<Window>) ->
 
 /// One row per incident started by as-of (in lake order): ids, labels, whether it is open at
 /// as-of, its reporting month and its response times in minutes, as a polars plan over the
-/// incidents scan, so an aggregate over it (incident-trends) runs in the scan's plan. A time
-/// after as-of has not happened yet; a duration whose end precedes its start is missing.
+/// incidents scan, so an aggregate over it runs in the scan's plan.
 pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
+    Ok(
+        with_month(incident_response_times(src, cal)?, "started_at", cal, None)?.select(
+            [
+                "incident_id",
+                "asset_id",
+                "severity",
+                "impact",
+                "is_open",
+                "started_at",
+                "month",
+                "time_to_detect_min",
+                "time_to_acknowledge_min",
+                "time_to_first_notice_min",
+                "time_to_mitigate_min",
+                "time_to_resolve_min",
+            ]
+            .map(col),
+        ),
+    )
+}
+
+/// [`incident_response`] without the month (whose label lookup, a join, polars cannot leave
+/// out of a plan that does not read it). A time after as-of has not happened yet; a duration
+/// whose end precedes its start is missing.
+pub(crate) fn incident_response_times(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
     let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
     let as_of = || lit(cal.as_of).cast(ts.clone());
     // A timestamp known by as-of, else missing.
@@ -84,7 +108,7 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
             .otherwise(lit(NULL).cast(DataType::Float64))
     };
     let status = |v: &str| col("status").eq(lit(v.to_string())).fill_null(lit(false));
-    let rows = src
+    Ok(src
         .scan(DatasetKind::Incidents)?
         .filter(
             col("started_at")
@@ -122,24 +146,7 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
             )
             .alias("time_to_mitigate_min"),
             minutes(col("started_at"), col("resolved_f")).alias("time_to_resolve_min"),
-        ]);
-    Ok(with_month(rows, "started_at", cal, None)?.select(
-        [
-            "incident_id",
-            "asset_id",
-            "severity",
-            "impact",
-            "is_open",
-            "started_at",
-            "month",
-            "time_to_detect_min",
-            "time_to_acknowledge_min",
-            "time_to_first_notice_min",
-            "time_to_mitigate_min",
-            "time_to_resolve_min",
-        ]
-        .map(col),
-    ))
+        ]))
 }
 
 /// `incident_response` with each incident's downtime (maintenance cut out, weighted by the
