@@ -223,9 +223,11 @@ pub(crate) fn build(
     let mut sh = ShareCols::default();
     // Merged downtime of broad incidents per asset set (SLAs scoped to an asset).
     let mut set_tl: HashMap<Vec<u32>, Timeline> = HashMap::new();
-    // (assets, severities, metric, target, window) -> (in scope, breached), broad incidents.
-    type VerdictKey = (Vec<u32>, Option<Vec<u32>>, bool, u64, i64, i64);
+    // (asset, severities, metric, target, window) -> (in scope, breached), broad incidents;
+    // severity filters numbered as they are met.
+    type VerdictKey = (u32, usize, bool, u64, i64, i64);
     let mut verdicts: HashMap<VerdictKey, (i64, i64)> = HashMap::new();
+    let mut sev_keys: HashMap<Option<Vec<u32>>, usize> = HashMap::new();
     let mut closures: HashMap<String, BTreeSet<String>> = HashMap::new();
     // Bounds (UTC) and label of each period, computed once (time zone conversions are dear).
     let mut bounds: HashMap<Period, (i64, i64, String)> = HashMap::new();
@@ -278,6 +280,8 @@ pub(crate) fn build(
             v
         });
         let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
+        let next_key = sev_keys.len();
+        let sev_key = *sev_keys.entry(sev_filter.clone()).or_insert(next_key);
         let months_per = if period[r].as_deref() == Some("quarter") {
             3
         } else {
@@ -406,34 +410,32 @@ pub(crate) fn build(
                         }
                         ok
                     };
-                    // Broad incidents of the SLA's assets, started in the window, in scope.
-                    let broad = |si: &mut IncCols, rows: bool| {
+                    // Broad incidents of one of the SLA's assets, started in the window, in
+                    // scope: (in scope, breached).
+                    let broad = |a: u32, si: &mut IncCols, rows: bool| {
                         let (mut n, mut bad) = (0i64, 0i64);
-                        for &a in &assets {
-                            for &i in ex.lines[a as usize].started_in(ws, we) {
-                                if sev_ok(&inc.list[i as usize]) {
-                                    n += 1;
-                                    bad += !judge(i, si, rows) as i64;
-                                }
+                        for &i in ex.lines[a as usize].started_in(ws, we) {
+                            if sev_ok(&inc.list[i as usize]) {
+                                n += 1;
+                                bad += !judge(i, si, rows) as i64;
                             }
                         }
                         (n, bad)
                     };
-                    let (mut n, mut bad) = if extras.incidents {
-                        broad(&mut si, true)
-                    } else {
-                        let key = (
-                            assets.clone(),
-                            sev_filter.clone(),
-                            ack,
-                            tgt.to_bits(),
-                            ws,
-                            we,
-                        );
-                        *verdicts
-                            .entry(key)
-                            .or_insert_with(|| broad(&mut IncCols::default(), false))
-                    };
+                    // Each asset's counts are shared by every SLA with the same severities,
+                    // metric, target and window (most customers' SLA periods coincide).
+                    let (mut n, mut bad) = (0i64, 0i64);
+                    for &a in &assets {
+                        let (an, ab) = if extras.incidents {
+                            broad(a, &mut si, true)
+                        } else {
+                            *verdicts
+                                .entry((a, sev_key, ack, tgt.to_bits(), ws, we))
+                                .or_insert_with(|| broad(a, &mut IncCols::default(), false))
+                        };
+                        n += an;
+                        bad += ab;
+                    }
                     for &i in &named {
                         let x = &inc.list[i as usize];
                         if x.started < ws || x.started >= we || !sev_ok(x) {
