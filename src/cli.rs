@@ -64,7 +64,10 @@ pub enum Command {
     )]
     Sql(SqlArgs),
     /// List the tables SQL can read, with their columns
-    Tables,
+    #[command(
+        after_help = "Examples:\n  opsintel tables\n  opsintel tables --rows --as-of 2026-11-01"
+    )]
+    Tables(TablesArgs),
     /// PDF reports: the executive pack and per-customer quarterly business reviews
     #[command(subcommand)]
     Report(ReportCommand),
@@ -181,6 +184,14 @@ pub struct RunArgs {
     pub params: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// Also build every derived table over the lake to count its rows (slow on a large lake:
+    /// the fan-out tables grow with incidents × customers)
+    #[arg(long)]
+    pub rows: bool,
 }
 
 #[derive(Debug, Args)]

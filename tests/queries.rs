@@ -581,6 +581,26 @@ fn as_of_makes_results_reproducible_and_tz_moves_month_boundaries() {
     ] {
         assert!(tables.contains(t), "{tables}");
     }
+    // Rows of a table as `opsintel tables` shows them.
+    let rows_of = |listing: &str, t: &str| -> String {
+        let line = listing
+            .lines()
+            .find(|l| {
+                l.split('┆')
+                    .next()
+                    .is_some_and(|c| c.trim_start_matches('│').trim() == t)
+            })
+            .unwrap_or_else(|| panic!("no {t} in {listing}"));
+        line.split('┆').nth(2).unwrap().trim().to_string()
+    };
+    // Without --rows no derived table is built (its columns come from an empty lake).
+    assert_eq!(rows_of(&tables, "incidents"), "6");
+    assert_eq!(rows_of(&tables, "incident_response"), "–");
+    assert!(tables.contains("time_to_resolve_min f64"), "{tables}");
+    let counted = w.ok(&["--lake", "lake", "--as-of", AS_OF, "tables", "--rows"]);
+    assert_eq!(rows_of(&counted, "incident_response"), "6");
+    // January (revenue's first month) to April, the as-of month.
+    assert_eq!(rows_of(&counted, "months"), "4");
     let sql = w.ok(&[
         "--lake",
         "lake",

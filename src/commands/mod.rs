@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sync(args) => sync::run(&ctx, args),
         Command::Query(cmd) => query::run(&ctx, cmd),
         Command::Sql(args) => sql::run(&ctx, args),
-        Command::Tables => tables::run(&ctx),
+        Command::Tables(args) => tables::run(&ctx, &args),
         Command::Chart(args) => chart::run(&ctx, args),
         Command::Report(cmd) => report::run(&ctx, cmd),
     }

@@ -107,6 +107,17 @@ impl Source for Snapshot {
     }
 }
 
+/// A source with no rows: every dataset empty, with its canonical columns. The derived tables
+/// built over it have their columns and no rows, so their schemas are known without reading
+/// the lake.
+pub struct Empty;
+
+impl Source for Empty {
+    fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
+        Ok(crate::lake::empty_frame(kind.spec()).lazy())
+    }
+}
+
 /// The named columns of a dataset.
 pub(crate) fn read(src: &dyn Source, kind: DatasetKind, names: &[&str]) -> Result<DataFrame> {
     src.scan(kind)?
