@@ -130,11 +130,8 @@ impl Lake {
     /// reads only the columns and row groups a query needs. Files written before a column was
     /// added to the schema read it as missing values, as [`Lake::read`] does.
     pub fn scan(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
-        self.scan_files(kind, self.files(manifest, kind))
-    }
-
-    fn scan_files(&self, kind: DatasetKind, files: Vec<PathBuf>) -> Result<LazyFrame> {
         let spec = kind.spec();
+        let files = self.files(manifest, kind);
         if files.is_empty() {
             return Ok(empty_frame(spec).lazy());
         }

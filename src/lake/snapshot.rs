@@ -34,30 +34,12 @@ impl Snapshot {
     }
 
     /// The minimum of a dataset's time column (its partition column, or its first required
-    /// date or time column): UTC microseconds for timestamps, days for dates. Read from the
-    /// manifest, which records it at each ingest (no data read); from the data for a manifest
-    /// written before it did. `None` for an empty dataset or one without a time column.
-    pub fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
-        let spec = kind.spec();
-        let Some(t) = spec.time_column() else {
-            return Ok(None);
-        };
-        let Some(st) = self.manifest.datasets.get(kind.name()) else {
-            return Ok(None);
-        };
-        if let Some(v) = st
-            .time_min
-            .as_deref()
-            .and_then(|m| super::store::parse_bound(spec, m))
-        {
-            return Ok(Some(v));
-        }
-        let df = self
-            .scan(kind)?
-            .select([col(t).min().to_physical().cast(DataType::Int64)])
-            .collect()
-            .map_err(Error::polars(format!("reading {}", kind.name())))?;
-        Ok(df.column(t).ok().and_then(|c| c.i64().ok()?.get(0)))
+    /// date or time column) as the manifest recorded it at ingest: UTC microseconds for
+    /// timestamps, days for dates. `None` when the manifest has none (an empty dataset, one
+    /// without a time column, or a manifest written before ingest recorded it).
+    pub fn recorded_time_min(&self, kind: DatasetKind) -> Option<i64> {
+        let st = self.manifest.datasets.get(kind.name())?;
+        super::store::parse_bound(kind.spec(), st.time_min.as_deref()?)
     }
 
     /// The named columns of a dataset, read now.

@@ -3,7 +3,7 @@
 //! whose failure-reaching asset sets are identical share one group, so downtime is merged once
 //! per group instead of once per customer).
 
-use super::frames::{floats, frame, ints, lists, strs};
+use super::frames::{floats, frame, ints, lists, strs, utc};
 use super::intervals::{Segment, subtract};
 use super::{Policy, Source, read};
 use crate::error::Result;
@@ -81,6 +81,11 @@ impl Calendar {
                 .min(as_of),
             tz,
         );
+        Ok(Calendar::spanning(first, as_of, tz))
+    }
+
+    /// The months from `first` to the one containing `as_of`, in `tz`.
+    pub fn spanning(first: Period, as_of: DateTime<Utc>, tz: Tz) -> Calendar {
         let last = Period::month_of(as_of, tz);
         let mut months = Vec::new();
         let mut m = first;
@@ -91,7 +96,7 @@ impl Calendar {
                 months: 1,
             };
         }
-        Ok(Calendar {
+        Calendar {
             starts: months
                 .iter()
                 .map(|p| p.start_utc(tz).timestamp_micros())
@@ -99,7 +104,7 @@ impl Calendar {
             months,
             as_of: as_of.timestamp_micros(),
             tz,
-        })
+        }
     }
 
     /// Index of the month containing `t`.
@@ -123,17 +128,13 @@ impl Calendar {
         let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
             return lit(NULL).cast(DataType::Int64);
         };
-        let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
         let bounds = months
             .iter()
             .map(|&m| self.starts[m])
             .chain([self.end(last)]);
         bounds
             .fold(lit(first as i32 - 1), |i, b| {
-                i + t
-                    .clone()
-                    .gt_eq(lit(b).cast(ts.clone()))
-                    .cast(DataType::Int32)
+                i + t.clone().gt_eq(utc(b)).cast(DataType::Int32)
             })
             .cast(DataType::Int64)
     }
@@ -508,25 +509,23 @@ impl Customers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::frames::utc_type;
 
-    /// A calendar of `n` months from January 2023 in `tz`, as-of the end of the last.
+    /// A calendar of `n` months from January 2023 in `tz`, as-of the last microsecond of the
+    /// last.
     fn calendar(tz: Tz, n: usize) -> Calendar {
-        let months: Vec<Period> = (0..n as i32)
-            .map(|i| Period {
-                first: add_months(NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(), i),
-                months: 1,
-            })
-            .collect();
-        let as_of = months[n - 1].end_utc(tz).timestamp_micros();
-        Calendar {
-            starts: months
-                .iter()
-                .map(|p| p.start_utc(tz).timestamp_micros())
-                .collect(),
-            months,
-            as_of,
-            tz,
-        }
+        let jan = Period {
+            first: NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(),
+            months: 1,
+        };
+        let last = Period {
+            first: add_months(jan.first, n as i32 - 1),
+            months: 1,
+        };
+        let as_of = last.end_utc(tz) - chrono::TimeDelta::microseconds(1);
+        let cal = Calendar::spanning(jan, as_of, tz);
+        assert_eq!(cal.months.len(), n);
+        cal
     }
 
     #[test]
@@ -541,18 +540,14 @@ mod tests {
             chrono_tz::Asia::Kolkata,
         ] {
             let cal = calendar(tz, 48);
-            let (lo, hi) = (cal.starts[0] - 86_400_000_000, cal.as_of + 86_400_000_000);
+            let end = cal.end(cal.months.len() - 1);
+            let (lo, hi) = (cal.starts[0] - 86_400_000_000, end + 86_400_000_000);
             let mut t: Vec<i64> = (lo..hi).step_by(37 * 60_000_000).collect();
             t.extend(cal.starts.iter().flat_map(|&s| [s - 1, s]));
-            t.push(cal.as_of);
+            t.extend([cal.as_of, end]);
             let all: Vec<usize> = (0..cal.months.len()).collect();
             let some: Vec<usize> = (13..27).collect();
-            let t_utc = || {
-                col("t").cast(DataType::Datetime(
-                    TimeUnit::Microseconds,
-                    Some(TimeZone::UTC),
-                ))
-            };
+            let t_utc = || col("t").cast(utc_type());
             let df = df!("t" => t.clone())
                 .unwrap()
                 .lazy()
@@ -580,7 +575,7 @@ mod tests {
             let (got_all, got_some) = (got("all", &all), got("some", &some));
             for (k, &t) in t.iter().enumerate() {
                 // Calendar::index has no upper bound; the expression stops at the last month's end.
-                let want = cal.index(t).filter(|_| t < cal.as_of).map(|i| i as i64);
+                let want = cal.index(t).filter(|_| t < end).map(|i| i as i64);
                 assert_eq!(got_all[k], want, "{tz} t={t}");
                 let want = want.filter(|&i| (13..27).contains(&(i as usize)));
                 assert_eq!(got_some[k], want, "{tz} t={t}");

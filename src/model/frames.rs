@@ -51,16 +51,24 @@ pub fn lists(df: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
         .collect())
 }
 
+/// The lake's timestamp type: microseconds, UTC.
+pub fn utc_type() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}
+
+/// A UTC-microsecond instant as a literal of the lake's timestamp type (to compare with a
+/// timestamp column in a plan).
+pub fn utc(micros: i64) -> Expr {
+    lit(micros).cast(utc_type())
+}
+
 /// Build a DataFrame; `ts` names the i64 columns that are UTC-microsecond timestamps.
 pub fn frame(columns: Vec<Column>, ts: &[&str]) -> Result<DataFrame> {
     let columns = columns
         .into_iter()
         .map(|c| {
             if ts.contains(&c.name().as_str()) {
-                c.cast(&DataType::Datetime(
-                    TimeUnit::Microseconds,
-                    Some(TimeZone::UTC),
-                ))
+                c.cast(&utc_type())
             } else {
                 Ok(c)
             }

@@ -86,24 +86,33 @@ pub trait Source {
     /// The minimum of the dataset's time column ([`crate::schema::Dataset::time_column`]):
     /// UTC microseconds for timestamps, days for dates; by default read from the scan.
     fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
-        let Some(t) = kind.spec().time_column() else {
-            return Ok(None);
-        };
-        let df = self
-            .scan(kind)?
-            .select([col(t).min()])
-            .collect()
-            .map_err(Error::polars(format!("reading {}", kind.name())))?;
-        Ok(frames::ints(&df, t)?.into_iter().flatten().next())
+        scanned_time_min(self.scan(kind)?, kind)
     }
+}
+
+/// The minimum of a dataset's time column, read from its scan.
+fn scanned_time_min(scan: LazyFrame, kind: DatasetKind) -> Result<Option<i64>> {
+    let Some(t) = kind.spec().time_column() else {
+        return Ok(None);
+    };
+    let df = scan
+        .select([col(t).min()])
+        .collect()
+        .map_err(Error::polars(format!("reading {}", kind.name())))?;
+    Ok(frames::ints(&df, t)?.into_iter().flatten().next())
 }
 
 impl Source for Snapshot {
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
         Snapshot::scan(self, kind)
     }
+    /// From the manifest, which records it at each ingest (no data read); from the data for a
+    /// manifest written before it did.
     fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
-        Snapshot::time_min(self, kind)
+        match self.recorded_time_min(kind) {
+            Some(t) => Ok(Some(t)),
+            None => scanned_time_min(Snapshot::scan(self, kind)?, kind),
+        }
     }
 }
 
@@ -517,11 +526,7 @@ impl Model {
                 self.cal()?,
                 scoped.trend_months,
             ),
-            "incident_trend" => trend::table(
-                &trend::figures(&self.table("incident_months", scoped)?)?,
-                self.cal()?,
-                scoped.trend_months,
-            ),
+            "incident_trend" => trend::table(&self.table("incident_months", scoped)?),
             "customer_status" => tables::customer_status(self.customers()?),
             "customer_groups" => reach::customer_groups(self.customers()?),
             "group_assets" => reach::group_assets(self.customers()?),

@@ -2,7 +2,7 @@
 //! outages and all-asset downtime, change outcomes, MRR movements, customer status.
 
 use super::base::{Calendar, Customers, Incidents, epoch_day};
-use super::frames::{floats, frame, ints};
+use super::frames::{floats, frame, ints, utc, utc_type};
 use super::intervals::{Segment, merge_max, split_at};
 use super::{MIN, Source, Window};
 use crate::error::Result;
@@ -92,13 +92,12 @@ pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<Lazy
 /// out of a plan that does not read it). A time after as-of has not happened yet; a duration
 /// whose end precedes its start is missing.
 pub(crate) fn incident_response_times(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
-    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let as_of = || lit(cal.as_of).cast(ts.clone());
+    let as_of = || utc(cal.as_of);
     // A timestamp known by as-of, else missing.
     let known = |c: &str| {
         when(col(c).lt_eq(as_of()))
             .then(col(c))
-            .otherwise(lit(NULL).cast(ts.clone()))
+            .otherwise(lit(NULL).cast(utc_type()))
     };
     // Minutes from `a` to `b` when both exist and b >= a.
     let minutes = |a: Expr, b: Expr| {
@@ -278,8 +277,7 @@ pub(crate) fn change_outcomes(
     cal: &Calendar,
     within: Option<Window>,
 ) -> Result<LazyFrame> {
-    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let as_of = || lit(cal.as_of).cast(ts.clone());
+    let as_of = || utc(cal.as_of);
     let caused = src
         .scan(DatasetKind::Incidents)?
         .filter(
@@ -304,8 +302,8 @@ pub(crate) fn change_outcomes(
                 .and(col("started_at").lt_eq(as_of()))
                 .and(within.map_or(lit(true), |w| {
                     col("started_at")
-                        .gt_eq(lit(w.start).cast(ts.clone()))
-                        .and(col("started_at").lt(lit(w.end).cast(ts.clone())))
+                        .gt_eq(utc(w.start))
+                        .and(col("started_at").lt(utc(w.end)))
                 })),
         );
     Ok(with_month(changes, "started_at", cal, within)?

@@ -4,7 +4,7 @@
 //! "worsening" a significant rise; "flat" no significant trend.
 
 use super::base::Calendar;
-use super::frames::{floats, frame, strs};
+use super::frames::{floats, frame, strs, utc};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 
@@ -106,16 +106,6 @@ pub fn verdict(mk: &MannKendall) -> &'static str {
     }
 }
 
-/// One reporting month's incident figures: the series the trend test reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MonthFigures {
-    pub month: String,
-    pub incidents: f64,
-    /// Mean time to acknowledge and to resolve, minutes (None: no incident had one).
-    pub mtta_mean: Option<f64>,
-    pub mttr_mean: Option<f64>,
-}
-
 /// The trend window: the indexes of the last `months` full months before as-of, in order.
 pub(crate) fn window(cal: &Calendar, months: u32) -> Vec<usize> {
     let full: Vec<usize> = (0..cal.months.len())
@@ -138,8 +128,6 @@ pub(crate) fn incident_months(
     months: u32,
 ) -> Result<DataFrame> {
     let window = window(cal, months);
-    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let at = |micros: i64| lit(micros).cast(ts.clone());
     let (start, end) = match (window.first(), window.last()) {
         (Some(&a), Some(&b)) => (cal.starts[a], cal.end(b)),
         _ => (cal.as_of, cal.as_of),
@@ -158,8 +146,8 @@ pub(crate) fn incident_months(
     let figures = response
         .filter(
             col("started_at")
-                .gt_eq(at(start))
-                .and(col("started_at").lt(at(end))),
+                .gt_eq(utc(start))
+                .and(col("started_at").lt(utc(end))),
         )
         .group_by([cal.index_expr(col("started_at"), &window).alias("slot")])
         .agg([
@@ -197,49 +185,34 @@ pub(crate) fn incident_months(
         .map_err(Error::polars("model: incident months"))
 }
 
-/// The trend test's monthly series, from `incident_months`.
-pub(crate) fn figures(months: &DataFrame) -> Result<Vec<MonthFigures>> {
-    Ok(strs(months, "month")?
-        .into_iter()
-        .zip(floats(months, "incidents")?)
-        .zip(floats(months, "mtta_mean_min")?)
-        .zip(floats(months, "mttr_mean_min")?)
-        .map(|(((m, n), a), r)| MonthFigures {
-            month: m.unwrap_or_default(),
-            incidents: n.unwrap_or(0.0),
-            mtta_mean: a,
-            mttr_mean: r,
-        })
-        .collect())
-}
-
-/// The `incident_trend` table over the `months` full months before as-of, from the monthly
-/// figures of `incident_response` (months without incidents count 0 incidents and have no
-/// means; a month without a value is left out of that metric's series).
-pub(crate) fn table(figures: &[MonthFigures], cal: &Calendar, months: u32) -> Result<DataFrame> {
-    let window = window(cal, months);
-    let of = |i: &usize| {
-        let label = cal.months[*i].label();
-        figures.iter().find(|f| f.month == label)
-    };
+/// The `incident_trend` table: the trend test on the series of `incident_months` (the window's
+/// months in order; months without incidents count 0 incidents and have no means, and a month
+/// without a value is left out of that metric's series).
+pub(crate) fn table(months: &DataFrame) -> Result<DataFrame> {
+    let labels = strs(months, "month")?;
     let series: [(&str, Vec<f64>); 3] = [
         (
             "incidents",
-            window
-                .iter()
-                .map(|i| of(i).map_or(0.0, |f| f.incidents))
+            floats(months, "incidents")?
+                .into_iter()
+                .map(|n| n.unwrap_or(0.0))
                 .collect(),
         ),
         (
             "mtta_mean_min",
-            window.iter().filter_map(|i| of(i)?.mtta_mean).collect(),
+            floats(months, "mtta_mean_min")?
+                .into_iter()
+                .flatten()
+                .collect(),
         ),
         (
             "mttr_mean_min",
-            window.iter().filter_map(|i| of(i)?.mttr_mean).collect(),
+            floats(months, "mttr_mean_min")?
+                .into_iter()
+                .flatten()
+                .collect(),
         ),
     ];
-    let label = |i: Option<&usize>| i.map(|&i| cal.months[i].label());
     let (mut metric, mut n, mut s, mut z, mut p, mut slope, mut verdicts) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (name, y) in &series {
@@ -256,8 +229,14 @@ pub(crate) fn table(figures: &[MonthFigures], cal: &Calendar, months: u32) -> Re
     frame(
         vec![
             Column::new("metric".into(), metric),
-            Column::new("window_start".into(), vec![label(window.first()); k]),
-            Column::new("window_end".into(), vec![label(window.last()); k]),
+            Column::new(
+                "window_start".into(),
+                vec![labels.first().cloned().flatten(); k],
+            ),
+            Column::new(
+                "window_end".into(),
+                vec![labels.last().cloned().flatten(); k],
+            ),
             Column::new("months".into(), n),
             Column::new("mk_s".into(), s),
             Column::new("mk_z".into(), z),
