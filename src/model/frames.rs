@@ -8,6 +8,32 @@ fn col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
         .map_err(Error::polars(format!("model: column {name}")))
 }
 
+/// A text column as a `StringChunked` (cast if stored otherwise): iterate it for borrowed
+/// values, where [`strs`] would allocate a `String` per row.
+pub fn texts(df: &DataFrame, name: &str) -> Result<StringChunked> {
+    let c = col(df, name)?
+        .cast(&DataType::String)
+        .map_err(Error::polars("model"))?;
+    Ok(c.str().map_err(Error::polars("model"))?.clone())
+}
+
+/// Timestamps (UTC microseconds) or dates (days) as an `Int64Chunked`, to iterate.
+pub fn int_col(df: &DataFrame, name: &str) -> Result<Int64Chunked> {
+    let c = col(df, name)?
+        .to_physical_repr()
+        .cast(&DataType::Int64)
+        .map_err(Error::polars("model"))?;
+    Ok(c.i64().map_err(Error::polars("model"))?.clone())
+}
+
+/// A number column as a `Float64Chunked`, to iterate.
+pub fn float_col(df: &DataFrame, name: &str) -> Result<Float64Chunked> {
+    let c = col(df, name)?
+        .cast(&DataType::Float64)
+        .map_err(Error::polars("model"))?;
+    Ok(c.f64().map_err(Error::polars("model"))?.clone())
+}
+
 pub fn strs(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let c = col(df, name)?
         .cast(&DataType::String)
@@ -35,18 +61,21 @@ pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     Ok(c.f64().map_err(Error::polars("model"))?.iter().collect())
 }
 
+/// A list-of-text column, one `Vec` per row (empty for a null or empty list; no allocation for
+/// those).
 pub fn lists(df: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
     let c = col(df, name)?;
     let ca = c.list().map_err(Error::polars("model"))?;
-    Ok((0..ca.len())
-        .map(|i| {
-            ca.get_as_series(i)
-                .and_then(|s| {
-                    s.str()
-                        .ok()
-                        .map(|x| x.iter().flatten().map(str::to_string).collect())
-                })
-                .unwrap_or_default()
+    Ok(ca
+        .amortized_iter()
+        .map(|s| {
+            s.and_then(|s| {
+                s.as_ref()
+                    .str()
+                    .ok()
+                    .map(|x| x.iter().flatten().map(str::to_string).collect())
+            })
+            .unwrap_or_default()
         })
         .collect())
 }

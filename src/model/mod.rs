@@ -631,7 +631,9 @@ impl Model {
             let hi = lit(day(w.end) + 100).cast(DataType::Date);
             lf = lf.filter(col("month").gt_eq(lo).and(col("month").lt_eq(hi)));
         }
-        lf.collect().map_err(Error::polars("reading revenue"))
+        self.trace
+            .time("model: revenue", || lf.collect())
+            .map_err(Error::polars("reading revenue"))
     }
 }
 
