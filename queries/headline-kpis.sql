@@ -23,16 +23,12 @@ chg AS (
   WHERE c.started_at >= p.period_start AND c.started_at < p.period_end
 ),
 mrr AS (
-  SELECT SUM(CASE WHEN m.kind IN ('churn', 'contraction') THEN 0.0 - m.amount ELSE 0.0 END) AS churned_mrr
-  FROM mrr_movements m CROSS JOIN p
+  SELECT SUM(m.churned_mrr) AS churned_mrr
+  FROM mrr_months m CROSS JOIN p
   WHERE m.month >= p.period_first_month AND m.month <= p.period_last_month
 ),
 nrr AS (
-  SELECT 100.0 * SUM(COALESCE(now.mrr, 0.0)) / SUM(then.mrr) AS nrr_pct
-  FROM months mo CROSS JOIN p
-  JOIN mrr_movements then ON then.month = mo.year_ago_month AND then.mrr > 0
-  LEFT JOIN mrr_movements now ON now.month = mo.month AND now.customer_id = then.customer_id
-  WHERE mo.month = p.period_last_month
+  SELECT m.nrr_pct FROM mrr_months m CROSS JOIN p WHERE m.month = p.period_last_month
 )
 SELECT p.period_label AS period,
        ROUND(a.availability_pct, 3) AS availability_pct,

@@ -407,6 +407,50 @@ fn churned_mrr_reconciles_between_the_churn_and_revenue_datasets_on_the_sample()
 }
 
 #[test]
+fn monthly_sums_reconcile_with_the_rows_they_sum_on_the_sample() {
+    // mrr_months (one walk) against mrr_movements summed and self-joined in SQL; change_months
+    // (streaming) against change_outcomes counted in SQL. Same months, figures equal to float
+    // rounding.
+    let w = Work::with_sample();
+    let sql = |q: &str| {
+        let out = w.ok(&["--lake", "lake", "--as-of", "2026-11-01", "sql", "--format", "csv", q]);
+        let lines: Vec<String> = out.lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        lines[1].split(',').map(str::to_string).collect::<Vec<_>>()
+    };
+    let mrr = sql(
+        "WITH a AS (SELECT month, SUM(mrr) AS mrr, \
+           SUM(CASE WHEN kind IN ('churn', 'contraction') THEN 0.0 - amount ELSE 0.0 END) AS churned FROM mrr_movements GROUP BY month), \
+         n AS (SELECT m.month, 100.0 * SUM(COALESCE(now.mrr, 0.0)) / SUM(then.mrr) AS nrr FROM months m \
+           JOIN mrr_movements then ON then.month = m.year_ago_month AND then.mrr > 0 \
+           LEFT JOIN mrr_movements now ON now.month = m.month AND now.customer_id = then.customer_id GROUP BY m.month) \
+         SELECT COUNT(*) AS months, \
+           SUM(CASE WHEN a.month IS NULL OR ABS(x.mrr - a.mrr) > 0.000001 OR ABS(x.churned_mrr - a.churned) > 0.000001 THEN 1 ELSE 0 END) AS off, \
+           SUM(CASE WHEN x.nrr_pct IS NOT NULL THEN 1 ELSE 0 END) AS with_nrr, \
+           SUM(CASE WHEN (x.nrr_pct IS NULL) <> (n.nrr IS NULL) OR ABS(x.nrr_pct - n.nrr) > 0.000001 THEN 1 ELSE 0 END) AS nrr_off \
+         FROM mrr_months x LEFT JOIN a ON a.month = x.month LEFT JOIN n ON n.month = x.month",
+    );
+    assert!(mrr[0].parse::<u32>().unwrap() > 20, "{mrr:?}");
+    assert_eq!(mrr[1], "0", "{mrr:?}");
+    assert!(mrr[2].parse::<u32>().unwrap() > 6, "{mrr:?}");
+    assert_eq!(mrr[3], "0", "{mrr:?}");
+    let chg = sql(
+        "WITH c AS (SELECT month, COUNT(*) AS changes, SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed, \
+           SUM(CASE WHEN failed THEN 1 ELSE 0 END) AS failed, SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) AS failures, \
+           SUM(CASE WHEN outcome = 'succeeded' AND incidents_caused > 0 THEN 1 ELSE 0 END) AS caused \
+           FROM change_outcomes GROUP BY month) \
+         SELECT COUNT(*) AS months, SUM(x.changes) AS changes, \
+           SUM(CASE WHEN c.month IS NULL OR x.changes <> c.changes OR x.completed <> c.completed OR x.failed <> c.failed \
+             OR x.failures <> c.failures OR x.succeeded_but_caused_incident <> c.caused THEN 1 ELSE 0 END) AS off, \
+           MAX(k.n) AS months_rows \
+         FROM change_months x LEFT JOIN c ON c.month = x.month CROSS JOIN (SELECT COUNT(*) AS n FROM c) k",
+    );
+    assert_eq!(chg[0], chg[3], "{chg:?}");
+    assert!(chg[1].parse::<u32>().unwrap() > 100, "{chg:?}");
+    assert_eq!(chg[2], "0", "{chg:?}");
+}
+
+#[test]
 fn credits_summed_per_asset_reconcile_with_the_credit_rows() {
     // sla_credit_by_asset (summed as computed, for invest-next-dollar) and sla_credit_assets
     // (one row per credited period and asset) are two computations of the same split.

@@ -12,6 +12,7 @@ mod base;
 mod exposure;
 mod frames;
 pub mod intervals;
+mod mrr;
 mod reach;
 mod sla;
 mod tables;
@@ -211,8 +212,20 @@ pub const TABLES: &[TableDef] = &[
         false,
     ),
     t(
+        "change_months",
+        "month of the query's period with changes: changes, completed, failed (incl. rolled back), succeeded but caused an incident, failures (the change failure rate's numerator)",
+        Scope::Period,
+        false,
+    ),
+    t(
         "mrr_movements",
         "customer × month: MRR, previous MRR, movement kind and amount",
+        Scope::Run,
+        false,
+    ),
+    t(
+        "mrr_months",
+        "month the revenue covers: MRR, churned MRR, 12-month net revenue retention (its base and kept MRR): `mrr_movements` summed",
         Scope::Run,
         false,
     ),
@@ -520,7 +533,11 @@ impl Model {
                 .expect("a plan")
                 .collect()
                 .map_err(Error::polars(format!("model: {name}"))),
-            "mrr_movements" => tables::mrr_movements(&self.revenue(None)?, self.cal()?),
+            "change_months" => {
+                tables::change_months(self.plan("change_outcomes", scoped)?.expect("a plan"))
+            }
+            "mrr_movements" => mrr::movements(&self.revenue(None)?, self.cal()?),
+            "mrr_months" => mrr::months(&self.revenue(None)?, self.cal()?),
             "incident_months" => trend::incident_months(
                 tables::incident_response_times(src, self.cal()?)?,
                 self.cal()?,

@@ -1,14 +1,13 @@
 //! The derived tables that need no customer exposure: the calendar, incident timings, asset
-//! outages and all-asset downtime, change outcomes, MRR movements, customer status.
+//! outages and all-asset downtime, change outcomes and their monthly sums, customer status.
 
 use super::base::{Calendar, Customers, Incidents, epoch_day};
-use super::frames::{float_col, frame, int_col, texts, utc, utc_type};
+use super::frames::{frame, utc, utc_type};
 use super::intervals::{Segment, merge_max, split_at};
 use super::{MIN, Source, Window};
 use crate::error::Result;
 use crate::query::period::Period;
 use crate::schema::DatasetKind;
-use chrono::Datelike;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
@@ -339,171 +338,28 @@ pub(crate) fn change_outcomes(
         ]))
 }
 
-/// MRR movements per customer and month (ChartMogul's kinds): new, expansion, contraction,
-/// churn, reactivation, flat.
-///
-/// Rows come out ordered by customer id, then month. The revenue rows are walked in
-/// (customer, month) order, which the lake already stores them in (checked; sorted here
-/// otherwise), so each customer's MRR series is a run of rows and no map per customer is held:
-/// at 51 M revenue rows the maps took 8 GiB.
-pub(crate) fn mrr_movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
-    let err = || crate::error::Error::polars("model: revenue");
-    // Only rows with a customer, a month and an MRR count.
-    let present = revenue.column("customer_id").map_err(err())?.is_not_null()
-        & revenue.column("month").map_err(err())?.is_not_null()
-        & revenue.column("mrr").map_err(err())?.is_not_null();
-    let mut rows = if present.all() {
-        revenue.clone()
-    } else {
-        revenue.filter(&present).map_err(err())?
-    };
-    if !in_key_order(&rows)? {
-        // A stable sort keeps same-month rows in file order, so their sum is the same.
-        rows = rows
-            .sort(
-                ["customer_id", "month"],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .map_err(err())?;
-    }
-    // MRR per customer and month number (year × 12 + month0), summed in row order.
-    let month_no = |d: chrono::NaiveDate| d.year() * 12 + d.month0() as i32;
-    let ids = texts(&rows, "customer_id")?;
-    // Month numbers of the days seen, by day (revenue months span a few years of days).
-    let days = int_col(&rows, "month")?;
-    let first_day = days.min().unwrap_or(0);
-    let mut month_of_day: Vec<i32> = Vec::new();
-    // Customer ids in order, and (customer number, month number, MRR), one per customer and
-    // month.
-    let mut names: Vec<&str> = Vec::new();
-    let mut series: Vec<(u32, i32, f64)> = Vec::new();
-    for ((c, m), mrr) in ids
-        .iter()
-        .zip(days.iter())
-        .zip(float_col(&rows, "mrr")?.iter())
-    {
-        let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) else {
-            continue;
-        };
-        let slot = (m - first_day) as usize;
-        if slot >= month_of_day.len() {
-            month_of_day.resize(slot + 1, i32::MIN);
-        }
-        if month_of_day[slot] == i32::MIN {
-            month_of_day[slot] = month_no(epoch_day(m));
-        }
-        let m = month_of_day[slot];
-        if names.last() != Some(&c) {
-            names.push(c);
-        }
-        let first = names.len() as u32 - 1;
-        match series.last_mut() {
-            Some((f, n, v)) if *f == first && *n == m => *v += mrr,
-            _ => series.push((first, m, mrr)),
-        }
-    }
-    // Movements stop at the last month the revenue data covers: a month not yet reported is not
-    // a month in which everyone churned.
-    let last = series.iter().map(|s| s.1).max();
-    let labels: Vec<(i32, String)> = cal
-        .months
-        .iter()
-        .map(|p| (month_no(p.first), p.label()))
-        .filter(|(n, _)| last.is_some_and(|last| *n <= last))
-        .collect();
-    const KINDS: [&str; 6] = [
-        "new",
-        "reactivation",
-        "churn",
-        "expansion",
-        "contraction",
-        "flat",
-    ];
-    // Each month with MRR gives at most one row, and so does each drop to zero after it: the
-    // first is the usual count.
-    let rows_hint = series.len() + series.len() / 8;
-    let (mut cid, mut month, mut mrr_v, mut prev_v, mut kind, mut amount) = (
-        Vec::with_capacity(rows_hint),
-        Vec::with_capacity(rows_hint),
-        Vec::with_capacity(rows_hint),
-        Vec::with_capacity(rows_hint),
-        Vec::with_capacity(rows_hint),
-        Vec::with_capacity(rows_hint),
-    );
-    for run in series.chunk_by(|a, b| a.0 == b.0) {
-        let mut at = run.iter().peekable();
-        let mut prev = 0.0;
-        let mut ever = false;
-        // Months before the customer's first MRR give no row (nothing now, nothing before).
-        let from = labels.partition_point(|(n, _)| *n < run[0].1);
-        for (li, (n, _)) in labels.iter().enumerate().skip(from) {
-            if prev == 0.0 && at.peek().is_none() {
-                // No MRR now or later: no more rows.
-                break;
-            }
-            while at.next_if(|s| s.1 < *n).is_some() {}
-            let cur = at.next_if(|s| s.1 == *n).map_or(0.0, |s| s.2);
-            let k = if cur > 0.0 && prev == 0.0 {
-                if ever { 1 } else { 0 }
-            } else if cur == 0.0 && prev > 0.0 {
-                2
-            } else if cur > prev {
-                3
-            } else if cur < prev {
-                4
-            } else {
-                5
-            };
-            if cur > 0.0 || prev > 0.0 {
-                cid.push(run[0].0);
-                month.push(li as u32);
-                mrr_v.push(cur);
-                prev_v.push(prev);
-                kind.push(k as u8);
-                amount.push(((cur - prev) * 100.0).round() / 100.0);
-            }
-            ever |= cur > 0.0;
-            prev = cur;
-        }
-    }
-    // Text columns built from borrowed values by a builder sized once, each index vector freed
-    // as its column is built (at 54 M rows each text column is 0.9 GB of 16-byte views, and
-    // fresh memory is what costs here: most of this function's time is the kernel faulting
-    // pages in).
-    drop(series);
-    fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Column {
-        let mut b = StringChunkedBuilder::new(name.into(), values.len());
-        values.for_each(|v| b.append_value(v));
-        b.finish().into_column()
-    }
-    frame(
-        vec![
-            text("customer_id", cid.into_iter().map(|i| names[i as usize])),
-            text(
-                "month",
-                month.into_iter().map(|i| labels[i as usize].1.as_str()),
+/// `change_outcomes` summed per month, in polars' streaming engine: a month's figures without
+/// holding its changes (at 10 M incidents, 60 M changes in two years took 7 GiB in memory,
+/// 1.2 GiB streamed).
+pub(crate) fn change_months(outcomes: LazyFrame) -> Result<DataFrame> {
+    let count = |e: Expr, name: &str| e.cast(DataType::Int64).sum().alias(name);
+    let outcome = |v: &str| col("outcome").eq(lit(v.to_string()));
+    outcomes
+        .group_by([col("month")])
+        .agg([
+            len().cast(DataType::Int64).alias("changes"),
+            count(col("completed"), "completed"),
+            count(col("failed"), "failed"),
+            count(
+                outcome("succeeded").and(col("incidents_caused").gt(lit(0i64))),
+                "succeeded_but_caused_incident",
             ),
-            Column::new("mrr".into(), mrr_v),
-            Column::new("prev_mrr".into(), prev_v),
-            text("kind", kind.into_iter().map(|i| KINDS[i as usize])),
-            Column::new("amount".into(), amount),
-        ],
-        &[],
-    )
-}
-
-/// Whether revenue rows are in (customer id, month) order (ties allowed).
-fn in_key_order(rows: &DataFrame) -> Result<bool> {
-    let ids = texts(rows, "customer_id")?;
-    let months = int_col(rows, "month")?;
-    let mut prev: Option<(Option<&str>, Option<i64>)> = None;
-    for key in ids.iter().zip(months.iter()) {
-        if prev.is_some_and(|p| p > key) {
-            return Ok(false);
-        }
-        prev = Some(key);
-    }
-    Ok(true)
+            count(col("counts_as_failure"), "failures"),
+        ])
+        .sort(["month"], SortMultipleOptions::default())
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .map_err(crate::error::Error::polars("model: change_months"))
 }
 
 /// Merged downtime of every asset together.
@@ -521,107 +377,4 @@ pub(crate) fn downtime_all(inc: &Incidents, cal: &Calendar) -> Result<DataFrame>
             .collect(),
         cal,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    /// Revenue rows (customer, first of month, MRR) as the lake stores them.
-    fn revenue(rows: &[(&str, u32, Option<f64>)]) -> DataFrame {
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-        let day = |m: u32| (NaiveDate::from_ymd_opt(2023, m, 1).unwrap() - epoch).num_days() as i32;
-        DataFrame::new_infer_height(vec![
-            Column::new(
-                "customer_id".into(),
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "month".into(),
-                rows.iter().map(|r| day(r.1)).collect::<Vec<_>>(),
-            )
-            .cast(&DataType::Date)
-            .unwrap(),
-            Column::new("mrr".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
-        ])
-        .unwrap()
-    }
-
-    #[test]
-    fn mrr_movements_walk_each_customer_in_month_order() {
-        // January to June 2023; revenue reported up to May, so June gets no row.
-        let jan = Period {
-            first: NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(),
-            months: 1,
-        };
-        let as_of = chrono::DateTime::parse_from_rfc3339("2023-06-15T00:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let cal = Calendar::spanning(jan, as_of, chrono_tz::UTC);
-        // Out of order, two January rows for A (summed: 120), a row without MRR (ignored).
-        let shuffled = revenue(&[
-            ("B", 2, Some(50.0)),
-            ("A", 1, Some(100.0)),
-            ("A", 3, Some(80.0)),
-            ("A", 1, Some(20.0)),
-            ("C", 2, None),
-            ("B", 3, Some(70.0)),
-            ("A", 5, Some(90.0)),
-        ]);
-        let sorted = revenue(&[
-            ("A", 1, Some(100.0)),
-            ("A", 1, Some(20.0)),
-            ("A", 3, Some(80.0)),
-            ("A", 5, Some(90.0)),
-            ("B", 2, Some(50.0)),
-            ("B", 3, Some(70.0)),
-            ("C", 2, None),
-        ]);
-        assert!(!in_key_order(&shuffled).unwrap());
-        assert!(in_key_order(&sorted).unwrap());
-        let got = mrr_movements(&shuffled, &cal).unwrap();
-        assert!(got.equals_missing(&mrr_movements(&sorted, &cal).unwrap()));
-        let text = |c: &str| -> Vec<String> {
-            let s = got.column(c).unwrap().str().unwrap().clone();
-            s.iter().map(|v| v.unwrap().to_string()).collect()
-        };
-        let num = |c: &str| -> Vec<f64> {
-            let s = got.column(c).unwrap().f64().unwrap().clone();
-            s.iter().map(Option::unwrap).collect()
-        };
-        assert_eq!(
-            text("customer_id"),
-            ["A", "A", "A", "A", "A", "B", "B", "B"]
-        );
-        assert_eq!(
-            text("month"),
-            [
-                "2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-02", "2023-03",
-                "2023-04"
-            ]
-        );
-        assert_eq!(
-            text("kind"),
-            [
-                "new",
-                "churn",
-                "reactivation",
-                "churn",
-                "reactivation",
-                "new",
-                "expansion",
-                "churn"
-            ]
-        );
-        assert_eq!(num("mrr"), [120.0, 0.0, 80.0, 0.0, 90.0, 50.0, 70.0, 0.0]);
-        assert_eq!(
-            num("prev_mrr"),
-            [0.0, 120.0, 0.0, 80.0, 0.0, 0.0, 50.0, 70.0]
-        );
-        assert_eq!(
-            num("amount"),
-            [120.0, -120.0, 80.0, -80.0, 90.0, 50.0, 20.0, -70.0]
-        );
-    }
 }

@@ -25,6 +25,11 @@ pub struct QueryMeta {
     /// The polars engine that runs it (`in_memory` unless the file says `streaming`).
     #[serde(default)]
     pub engine: QueryEngine,
+    /// For a query without a period parameter that reads only its last `months` full months
+    /// (ending with the last full month before as-of): its period-scoped tables then hold those
+    /// months' rows only, instead of the whole history.
+    #[serde(default)]
+    pub months: Option<u32>,
 }
 
 /// Which polars engine collects a query. The streaming engine runs a scan-filter-aggregate

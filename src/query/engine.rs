@@ -5,6 +5,7 @@
 
 use super::catalog::{Query, QueryEngine};
 use super::params::{self, Params};
+use super::period::{Period, add_months};
 use crate::error::{Error, Result};
 use crate::lake::Snapshot;
 use crate::model::{self, Model, Scoped, Window};
@@ -64,14 +65,29 @@ pub fn window(params: &Params, as_of: DateTime<Utc>, tz: Tz) -> Option<Window> {
     })
 }
 
-/// What the derived tables of a query depend on besides the run.
-pub fn scoped(params: &Params, as_of: DateTime<Utc>, tz: Tz) -> Scoped {
+/// The last `n` full months before the month holding as-of, as a window.
+pub fn last_full_months(n: u32, as_of: DateTime<Utc>, tz: Tz) -> Window {
+    let current = Period::month_of(as_of, tz);
+    let months = Period {
+        first: add_months(current.first, -(n as i32)),
+        months: n,
+    };
+    Window {
+        start: months.start_utc(tz).timestamp_micros(),
+        end: months.end_utc(tz).timestamp_micros(),
+    }
+}
+
+/// What the derived tables of a query depend on besides the run: its period, or else its last
+/// `months` full months, if its metadata names them.
+pub fn scoped(params: &Params, months: Option<u32>, as_of: DateTime<Utc>, tz: Tz) -> Scoped {
     Scoped {
         trend_months: match params.values.get("months") {
             Some(params::Value::Int(n)) => *n as u32,
             _ => 12,
         },
-        window: window(params, as_of, tz),
+        window: window(params, as_of, tz)
+            .or_else(|| months.map(|n| last_full_months(n, as_of, tz))),
     }
 }
 

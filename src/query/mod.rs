@@ -88,18 +88,20 @@ impl<'a> Session<'a> {
 
     /// Run SQL with resolved parameters (in polars' in-memory engine).
     pub fn sql(&mut self, sql: &str, p: &params::Params) -> Result<DataFrame> {
-        self.sql_with(sql, p, QueryEngine::InMemory)
+        self.sql_with(sql, p, QueryEngine::InMemory, None)
     }
 
-    /// Run SQL with resolved parameters in the given polars engine.
+    /// Run SQL with resolved parameters in the given polars engine; without a period parameter,
+    /// `months` limits the period-scoped tables to the last that many full months.
     pub fn sql_with(
         &mut self,
         sql: &str,
         p: &params::Params,
         engine: QueryEngine,
+        months: Option<u32>,
     ) -> Result<DataFrame> {
         let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
-        let scoped = engine::scoped(p, as_of, tz);
+        let scoped = engine::scoped(p, months, as_of, tz);
         let params_df = params::table(p, as_of, tz)?;
         let snapshot = self.snapshot.clone();
         let trace = Trace(self.ctx.timings);
@@ -121,7 +123,7 @@ impl<'a> Session<'a> {
             &|t, v| self.has_id(t, v),
         )?;
         let df = self
-            .sql_with(&query.sql, &p, query.meta.engine)
+            .sql_with(&query.sql, &p, query.meta.engine, query.meta.months)
             .map_err(|e| match e {
                 Error::Usage(m) => Error::Usage(format!(
                     "query `{}` ({}): {m}",

@@ -1,0 +1,462 @@
+//! MRR from the revenue dataset: each customer's movement from month to month (ChartMogul's
+//! kinds: new, expansion, contraction, churn, reactivation, flat) and the months' sums of those
+//! movements (MRR, churned MRR, 12-month net revenue retention). Both tables come from one walk
+//! over each customer's monthly series, so the monthly figures are the movements summed.
+//!
+//! Revenue rows are walked in (customer, month) order, which the lake already stores them in
+//! (checked; a stable sort otherwise, so same-month rows are summed in file order), and each
+//! customer's series is a run of rows: no map per customer is held (at 51 M revenue rows the
+//! maps took 8 GiB).
+
+use super::base::{Calendar, epoch_day};
+use super::frames::{float_col, frame, int_col, texts};
+use crate::error::{Error, Result};
+use chrono::Datelike;
+use polars::prelude::*;
+
+/// Movement kinds, by the code [`walk`] gives them.
+const KINDS: [&str; 6] = [
+    "new",
+    "reactivation",
+    "churn",
+    "expansion",
+    "contraction",
+    "flat",
+];
+const CHURN: u8 = 2;
+const CONTRACTION: u8 = 4;
+
+/// One customer's MRR in one month beside the month before (a row of `mrr_movements`).
+struct Movement {
+    /// Index into [`Series::names`].
+    customer: u32,
+    /// Index into [`Series::labels`].
+    month: usize,
+    mrr: f64,
+    prev: f64,
+    /// Index into [`KINDS`].
+    kind: u8,
+    /// `mrr - prev`, rounded to cents.
+    amount: f64,
+}
+
+/// Every customer's MRR per month, summed, in (customer, month) order.
+struct Series<'a> {
+    /// Customer ids in order.
+    names: Vec<&'a str>,
+    /// (customer number, month number = year × 12 + month0, MRR), one per customer and month.
+    months: Vec<(u32, i32, f64)>,
+    /// The calendar's months up to the last month the revenue covers: (month number, label).
+    labels: Vec<(i32, String)>,
+}
+
+fn month_no(d: chrono::NaiveDate) -> i32 {
+    d.year() * 12 + d.month0() as i32
+}
+
+/// The revenue rows with a customer, a month and an MRR, in (customer, month) order.
+fn ordered(revenue: &DataFrame) -> Result<DataFrame> {
+    let err = || Error::polars("model: revenue");
+    let present = revenue.column("customer_id").map_err(err())?.is_not_null()
+        & revenue.column("month").map_err(err())?.is_not_null()
+        & revenue.column("mrr").map_err(err())?.is_not_null();
+    let rows = if present.all() {
+        revenue.clone()
+    } else {
+        revenue.filter(&present).map_err(err())?
+    };
+    if in_key_order(&rows)? {
+        return Ok(rows);
+    }
+    // A stable sort keeps same-month rows in file order, so their sum is the same.
+    rows.sort(
+        ["customer_id", "month"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .map_err(err())
+}
+
+/// Whether revenue rows are in (customer id, month) order (ties allowed).
+fn in_key_order(rows: &DataFrame) -> Result<bool> {
+    let ids = texts(rows, "customer_id")?;
+    let months = int_col(rows, "month")?;
+    let mut prev: Option<(Option<&str>, Option<i64>)> = None;
+    for key in ids.iter().zip(months.iter()) {
+        if prev.is_some_and(|p| p > key) {
+            return Ok(false);
+        }
+        prev = Some(key);
+    }
+    Ok(true)
+}
+
+impl<'a> Series<'a> {
+    /// From [`ordered`] rows and their `customer_id` column.
+    fn build(rows: &DataFrame, ids: &'a StringChunked, cal: &Calendar) -> Result<Series<'a>> {
+        // Month numbers of the days seen, by day (revenue months span a few years of days).
+        let days = int_col(rows, "month")?;
+        let first_day = days.min().unwrap_or(0);
+        let mut month_of_day: Vec<i32> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        let mut months: Vec<(u32, i32, f64)> = Vec::new();
+        for ((c, m), mrr) in ids
+            .iter()
+            .zip(days.iter())
+            .zip(float_col(rows, "mrr")?.iter())
+        {
+            let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) else {
+                continue;
+            };
+            let slot = (m - first_day) as usize;
+            if slot >= month_of_day.len() {
+                month_of_day.resize(slot + 1, i32::MIN);
+            }
+            if month_of_day[slot] == i32::MIN {
+                month_of_day[slot] = month_no(epoch_day(m));
+            }
+            let m = month_of_day[slot];
+            if names.last() != Some(&c) {
+                names.push(c);
+            }
+            let customer = names.len() as u32 - 1;
+            match months.last_mut() {
+                Some((k, n, v)) if *k == customer && *n == m => *v += mrr,
+                _ => months.push((customer, m, mrr)),
+            }
+        }
+        // Movements stop at the last month the revenue data covers: a month not yet reported
+        // is not a month in which everyone churned.
+        let last = months.iter().map(|s| s.1).max();
+        let labels = cal
+            .months
+            .iter()
+            .map(|p| (month_no(p.first), p.label()))
+            .filter(|(n, _)| last.is_some_and(|last| *n <= last))
+            .collect();
+        Ok(Series {
+            names,
+            months,
+            labels,
+        })
+    }
+
+    /// Every movement, customer by customer, month by month: a row wherever the customer has
+    /// MRR in the month or had some the month before.
+    fn walk(&self, mut each: impl FnMut(Movement)) {
+        for run in self.months.chunk_by(|a, b| a.0 == b.0) {
+            let mut at = run.iter().peekable();
+            let mut prev = 0.0;
+            let mut ever = false;
+            // Months before the customer's first MRR give no row (nothing now, nothing before).
+            let from = self.labels.partition_point(|(n, _)| *n < run[0].1);
+            for (li, (n, _)) in self.labels.iter().enumerate().skip(from) {
+                if prev == 0.0 && at.peek().is_none() {
+                    // No MRR now or later: no more rows.
+                    break;
+                }
+                while at.next_if(|s| s.1 < *n).is_some() {}
+                let cur = at.next_if(|s| s.1 == *n).map_or(0.0, |s| s.2);
+                let kind = if cur > 0.0 && prev == 0.0 {
+                    if ever { 1 } else { 0 }
+                } else if cur == 0.0 && prev > 0.0 {
+                    CHURN
+                } else if cur > prev {
+                    3
+                } else if cur < prev {
+                    CONTRACTION
+                } else {
+                    5
+                };
+                if cur > 0.0 || prev > 0.0 {
+                    each(Movement {
+                        customer: run[0].0,
+                        month: li,
+                        mrr: cur,
+                        prev,
+                        kind,
+                        amount: ((cur - prev) * 100.0).round() / 100.0,
+                    });
+                }
+                ever |= cur > 0.0;
+                prev = cur;
+            }
+        }
+    }
+}
+
+/// A text column built from borrowed values by a builder sized once.
+fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Column {
+    let mut b = StringChunkedBuilder::new(name.into(), values.len());
+    values.for_each(|v| b.append_value(v));
+    b.finish().into_column()
+}
+
+/// MRR movements per customer and month, ordered by customer id, then month.
+pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
+    let rows = ordered(revenue)?;
+    let ids = texts(&rows, "customer_id")?;
+    let mut s = Series::build(&rows, &ids, cal)?;
+    // Each month with MRR gives at most one row, and so does each drop to zero after it: the
+    // first is the usual count.
+    let rows_hint = s.months.len() + s.months.len() / 8;
+    let (mut cid, mut month, mut mrr, mut prev, mut kind, mut amount) = (
+        Vec::with_capacity(rows_hint),
+        Vec::with_capacity(rows_hint),
+        Vec::with_capacity(rows_hint),
+        Vec::with_capacity(rows_hint),
+        Vec::with_capacity(rows_hint),
+        Vec::with_capacity(rows_hint),
+    );
+    s.walk(|m| {
+        cid.push(m.customer);
+        month.push(m.month as u32);
+        mrr.push(m.mrr);
+        prev.push(m.prev);
+        kind.push(m.kind);
+        amount.push(m.amount);
+    });
+    // Each index vector is freed as its column is built (at 54 M rows each text column is
+    // 0.9 GB of 16-byte views, and fresh memory is what costs here: most of this function's
+    // time is the kernel faulting pages in).
+    s.months = Vec::new();
+    let Series { names, labels, .. } = s;
+    frame(
+        vec![
+            text("customer_id", cid.into_iter().map(|i| names[i as usize])),
+            text(
+                "month",
+                month.into_iter().map(|i| labels[i as usize].1.as_str()),
+            ),
+            Column::new("mrr".into(), mrr),
+            Column::new("prev_mrr".into(), prev),
+            text("kind", kind.into_iter().map(|i| KINDS[i as usize])),
+            Column::new("amount".into(), amount),
+        ],
+        &[],
+    )
+}
+
+/// The movements summed per month, for every month the revenue covers: MRR (null in a month
+/// without movements), churned MRR (churn and contraction, positive), and net revenue retention
+/// against the month 12 months earlier (the MRR now of the customers who paid then ÷ their MRR
+/// then, × 100; null when nobody paid then).
+pub(crate) fn months(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
+    let rows = ordered(revenue)?;
+    let ids = texts(&rows, "customer_id")?;
+    let s = Series::build(&rows, &ids, cal)?;
+    let n = s.labels.len();
+    let (mut mrr, mut churned, mut moved) = (vec![0.0; n], vec![0.0; n], vec![false; n]);
+    let (mut base, mut kept) = (vec![0.0; n], vec![0.0; n]);
+    // One customer's MRR per month, settled into the retention sums when the next begins.
+    let mut own = vec![0.0; n];
+    let mut settle = |own: &mut Vec<f64>| {
+        for li in 12..n {
+            if own[li - 12] > 0.0 {
+                base[li] += own[li - 12];
+                kept[li] += own[li];
+            }
+        }
+        own.fill(0.0);
+    };
+    let mut customer = None;
+    s.walk(|m| {
+        if customer != Some(m.customer) {
+            settle(&mut own);
+            customer = Some(m.customer);
+        }
+        own[m.month] = m.mrr;
+        mrr[m.month] += m.mrr;
+        moved[m.month] = true;
+        if m.kind == CHURN || m.kind == CONTRACTION {
+            churned[m.month] += 0.0 - m.amount;
+        }
+    });
+    settle(&mut own);
+    let nrr: Vec<Option<f64>> = (0..n)
+        .map(|i| (base[i] > 0.0).then(|| 100.0 * kept[i] / base[i]))
+        .collect();
+    frame(
+        vec![
+            Column::new(
+                "month".into(),
+                s.labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "mrr".into(),
+                (0..n)
+                    .map(|i| moved[i].then_some(mrr[i]))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("churned_mrr".into(), churned),
+            Column::new("nrr_base_mrr".into(), base),
+            Column::new("nrr_kept_mrr".into(), kept),
+            Column::new("nrr_pct".into(), nrr),
+        ],
+        &[],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::period::Period;
+    use chrono::NaiveDate;
+
+    /// Revenue rows (customer, month of 2023 or 2024 as 1–24, MRR) as the lake stores them.
+    fn revenue(rows: &[(&str, u32, Option<f64>)]) -> DataFrame {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let day = |m: u32| {
+            let d = NaiveDate::from_ymd_opt(2023 + (m as i32 - 1) / 12, (m - 1) % 12 + 1, 1);
+            (d.unwrap() - epoch).num_days() as i32
+        };
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "customer_id".into(),
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "month".into(),
+                rows.iter().map(|r| day(r.1)).collect::<Vec<_>>(),
+            )
+            .cast(&DataType::Date)
+            .unwrap(),
+            Column::new("mrr".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+        ])
+        .unwrap()
+    }
+
+    /// Months from January 2023 to the month holding `as_of`, in UTC.
+    fn calendar(as_of: &str) -> Calendar {
+        let jan = Period {
+            first: NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(),
+            months: 1,
+        };
+        let as_of = chrono::DateTime::parse_from_rfc3339(as_of)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        Calendar::spanning(jan, as_of, chrono_tz::UTC)
+    }
+
+    fn texts_of(df: &DataFrame, c: &str) -> Vec<String> {
+        let s = df.column(c).unwrap().str().unwrap().clone();
+        s.iter().map(|v| v.unwrap().to_string()).collect()
+    }
+
+    fn nums(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
+        df.column(c).unwrap().f64().unwrap().iter().collect()
+    }
+
+    #[test]
+    fn movements_walk_each_customer_in_month_order() {
+        // January to June 2023; revenue reported up to May, so June gets no row.
+        let cal = calendar("2023-06-15T00:00:00Z");
+        // Out of order, two January rows for A (summed: 120), a row without MRR (ignored).
+        let shuffled = revenue(&[
+            ("B", 2, Some(50.0)),
+            ("A", 1, Some(100.0)),
+            ("A", 3, Some(80.0)),
+            ("A", 1, Some(20.0)),
+            ("C", 2, None),
+            ("B", 3, Some(70.0)),
+            ("A", 5, Some(90.0)),
+        ]);
+        let sorted = revenue(&[
+            ("A", 1, Some(100.0)),
+            ("A", 1, Some(20.0)),
+            ("A", 3, Some(80.0)),
+            ("A", 5, Some(90.0)),
+            ("B", 2, Some(50.0)),
+            ("B", 3, Some(70.0)),
+            ("C", 2, None),
+        ]);
+        assert!(!in_key_order(&shuffled).unwrap());
+        assert!(in_key_order(&sorted).unwrap());
+        let got = movements(&shuffled, &cal).unwrap();
+        assert!(got.equals_missing(&movements(&sorted, &cal).unwrap()));
+        let num = |c: &str| -> Vec<f64> { nums(&got, c).into_iter().flatten().collect() };
+        assert_eq!(
+            texts_of(&got, "customer_id"),
+            ["A", "A", "A", "A", "A", "B", "B", "B"]
+        );
+        assert_eq!(
+            texts_of(&got, "month"),
+            [
+                "2023-01", "2023-02", "2023-03", "2023-04", "2023-05", "2023-02", "2023-03",
+                "2023-04"
+            ]
+        );
+        assert_eq!(
+            texts_of(&got, "kind"),
+            [
+                "new",
+                "churn",
+                "reactivation",
+                "churn",
+                "reactivation",
+                "new",
+                "expansion",
+                "churn"
+            ]
+        );
+        assert_eq!(num("mrr"), [120.0, 0.0, 80.0, 0.0, 90.0, 50.0, 70.0, 0.0]);
+        assert_eq!(
+            num("prev_mrr"),
+            [0.0, 120.0, 0.0, 80.0, 0.0, 0.0, 50.0, 70.0]
+        );
+        assert_eq!(
+            num("amount"),
+            [120.0, -120.0, 80.0, -80.0, 90.0, 50.0, 20.0, -70.0]
+        );
+    }
+
+    #[test]
+    fn monthly_sums_and_retention_by_hand() {
+        // January 2023 to March 2024 (15 months), revenue reported up to February 2024.
+        let cal = calendar("2024-03-10T00:00:00Z");
+        let df = months(
+            &revenue(&[
+                // A pays 100 from January 2023, 60 in January 2024 (contraction of 40).
+                ("A", 1, Some(100.0)),
+                ("A", 2, Some(100.0)),
+                ("A", 3, Some(100.0)),
+                ("A", 4, Some(100.0)),
+                ("A", 5, Some(100.0)),
+                ("A", 6, Some(100.0)),
+                ("A", 7, Some(100.0)),
+                ("A", 8, Some(100.0)),
+                ("A", 9, Some(100.0)),
+                ("A", 10, Some(100.0)),
+                ("A", 11, Some(100.0)),
+                ("A", 12, Some(100.0)),
+                ("A", 13, Some(60.0)),
+                ("A", 14, Some(60.0)),
+                // B pays 50 in January 2023 only (churns in February 2023).
+                ("B", 1, Some(50.0)),
+                // C is new in January 2024 (not in the retention cohort).
+                ("C", 13, Some(30.0)),
+                ("C", 14, Some(30.0)),
+            ]),
+            &cal,
+        )
+        .unwrap();
+        assert_eq!(df.height(), 14, "{df}");
+        let month = texts_of(&df, "month");
+        assert_eq!(month[0], "2023-01");
+        assert_eq!(month[13], "2024-02");
+        let at = |c: &str, m: &str| nums(&df, c)[month.iter().position(|x| x == m).unwrap()];
+        assert_eq!(at("mrr", "2023-01"), Some(150.0));
+        assert_eq!(at("mrr", "2023-02"), Some(100.0));
+        assert_eq!(at("churned_mrr", "2023-02"), Some(50.0));
+        assert_eq!(at("mrr", "2024-01"), Some(90.0));
+        assert_eq!(at("churned_mrr", "2024-01"), Some(40.0));
+        assert_eq!(at("churned_mrr", "2024-02"), Some(0.0));
+        // No month 12 months before 2023: no retention.
+        assert_eq!(at("nrr_pct", "2023-12"), None);
+        // January 2024 against January 2023: A and B paid 150 then, pay 60 now.
+        assert_eq!(at("nrr_base_mrr", "2024-01"), Some(150.0));
+        assert_eq!(at("nrr_kept_mrr", "2024-01"), Some(60.0));
+        assert_eq!(at("nrr_pct", "2024-01"), Some(40.0));
+        // February 2024 against February 2023: A paid 100, pays 60.
+        assert_eq!(at("nrr_pct", "2024-02"), Some(60.0));
+    }
+}
