@@ -413,13 +413,21 @@ fn monthly_sums_reconcile_with_the_rows_they_sum_on_the_sample() {
     // rounding.
     let w = Work::with_sample();
     let sql = |q: &str| {
-        let out = w.ok(&["--lake", "lake", "--as-of", "2026-11-01", "sql", "--format", "csv", q]);
+        let out = w.ok(&[
+            "--lake",
+            "lake",
+            "--as-of",
+            "2026-11-01",
+            "sql",
+            "--format",
+            "csv",
+            q,
+        ]);
         let lines: Vec<String> = out.lines().map(str::to_string).collect();
         assert_eq!(lines.len(), 2, "{out}");
         lines[1].split(',').map(str::to_string).collect::<Vec<_>>()
     };
-    let mrr = sql(
-        "WITH a AS (SELECT month, SUM(mrr) AS mrr, \
+    let mrr = sql("WITH a AS (SELECT month, SUM(mrr) AS mrr, \
            SUM(CASE WHEN kind IN ('churn', 'contraction') THEN 0.0 - amount ELSE 0.0 END) AS churned FROM mrr_movements GROUP BY month), \
          n AS (SELECT m.month, 100.0 * SUM(COALESCE(now.mrr, 0.0)) / SUM(then.mrr) AS nrr FROM months m \
            JOIN mrr_movements then ON then.month = m.year_ago_month AND then.mrr > 0 \
@@ -428,8 +436,7 @@ fn monthly_sums_reconcile_with_the_rows_they_sum_on_the_sample() {
            SUM(CASE WHEN a.month IS NULL OR ABS(x.mrr - a.mrr) > 0.000001 OR ABS(x.churned_mrr - a.churned) > 0.000001 THEN 1 ELSE 0 END) AS off, \
            SUM(CASE WHEN x.nrr_pct IS NOT NULL THEN 1 ELSE 0 END) AS with_nrr, \
            SUM(CASE WHEN (x.nrr_pct IS NULL) <> (n.nrr IS NULL) OR ABS(x.nrr_pct - n.nrr) > 0.000001 THEN 1 ELSE 0 END) AS nrr_off \
-         FROM mrr_months x LEFT JOIN a ON a.month = x.month LEFT JOIN n ON n.month = x.month",
-    );
+         FROM mrr_months x LEFT JOIN a ON a.month = x.month LEFT JOIN n ON n.month = x.month");
     assert!(mrr[0].parse::<u32>().unwrap() > 20, "{mrr:?}");
     assert_eq!(mrr[1], "0", "{mrr:?}");
     assert!(mrr[2].parse::<u32>().unwrap() > 6, "{mrr:?}");

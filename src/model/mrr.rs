@@ -8,7 +8,7 @@
 //! customer's series is a run of rows: no map per customer is held (at 51 M revenue rows the
 //! maps took 8 GiB).
 
-use super::base::{Calendar, epoch_day};
+use super::base::{Calendar, Customers, epoch_day};
 use super::frames::{float_col, frame, int_col, texts};
 use crate::error::{Error, Result};
 use chrono::Datelike;
@@ -91,8 +91,32 @@ fn in_key_order(rows: &DataFrame) -> Result<bool> {
 }
 
 impl<'a> Series<'a> {
-    /// From [`ordered`] rows and their `customer_id` column.
+    /// From [`ordered`] rows and their `customer_id` column, with the calendar's months up to
+    /// the last one the revenue covers.
     fn build(rows: &DataFrame, ids: &'a StringChunked, cal: &Calendar) -> Result<Series<'a>> {
+        let (names, months) = Self::read(rows, ids)?;
+        // Movements stop at the last month the revenue data covers: a month not yet reported
+        // is not a month in which everyone churned.
+        let last = months.iter().map(|s| s.1).max();
+        let labels = cal
+            .months
+            .iter()
+            .map(|p| (month_no(p.first), p.label()))
+            .filter(|(n, _)| last.is_some_and(|last| *n <= last))
+            .collect();
+        Ok(Series {
+            names,
+            months,
+            labels,
+        })
+    }
+
+    /// Customer ids in order, and MRR per customer and month, summed.
+    #[allow(clippy::type_complexity)]
+    fn read(
+        rows: &DataFrame,
+        ids: &'a StringChunked,
+    ) -> Result<(Vec<&'a str>, Vec<(u32, i32, f64)>)> {
         // Month numbers of the days seen, by day (revenue months span a few years of days).
         let days = int_col(rows, "month")?;
         let first_day = days.min().unwrap_or(0);
@@ -124,20 +148,7 @@ impl<'a> Series<'a> {
                 _ => months.push((customer, m, mrr)),
             }
         }
-        // Movements stop at the last month the revenue data covers: a month not yet reported
-        // is not a month in which everyone churned.
-        let last = months.iter().map(|s| s.1).max();
-        let labels = cal
-            .months
-            .iter()
-            .map(|p| (month_no(p.first), p.label()))
-            .filter(|(n, _)| last.is_some_and(|last| *n <= last))
-            .collect();
-        Ok(Series {
-            names,
-            months,
-            labels,
-        })
+        Ok((names, months))
     }
 
     /// Every movement, customer by customer, month by month: a row wherever the customer has
@@ -181,6 +192,51 @@ impl<'a> Series<'a> {
                 prev = cur;
             }
         }
+    }
+}
+
+/// MRR per customer (by position in [`Customers::list`]) and month number (year × 12 +
+/// month0), summed over the revenue rows: the SLA period fee's lookup. Customers' months are
+/// kept sorted in one array (12 bytes a month) instead of a hash map (which took 1–2 GiB and
+/// a string hash per row at 51 M revenue rows).
+pub(crate) struct MonthlyMrr {
+    /// Per customer: the range of its months in `months` and `mrr`.
+    ranges: Vec<(u32, u32)>,
+    months: Vec<i32>,
+    mrr: Vec<f64>,
+}
+
+impl MonthlyMrr {
+    pub fn build(revenue: &DataFrame, cu: &Customers) -> Result<MonthlyMrr> {
+        let rows = ordered(revenue)?;
+        let ids = texts(&rows, "customer_id")?;
+        let (names, series) = Series::read(&rows, &ids)?;
+        let mut out = MonthlyMrr {
+            ranges: vec![(0, 0); cu.list.len()],
+            months: Vec::with_capacity(series.len()),
+            mrr: Vec::with_capacity(series.len()),
+        };
+        for run in series.chunk_by(|a, b| a.0 == b.0) {
+            // Revenue of a customer the lake does not know is not looked up.
+            let Some(&ci) = cu.index.get(names[run[0].0 as usize]) else {
+                continue;
+            };
+            let start = out.months.len() as u32;
+            out.months.extend(run.iter().map(|s| s.1));
+            out.mrr.extend(run.iter().map(|s| s.2));
+            out.ranges[ci] = (start, out.months.len() as u32);
+        }
+        Ok(out)
+    }
+
+    /// The customer's MRR in the month, if the revenue has any row for it.
+    pub fn get(&self, ci: usize, month_no: i32) -> Option<f64> {
+        let (a, b) = self.ranges[ci];
+        let (a, b) = (a as usize, b as usize);
+        self.months[a..b]
+            .binary_search(&month_no)
+            .ok()
+            .map(|i| self.mrr[a + i])
     }
 }
 

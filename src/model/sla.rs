@@ -10,7 +10,7 @@
 //! latest period.
 
 use super::base::Incident;
-use super::base::{Customers, Incidents, day_start, epoch_day};
+use super::base::{Customers, Incidents, day_start};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
 use super::frames::{floats, frame, ints, lists, strs};
 use super::intervals::{Segment, merge_max};
@@ -185,27 +185,7 @@ pub(crate) fn build(
 ) -> Result<Built> {
     // MRR per customer and month number, for the period fee (`revenue` may hold only the
     // months the periods need).
-    let mut mrr: HashMap<(u32, i32), f64> = HashMap::new();
-    let ids_col = revenue
-        .column("customer_id")
-        .and_then(|c| c.str())
-        .map_err(crate::error::Error::polars("model: revenue"))?;
-    // Month numbers by day, computed once per distinct month.
-    let mut month_of_day: HashMap<i64, i32> = HashMap::new();
-    for ((c, m), v) in ids_col
-        .iter()
-        .zip(ints(revenue, "month")?)
-        .zip(floats(revenue, "mrr")?)
-    {
-        if let (Some(c), Some(m), Some(v)) = (c, m, v) {
-            if let Some(&ci) = cu.index.get(c) {
-                let m = *month_of_day
-                    .entry(m)
-                    .or_insert_with(|| month_no(epoch_day(m)));
-                *mrr.entry((ci as u32, m)).or_default() += v;
-            }
-        }
-    }
+    let mrr = super::mrr::MonthlyMrr::build(revenue, cu)?;
 
     let ids = strs(slas, "sla_id")?;
     let cust = strs(slas, "customer_id")?;
@@ -369,10 +349,7 @@ pub(crate) fn build(
             if we > ws {
                 let fee: f64 = {
                     let known: Vec<f64> = (0..per.months as i32)
-                        .filter_map(|k| {
-                            mrr.get(&(ci as u32, month_no(add_months(per.first, k))))
-                                .copied()
-                        })
+                        .filter_map(|k| mrr.get(ci, month_no(add_months(per.first, k))))
                         .collect();
                     if known.is_empty() {
                         c.arr / 12.0 * per.months as f64
