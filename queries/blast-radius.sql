@@ -26,10 +26,11 @@ current_sla AS (
   SELECT customer_id, MIN(target) AS sla_target, MIN(error_budget_remaining_minutes) AS error_budget_remaining_minutes
   FROM latest WHERE period_start = newest GROUP BY customer_id
 ),
+-- The asset's changes over the whole history (one row, empty sums when it has none), from the
+-- per-asset sums: at 10 M incidents, every change's row held in memory took 8 GiB.
 cfr AS (
-  SELECT SUM(CASE WHEN co.completed THEN 1 ELSE 0 END) AS completed,
-         SUM(CASE WHEN co.counts_as_failure THEN 1 ELSE 0 END) AS failures
-  FROM change_outcomes co CROSS JOIN p WHERE co.asset_id = p.asset
+  SELECT SUM(co.completed) AS completed, SUM(co.failures) AS failures
+  FROM change_assets co CROSS JOIN p WHERE co.asset_id = p.asset
 ),
 rows AS (
   SELECT c.customer_id, c.name AS customer_name, c.segment, c.arr, h.direct AS uses_directly,

@@ -19,12 +19,8 @@ sla AS (
   GROUP BY s.customer_id
 ),
 -- Changes in the period on the assets each chosen customer depends on (directly or through the
--- dependency graph). (Filter by the period before joining: polars does not push a filter on
--- `p` below a join.)
-changes_in AS (
-  SELECT co.asset_id, COUNT(*) AS changes FROM change_outcomes co CROSS JOIN p
-  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end GROUP BY co.asset_id
-),
+-- dependency graph); change_assets is period-scoped: the period's changes, summed per asset.
+changes_in AS (SELECT asset_id, changes FROM change_assets),
 chg AS (
   SELECT c.customer_id, SUM(ci.changes) AS changes_on_their_assets
   FROM chosen c JOIN customer_groups g ON g.customer_id = c.customer_id

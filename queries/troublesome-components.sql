@@ -19,9 +19,8 @@ d AS (
   WHERE o.started_at >= p.period_start AND o.started_at < p.period_end GROUP BY o.asset_id
 ),
 ch AS (
-  SELECT co.asset_id, SUM(CASE WHEN co.completed THEN 1 ELSE 0 END) AS completed,
-         SUM(CASE WHEN co.counts_as_failure THEN 1 ELSE 0 END) AS failures
-  FROM change_outcomes co GROUP BY co.asset_id -- period-scoped: the period's changes only
+  SELECT asset_id, completed, failures
+  FROM change_assets -- period-scoped: the period's changes only, summed per asset
 ),
 -- Customers reached by the component's incidents with downtime in the period: everyone exposed
 -- to it when an incident naming no customers had downtime, plus the customers incidents name.

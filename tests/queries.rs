@@ -455,6 +455,18 @@ fn monthly_sums_reconcile_with_the_rows_they_sum_on_the_sample() {
     assert_eq!(chg[0], chg[3], "{chg:?}");
     assert!(chg[1].parse::<u32>().unwrap() > 100, "{chg:?}");
     assert_eq!(chg[2], "0", "{chg:?}");
+    // change_assets: the same sums per asset, over the same changes.
+    let by_asset = sql(
+        "WITH c AS (SELECT asset_id, COUNT(*) AS changes, SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed, \
+           SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) AS failures FROM change_outcomes GROUP BY asset_id) \
+         SELECT COUNT(*) AS assets, SUM(x.changes) AS changes, \
+           SUM(CASE WHEN c.asset_id IS NULL OR x.changes <> c.changes OR x.completed <> c.completed \
+             OR x.failures <> c.failures THEN 1 ELSE 0 END) AS off, MAX(k.n) AS asset_rows \
+         FROM change_assets x LEFT JOIN c ON c.asset_id = x.asset_id CROSS JOIN (SELECT COUNT(*) AS n FROM c) k",
+    );
+    assert_eq!(by_asset[0], by_asset[3], "{by_asset:?}");
+    assert_eq!(by_asset[1], chg[1], "{by_asset:?}");
+    assert_eq!(by_asset[2], "0", "{by_asset:?}");
 }
 
 #[test]

@@ -218,6 +218,12 @@ pub const TABLES: &[TableDef] = &[
         false,
     ),
     t(
+        "change_assets",
+        "asset with changes in the query's period: the columns of `change_months`",
+        Scope::Period,
+        false,
+    ),
+    t(
         "mrr_movements",
         "customer × month: MRR, previous MRR, movement kind and amount",
         Scope::Run,
@@ -533,9 +539,14 @@ impl Model {
                 .expect("a plan")
                 .collect()
                 .map_err(Error::polars(format!("model: {name}"))),
-            "change_months" => {
-                tables::change_months(self.plan("change_outcomes", scoped)?.expect("a plan"))
-            }
+            "change_months" | "change_assets" => tables::change_sums(
+                self.plan("change_outcomes", scoped)?.expect("a plan"),
+                if name == "change_months" {
+                    "month"
+                } else {
+                    "asset_id"
+                },
+            ),
             "mrr_movements" => mrr::movements(&self.revenue(None)?, self.cal()?),
             "mrr_months" => mrr::months(&self.revenue(None)?, self.cal()?),
             "incident_months" => trend::incident_months(

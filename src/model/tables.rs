@@ -338,14 +338,14 @@ pub(crate) fn change_outcomes(
         ]))
 }
 
-/// `change_outcomes` summed per month, in polars' streaming engine: a month's figures without
-/// holding its changes (at 10 M incidents, 60 M changes in two years took 7 GiB in memory,
-/// 1.2 GiB streamed).
-pub(crate) fn change_months(outcomes: LazyFrame) -> Result<DataFrame> {
+/// `change_outcomes` summed per `key` (`month` or `asset_id`), in polars' streaming engine: the
+/// figures without holding the changes (at 10 M incidents, 60 M changes in two years took
+/// 7 GiB in memory, 1.2 GiB streamed).
+pub(crate) fn change_sums(outcomes: LazyFrame, key: &str) -> Result<DataFrame> {
     let count = |e: Expr, name: &str| e.cast(DataType::Int64).sum().alias(name);
     let outcome = |v: &str| col("outcome").eq(lit(v.to_string()));
     outcomes
-        .group_by([col("month")])
+        .group_by([col(key)])
         .agg([
             len().cast(DataType::Int64).alias("changes"),
             count(col("completed"), "completed"),
@@ -356,10 +356,10 @@ pub(crate) fn change_months(outcomes: LazyFrame) -> Result<DataFrame> {
             ),
             count(col("counts_as_failure"), "failures"),
         ])
-        .sort(["month"], SortMultipleOptions::default())
+        .sort([key], SortMultipleOptions::default())
         .collect_with_engine(Engine::Streaming)
         .map(|r| r.unwrap_single())
-        .map_err(crate::error::Error::polars("model: change_months"))
+        .map_err(crate::error::Error::polars("model: change sums"))
 }
 
 /// Merged downtime of every asset together.
