@@ -379,6 +379,48 @@ pub struct Scoped {
 
 type CacheKey = (&'static str, u32, Option<Window>);
 
+/// How much memory the cached derived tables of a run may hold together (polars' estimate).
+/// A report runs a dozen queries over one model; at 10 M incidents their tables together did
+/// not fit beside the model, so the least recently used go first (and are built again if a
+/// later query names them). Every table of a 1 M lake's report fits.
+const TABLE_CACHE_BYTES: usize = 3 << 30;
+
+/// Built tables by name and scope, with their last use.
+#[derive(Default)]
+struct TableCache {
+    tables: HashMap<CacheKey, (DataFrame, u64)>,
+    clock: u64,
+}
+
+impl TableCache {
+    fn get(&mut self, key: &CacheKey) -> Option<DataFrame> {
+        self.clock += 1;
+        let (df, used) = self.tables.get_mut(key)?;
+        *used = self.clock;
+        Some(df.clone())
+    }
+
+    /// Keep `df`, then drop the least recently used others while all exceed `budget` bytes.
+    fn insert(&mut self, key: CacheKey, df: DataFrame, budget: usize) {
+        self.clock += 1;
+        self.tables.insert(key, (df, self.clock));
+        let mut total: usize = self.tables.values().map(|(d, _)| d.estimated_size()).sum();
+        while total > budget {
+            let Some((&old, _)) = self
+                .tables
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, (_, used))| *used)
+            else {
+                break;
+            };
+            if let Some((d, _)) = self.tables.remove(&old) {
+                total -= d.estimated_size();
+            }
+        }
+    }
+}
+
 /// The model of one run and policy: shared pieces built on first use, tables cached.
 pub struct Model {
     src: Rc<dyn Source>,
@@ -389,7 +431,7 @@ pub struct Model {
     incidents: OnceCell<Incidents>,
     customers: OnceCell<Customers>,
     exposure: OnceCell<Exposure>,
-    cache: RefCell<HashMap<CacheKey, DataFrame>>,
+    cache: RefCell<TableCache>,
     trace: Trace,
 }
 
@@ -440,7 +482,7 @@ impl Model {
             incidents: OnceCell::new(),
             customers: OnceCell::new(),
             exposure: OnceCell::new(),
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(TableCache::default()),
             trace,
         }
     }
@@ -494,13 +536,15 @@ impl Model {
             Scope::Trend => (def.name, scoped.trend_months, None),
             Scope::Period => (def.name, 0, scoped.window),
         };
-        if let Some(df) = self.cache.borrow().get(&key) {
-            return Ok(df.clone());
+        if let Some(df) = self.cache.borrow_mut().get(&key) {
+            return Ok(df);
         }
         let df = self.trace.time(&format!("table {}", def.name), || {
             self.build(def.name, scoped)
         })?;
-        self.cache.borrow_mut().insert(key, df.clone());
+        self.cache
+            .borrow_mut()
+            .insert(key, df.clone(), TABLE_CACHE_BYTES);
         Ok(df)
     }
 
@@ -668,6 +712,29 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_cache_drops_the_least_recently_used_beyond_its_budget() {
+        let frame = |n: i64| {
+            DataFrame::new_infer_height(vec![Column::new("x".into(), (0..n).collect::<Vec<i64>>())])
+                .unwrap()
+        };
+        assert_eq!(frame(1000).estimated_size(), 8000);
+        let key = |name: &'static str| (name, 0, None);
+        let mut cache = TableCache::default();
+        cache.insert(key("a"), frame(1000), 20_000);
+        cache.insert(key("b"), frame(1000), 20_000);
+        // `a` used again: `b` is now the least recently used.
+        assert_eq!(cache.get(&key("a")).map(|d| d.height()), Some(1000));
+        cache.insert(key("c"), frame(1000), 20_000);
+        assert!(cache.get(&key("b")).is_none());
+        assert!(cache.get(&key("a")).is_some());
+        assert!(cache.get(&key("c")).is_some());
+        // A table larger than the budget on its own is kept (the query needs it), alone.
+        cache.insert(key("d"), frame(3000), 20_000);
+        assert!(cache.get(&key("d")).is_some());
+        assert!(cache.get(&key("a")).is_none() && cache.get(&key("c")).is_none());
+    }
 
     #[test]
     fn policies_weigh_partial_outages() {
