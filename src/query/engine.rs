@@ -16,15 +16,21 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 use std::collections::BTreeSet;
 
-/// Every identifier in `sql` outside comments and string literals, lower-cased: the superset
-/// of the tables it reads.
-pub fn identifiers(sql: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// A token of SQL text: a word (lower-cased; a double-quoted name is one word) or one
+/// punctuation character. Comments and string literals are dropped.
+#[derive(Debug, PartialEq)]
+enum Token {
+    Word(String),
+    Punct(char),
+}
+
+fn tokens(sql: &str) -> Vec<Token> {
+    let mut out = Vec::new();
     let mut word = String::new();
     let mut chars = sql.chars().peekable();
-    let flush = |w: &mut String, out: &mut BTreeSet<String>| {
+    let flush = |w: &mut String, out: &mut Vec<Token>| {
         if !w.is_empty() {
-            out.insert(w.to_ascii_lowercase());
+            out.push(Token::Word(w.to_ascii_lowercase()));
             w.clear();
         }
     };
@@ -38,6 +44,17 @@ pub fn identifiers(sql: &str) -> BTreeSet<String> {
                     }
                 }
             }
+            '/' if chars.peek() == Some(&'*') => {
+                flush(&mut word, &mut out);
+                chars.next();
+                let mut prev = ' ';
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
             '\'' => {
                 flush(&mut word, &mut out);
                 for c in chars.by_ref() {
@@ -46,11 +63,67 @@ pub fn identifiers(sql: &str) -> BTreeSet<String> {
                     }
                 }
             }
+            '"' => {
+                flush(&mut word, &mut out);
+                for c in chars.by_ref() {
+                    if c == '"' {
+                        break;
+                    }
+                    word.push(c);
+                }
+                flush(&mut word, &mut out);
+            }
             c if c.is_alphanumeric() || c == '_' => word.push(c),
-            _ => flush(&mut word, &mut out),
+            c => {
+                flush(&mut word, &mut out);
+                if !c.is_whitespace() {
+                    out.push(Token::Punct(c));
+                }
+            }
         }
     }
     flush(&mut word, &mut out);
+    out
+}
+
+/// Keywords that start a clause: a comma's meaning depends on the last one at its depth.
+const CLAUSES: [&str; 14] = [
+    "select", "from", "join", "on", "using", "where", "group", "having", "order", "limit", "union",
+    "with", "qualify", "window",
+];
+
+/// The names `sql` reads tables by, lower-cased: each word right after `FROM` or `JOIN`, and
+/// after a comma in a `FROM` list (`FROM a x, b y`). A superset (CTE names and the column of
+/// `EXTRACT(... FROM col)` are in it too), but a column name elsewhere (`SUM(t.minutes)`) is
+/// not, so a derived table is built only when a query reads it.
+pub fn tables_read(sql: &str) -> BTreeSet<String> {
+    let toks = tokens(sql);
+    let mut clause: Vec<&str> = vec![""];
+    let mut out = BTreeSet::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Token::Punct('(') => clause.push(""),
+            Token::Punct(')') if clause.len() > 1 => {
+                clause.pop();
+            }
+            Token::Word(w) => {
+                let table = match i.checked_sub(1).map(|p| &toks[p]) {
+                    Some(Token::Word(p)) => p == "from" || p == "join",
+                    Some(Token::Punct(',')) => {
+                        matches!(clause.last(), Some(&("from" | "join" | "on")))
+                    }
+                    _ => false,
+                };
+                if table {
+                    out.insert(w.clone());
+                }
+                if let Some(k) = CLAUSES.iter().find(|k| **k == w) {
+                    *clause.last_mut().expect("never empty") = k;
+                }
+            }
+            Token::Punct(_) => {}
+        }
+    }
     out
 }
 
@@ -100,7 +173,7 @@ pub fn run_sql(
     sql: &str,
     engine: QueryEngine,
 ) -> Result<DataFrame> {
-    let names = identifiers(sql);
+    let names = tables_read(sql);
     let ctx = SQLContext::new();
     for kind in DatasetKind::ALL {
         if names.contains(kind.name()) {
@@ -151,15 +224,47 @@ pub fn check_columns(query: &Query, df: &DataFrame) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::identifiers;
+    use super::tables_read;
+
+    fn read(sql: &str) -> Vec<String> {
+        tables_read(sql).into_iter().collect()
+    }
 
     #[test]
-    fn identifiers_skip_comments_and_strings() {
-        let ids = identifiers(
-            "-- reads customer_months\nSELECT o.asset_id FROM outages o WHERE o.kind = 'sla_periods' AND x>=1",
+    fn tables_read_are_the_names_after_from_and_join() {
+        // The headline KPIs' shape: a column named like a derived table is not read as one.
+        assert_eq!(
+            read(
+                "WITH p AS (SELECT * FROM params), a AS (SELECT SUM(am.customer_months) AS n \
+                 FROM availability_months am CROSS JOIN p) SELECT * FROM p CROSS JOIN a"
+            ),
+            ["a", "availability_months", "p", "params"]
         );
-        assert!(ids.contains("outages") && ids.contains("asset_id") && ids.contains("x"));
-        assert!(!ids.contains("customer_months") && !ids.contains("sla_periods"));
-        assert!(identifiers("select * from Incidents").contains("incidents"));
+        assert_eq!(
+            read(
+                "SELECT x.a, y.b FROM Incidents x, \"Outages\" y LEFT JOIN churn c ON c.a = x.a, slas s"
+            ),
+            ["churn", "incidents", "outages", "slas"]
+        );
+        assert_eq!(
+            read(
+                "SELECT * FROM (SELECT a, b FROM changes) t, assets WHERE t.a IN (SELECT id FROM revenue)"
+            ),
+            ["assets", "changes", "revenue"]
+        );
+        assert_eq!(
+            read(
+                "SELECT EXTRACT(EPOCH FROM started_at), f(a, b) FROM outages GROUP BY a, customers"
+            ),
+            ["outages", "started_at"]
+        );
+    }
+
+    #[test]
+    fn tables_read_skip_comments_and_strings() {
+        assert_eq!(
+            read("-- FROM customer_months\nSELECT 'FROM sla_periods' /* join slas */ FROM outages"),
+            ["outages"]
+        );
     }
 }
