@@ -136,6 +136,27 @@ pub(crate) fn read(src: &dyn Source, kind: DatasetKind, names: &[&str]) -> Resul
         .map_err(Error::polars(format!("reading {}", kind.name())))
 }
 
+/// Churn events, with the columns the churn tables keep; with a window, only those whose churn
+/// date (midnight UTC, as the queries compare it) falls inside it.
+fn churn_in(src: &dyn Source, window: Option<Window>) -> Result<DataFrame> {
+    let mut lf = src.scan(DatasetKind::Churn)?.select(
+        ["customer_id", "churned_at", "kind", "mrr_lost", "reason"]
+            .map(col)
+            .to_vec(),
+    );
+    if let Some(w) = window {
+        let at = col("churned_at")
+            .cast(DataType::Int32)
+            .cast(DataType::Int64)
+            * lit(reach::DAY);
+        lf = lf.filter(at.clone().gt_eq(lit(w.start)).and(at.lt(lit(w.end))));
+    }
+    lf.collect().map_err(Error::polars(format!(
+        "reading {}",
+        DatasetKind::Churn.name()
+    )))
+}
+
 /// A half-open span of time, UTC microseconds: a query's period, its end clipped to as-of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
@@ -298,13 +319,13 @@ pub const TABLES: &[TableDef] = &[
     t(
         "churn_exposure",
         "churn event: the incidents and downtime that reached the customer in the 90 days before",
-        Scope::Run,
+        Scope::Period,
         false,
     ),
     t(
         "churn_exposure_assets",
         "churn event × asset whose incidents (with downtime) reached the customer in the 90 days before",
-        Scope::Run,
+        Scope::Period,
         false,
     ),
     t(
@@ -632,11 +653,7 @@ impl Model {
                 )
             }
             "churn_exposure" | "churn_exposure_assets" => {
-                let churn = read(
-                    src,
-                    DatasetKind::Churn,
-                    &["customer_id", "churned_at", "kind", "mrr_lost", "reason"],
-                )?;
+                let churn = churn_in(src, window)?;
                 let (inc, cu, ex) = (self.incidents()?, self.customers()?, self.exposure()?);
                 if name == "churn_exposure" {
                     reach::churn_exposure(&churn, inc, cu, ex)
@@ -734,6 +751,65 @@ mod tests {
         cache.insert(key("d"), frame(3000), 20_000);
         assert!(cache.get(&key("d")).is_some());
         assert!(cache.get(&key("a")).is_none() && cache.get(&key("c")).is_none());
+    }
+
+    /// Churn events on the given days (`None`: no date), every other dataset empty.
+    struct ChurnOn(Vec<Option<chrono::NaiveDate>>);
+
+    impl Source for ChurnOn {
+        fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
+            if kind != DatasetKind::Churn {
+                return Empty.scan(kind);
+            }
+            let n = self.0.len();
+            let days: Vec<Option<i32>> = self
+                .0
+                .iter()
+                .map(|d| d.map(|d| (d - chrono::NaiveDate::default()).num_days() as i32))
+                .collect();
+            let df = DataFrame::new_infer_height(vec![
+                Column::new("customer_id".into(), vec!["C1"; n]),
+                Column::new("churned_at".into(), days)
+                    .cast(&DataType::Date)
+                    .unwrap(),
+                Column::new("kind".into(), vec!["full"; n]),
+                Column::new("mrr_lost".into(), vec![1.0; n]),
+                Column::new("reason".into(), vec!["price"; n]),
+            ])
+            .unwrap();
+            Ok(df.lazy())
+        }
+    }
+
+    #[test]
+    fn churn_tables_keep_the_events_dated_inside_the_window() {
+        let day = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2026, m, d);
+        let src = ChurnOn(vec![day(6, 30), day(7, 1), day(9, 30), day(10, 1), None]);
+        let kept = |w: Option<Window>| {
+            let df = churn_in(&src, w).unwrap();
+            frames::ints(&df, "churned_at").unwrap()
+        };
+        let days = |ds: &[(u32, u32)]| -> Vec<Option<i64>> {
+            ds.iter()
+                .map(|&(m, d)| Some((day(m, d).unwrap() - chrono::NaiveDate::default()).num_days()))
+                .collect()
+        };
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
+        // No window: every event, the undated one too.
+        assert_eq!(kept(None).len(), 5);
+        // 2026-Q3 in UTC: the churn date's midnight (UTC) inside [Jul 1, Oct 1).
+        let utc = Window {
+            start: at("2026-07-01T00:00:00Z"),
+            end: at("2026-10-01T00:00:00Z"),
+        };
+        assert_eq!(kept(Some(utc)), days(&[(7, 1), (9, 30)]));
+        // 2026-Q3 in New York starts and ends at 04:00 UTC: midnight UTC of Jul 1 is before it,
+        // that of Oct 1 inside it, as churn-causes compares them.
+        let ny = Window {
+            start: at("2026-07-01T04:00:00Z"),
+            end: at("2026-10-01T04:00:00Z"),
+        };
+        assert_eq!(kept(Some(ny)), days(&[(9, 30), (10, 1)]));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::error::Result;
 use polars::prelude::*;
 use std::collections::BTreeMap;
 
-const DAY: i64 = 86_400_000_000;
+pub(crate) const DAY: i64 = 86_400_000_000;
 
 pub(crate) fn customer_groups(cu: &Customers) -> Result<DataFrame> {
     frame(
