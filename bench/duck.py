@@ -712,7 +712,7 @@ def invest_next_dollar(con):
                    FROM assets a LEFT JOIN down dn USING (asset_id) LEFT JOIN arr_hit ah USING (asset_id) LEFT JOIN dcost dc USING (asset_id)
                    LEFT JOIN credits c USING (asset_id) LEFT JOIN churn_cost cc USING (asset_id)),
         totalled AS (SELECT *, dcost + credits + churn AS total FROM scored)
-        SELECT asset_id, ROW_NUMBER() OVER (ORDER BY total DESC, down DESC, asset_id), round(down, 1), customers, round(arr, 2),
+        SELECT asset_id, ROW_NUMBER() OVER (ORDER BY round(total, 2) DESC, round(down, 1) DESC, asset_id), round(down, 1), customers, round(arr, 2),
                round(dcost, 2), round(credits, 2), round(churn, 2), round(total, 2), round(run, 2),
                round(CASE WHEN run > 0 THEN total / run END, 3)
         FROM totalled ORDER BY 2""").fetchall()

@@ -73,7 +73,9 @@ scored AS (
   LEFT JOIN churn_cost cc ON cc.asset_id = a.asset_id
 ),
 totalled AS (SELECT *, downtime_cost + sla_credits + reliability_churn_arr AS cost_of_unreliability FROM scored),
-keyed AS (SELECT *, 0.0 - cost_of_unreliability AS k1, 0.0 - downtime_minutes AS k2 FROM totalled)
+-- Ranked by the figures as shown (cents, tenths of a minute): components that share the same
+-- reliability churn tie exactly, whatever order the floating-point sums ran in.
+keyed AS (SELECT *, 0.0 - ROUND(cost_of_unreliability, 2) AS k1, 0.0 - ROUND(downtime_minutes, 1) AS k2 FROM totalled)
 SELECT ROW_NUMBER() OVER (ORDER BY k1, k2, asset_id) AS rank,
        asset_id, asset_name, kind, owner_team,
        ROUND(downtime_minutes, 1) AS downtime_minutes, customers_affected, ROUND(arr_affected, 2) AS arr_affected,
