@@ -103,7 +103,8 @@ impl AssetLine {
         &self.incidents[a..b]
     }
 
-    fn bounds(&self, from: i64, to: i64) -> (usize, usize) {
+    /// The positions in the line of the incidents started in `[from, to)`.
+    pub fn bounds(&self, from: i64, to: i64) -> (usize, usize) {
         let a = self.starts.partition_point(|s| *s < from);
         let b = self.starts.partition_point(|s| *s < to);
         (a, b.max(a))

@@ -172,6 +172,41 @@ fn actual_minutes(metric: &str, x: &Incident, as_of: i64) -> (f64, bool) {
     )
 }
 
+/// Running counts over an asset's broad incidents (by start) of those in a time SLA's scope and
+/// of those breaching its target (`[0] = 0`).
+struct Verdicts {
+    scoped: Vec<u32>,
+    breached: Vec<u32>,
+}
+
+impl Verdicts {
+    /// From (in scope, breached) per incident, in the line's order.
+    fn new(each: impl ExactSizeIterator<Item = (bool, bool)>) -> Self {
+        let mut v = Verdicts {
+            scoped: Vec::with_capacity(each.len() + 1),
+            breached: Vec::with_capacity(each.len() + 1),
+        };
+        let (mut n, mut bad) = (0u32, 0u32);
+        v.scoped.push(n);
+        v.breached.push(bad);
+        for (scoped, breached) in each {
+            n += scoped as u32;
+            bad += breached as u32;
+            v.scoped.push(n);
+            v.breached.push(bad);
+        }
+        v
+    }
+
+    /// (in scope, breached) among the incidents `[a, b)` of the line.
+    fn within(&self, (a, b): (usize, usize)) -> (i64, i64) {
+        (
+            (self.scoped[b] - self.scoped[a]) as i64,
+            (self.breached[b] - self.breached[a]) as i64,
+        )
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     slas: &DataFrame,
@@ -203,10 +238,11 @@ pub(crate) fn build(
     let mut sh = ShareCols::default();
     // Merged downtime of broad incidents per asset set (SLAs scoped to an asset).
     let mut set_tl: HashMap<Vec<u32>, Timeline> = HashMap::new();
-    // (asset, severities, metric, target, window) -> (in scope, breached), broad incidents;
-    // severity filters numbered as they are met.
-    type VerdictKey = (u32, usize, bool, u64, i64, i64);
-    let mut verdicts: HashMap<VerdictKey, (i64, i64)> = HashMap::new();
+    // (asset, severities, metric, target) -> running counts over the asset's broad incidents
+    // (by start) of those in scope and of those breaching the target: any window's counts are
+    // two binary searches. Severity filters numbered as they are met.
+    type VerdictKey = (u32, usize, bool, u64);
+    let mut verdicts: HashMap<VerdictKey, Verdicts> = HashMap::new();
     let mut sev_keys: HashMap<Option<Vec<u32>>, usize> = HashMap::new();
     let mut closures: HashMap<String, BTreeSet<String>> = HashMap::new();
     // Bounds (UTC) and label of each period, computed once (time zone conversions are dear).
@@ -399,16 +435,25 @@ pub(crate) fn build(
                         }
                         (n, bad)
                     };
-                    // Each asset's counts are shared by every SLA with the same severities,
-                    // metric, target and window (most customers' SLA periods coincide).
+                    // Each asset's running counts are shared by every SLA with the same
+                    // severities, metric and target.
                     let (mut n, mut bad) = (0i64, 0i64);
                     for &a in &assets {
                         let (an, ab) = if extras.incidents {
                             broad(a, &mut si, true)
                         } else {
-                            *verdicts
-                                .entry((a, sev_key, ack, tgt.to_bits(), ws, we))
-                                .or_insert_with(|| broad(a, &mut IncCols::default(), false))
+                            let line = &ex.lines[a as usize];
+                            verdicts
+                                .entry((a, sev_key, ack, tgt.to_bits()))
+                                .or_insert_with(|| {
+                                    Verdicts::new(line.incidents.iter().map(|&i| {
+                                        let x = &inc.list[i as usize];
+                                        let scoped = sev_ok(x);
+                                        let ok = actual_minutes(m, x, cal.as_of).0 <= tgt;
+                                        (scoped, scoped && !ok)
+                                    }))
+                                })
+                                .within(line.bounds(ws, we))
                         };
                         n += an;
                         bad += ab;
