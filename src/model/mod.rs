@@ -246,8 +246,8 @@ pub const TABLES: &[TableDef] = &[
     ),
     t(
         "mrr_movements",
-        "customer × month: MRR, previous MRR, movement kind and amount",
-        Scope::Run,
+        "customer × month: MRR, previous MRR, movement kind and amount (with a period: its months and the one before)",
+        Scope::Period,
         false,
     ),
     t(
@@ -612,7 +612,15 @@ impl Model {
                     "asset_id"
                 },
             ),
-            "mrr_movements" => mrr::movements(&self.revenue(None)?, self.cal()?),
+            "mrr_movements" => {
+                // With a period: its months and the one before (the churn rates' starting
+                // MRR).
+                let cal = self.cal()?;
+                let from = window
+                    .and_then(|w| cal.index(w.start))
+                    .map_or(0, |i| i.saturating_sub(1));
+                mrr::movements(&self.revenue(None)?, cal, from)
+            }
             "mrr_months" => mrr::months(&self.revenue(None)?, self.cal()?),
             "incident_months" => trend::incident_months(
                 tables::incident_response_times(src, self.cal()?)?,

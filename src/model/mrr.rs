@@ -247,8 +247,10 @@ fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Colum
     b.finish().into_column()
 }
 
-/// MRR movements per customer and month, ordered by customer id, then month.
-pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
+/// MRR movements per customer and month, ordered by customer id, then month; only those of
+/// the calendar's month `from` on (the walk still starts at each customer's first revenue, so
+/// a row's kind is that of the whole history).
+pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar, from: usize) -> Result<DataFrame> {
     let rows = ordered(revenue)?;
     let ids = texts(&rows, "customer_id")?;
     let mut s = Series::build(&rows, &ids, cal)?;
@@ -264,6 +266,9 @@ pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame
         Vec::with_capacity(rows_hint),
     );
     s.walk(|m| {
+        if m.month < from {
+            return;
+        }
         cid.push(m.customer);
         month.push(m.month as u32);
         mrr.push(m.mrr);
@@ -427,8 +432,8 @@ mod tests {
         ]);
         assert!(!in_key_order(&shuffled).unwrap());
         assert!(in_key_order(&sorted).unwrap());
-        let got = movements(&shuffled, &cal).unwrap();
-        assert!(got.equals_missing(&movements(&sorted, &cal).unwrap()));
+        let got = movements(&shuffled, &cal, 0).unwrap();
+        assert!(got.equals_missing(&movements(&sorted, &cal, 0).unwrap()));
         let num = |c: &str| -> Vec<f64> { nums(&got, c).into_iter().flatten().collect() };
         assert_eq!(
             texts_of(&got, "customer_id"),
@@ -462,6 +467,24 @@ mod tests {
         assert_eq!(
             num("amount"),
             [120.0, -120.0, 80.0, -80.0, 90.0, 50.0, 20.0, -70.0]
+        );
+        // From March (month 2) on: the same rows of March to May, their kinds from the whole
+        // history (A's March is a reactivation, not a new customer).
+        let late = movements(&sorted, &cal, 2).unwrap();
+        assert_eq!(texts_of(&late, "customer_id"), ["A", "A", "A", "B", "B"]);
+        assert_eq!(
+            texts_of(&late, "month"),
+            ["2023-03", "2023-04", "2023-05", "2023-03", "2023-04"]
+        );
+        assert_eq!(
+            texts_of(&late, "kind"),
+            [
+                "reactivation",
+                "churn",
+                "reactivation",
+                "expansion",
+                "churn"
+            ]
         );
     }
 
