@@ -502,7 +502,14 @@ fn blast_radius_follows_the_dependency_graph_and_skips_churned_customers() {
         num(&df, "customer_id", "A", "error_budget_remaining_minutes"),
         -105.4
     );
+    // The asset's own changes only (change_assets holds just the asked asset): db's CH3
+    // failed and CH4 was rolled back; api's CH1 succeeded and CH5 was cancelled (not completed).
+    assert_eq!(num(&df, "customer_id", "A", "asset_changes_completed"), 2.0);
     let api = query(&w, AS_OF, "blast-radius", &["asset=api"]);
+    assert_eq!(
+        num(&api, "customer_id", "A", "asset_changes_completed"),
+        1.0
+    );
     assert_eq!(column(&api, "customer_id"), vec!["A", "E"]);
     assert_eq!(get(&api, "customer_id", "E", "uses_directly"), "true");
 }

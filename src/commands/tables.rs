@@ -39,6 +39,7 @@ pub fn run(ctx: &Context, args: &TablesArgs) -> Result<()> {
     let scoped = Scoped {
         trend_months: 12,
         window: None,
+        asset: None,
     };
     // The schemas come from the empty lake; the rows, if asked for, from the lake.
     let empty = Model::new(

@@ -173,6 +173,9 @@ pub enum Scope {
     Trend,
     /// The query's period: only rows for it (the whole history when the query has none).
     Period,
+    /// The query's period and its `asset` parameter: only rows for them (every asset when the
+    /// query names none).
+    PeriodAsset,
 }
 
 /// A derived table: its name, what one row is, and what its rows depend on.
@@ -240,8 +243,8 @@ pub const TABLES: &[TableDef] = &[
     ),
     t(
         "change_assets",
-        "asset with changes in the query's period: the columns of `change_months`",
-        Scope::Period,
+        "asset with changes in the query's period (only the query's `asset`, if it names one): the columns of `change_months`",
+        Scope::PeriodAsset,
         false,
     ),
     t(
@@ -390,15 +393,17 @@ pub fn table_def(name: &str) -> Option<&'static TableDef> {
 }
 
 /// What a table build depends on besides the model's run.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scoped {
     /// Months of the incident trend window (ending with the last full month).
     pub trend_months: u32,
     /// The query's period, if it has one.
     pub window: Option<Window>,
+    /// The query's `asset` parameter, if it has one.
+    pub asset: Option<String>,
 }
 
-type CacheKey = (&'static str, u32, Option<Window>);
+type CacheKey = (&'static str, u32, Option<Window>, Option<String>);
 
 /// How much memory the cached derived tables of a run may hold together (polars' estimate).
 /// A report runs a dozen queries over one model; at 10 M incidents their tables together did
@@ -424,10 +429,10 @@ impl TableCache {
     /// Keep `df`, then drop the least recently used others while all exceed `budget` bytes.
     fn insert(&mut self, key: CacheKey, df: DataFrame, budget: usize) {
         self.clock += 1;
-        self.tables.insert(key, (df, self.clock));
+        self.tables.insert(key.clone(), (df, self.clock));
         let mut total: usize = self.tables.values().map(|(d, _)| d.estimated_size()).sum();
         while total > budget {
-            let Some((&old, _)) = self
+            let Some((old, _)) = self
                 .tables
                 .iter()
                 .filter(|(k, _)| **k != key)
@@ -435,6 +440,7 @@ impl TableCache {
             else {
                 break;
             };
+            let old = old.clone();
             if let Some((d, _)) = self.tables.remove(&old) {
                 total -= d.estimated_size();
             }
@@ -553,9 +559,10 @@ impl Model {
         let def = table_def(name)
             .ok_or_else(|| Error::Usage(format!("no derived table named `{name}`")))?;
         let key: CacheKey = match def.scope {
-            Scope::Run => (def.name, 0, None),
-            Scope::Trend => (def.name, scoped.trend_months, None),
-            Scope::Period => (def.name, 0, scoped.window),
+            Scope::Run => (def.name, 0, None, None),
+            Scope::Trend => (def.name, scoped.trend_months, None, None),
+            Scope::Period => (def.name, 0, scoped.window, None),
+            Scope::PeriodAsset => (def.name, 0, scoped.window, scoped.asset.clone()),
         };
         if let Some(df) = self.cache.borrow_mut().get(&key) {
             return Ok(df);
@@ -604,13 +611,20 @@ impl Model {
                 .expect("a plan")
                 .collect()
                 .map_err(Error::polars(format!("model: {name}"))),
-            "change_months" | "change_assets" => tables::change_sums(
+            "change_months" => tables::change_sums(
                 self.plan("change_outcomes", scoped)?.expect("a plan"),
-                if name == "change_months" {
-                    "month"
-                } else {
-                    "asset_id"
+                "month",
+            ),
+            "change_assets" => tables::change_sums(
+                {
+                    // One asset's changes: the filter reaches the scan of the changes.
+                    let plan = self.plan("change_outcomes", scoped)?.expect("a plan");
+                    match &scoped.asset {
+                        Some(a) => plan.filter(col("asset_id").eq(lit(a.as_str()))),
+                        None => plan,
+                    }
                 },
+                "asset_id",
             ),
             "mrr_movements" => {
                 // With a period: its months and the one before (the churn rates' starting
@@ -745,7 +759,7 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(frame(1000).estimated_size(), 8000);
-        let key = |name: &'static str| (name, 0, None);
+        let key = |name: &'static str| (name, 0, None, None);
         let mut cache = TableCache::default();
         cache.insert(key("a"), frame(1000), 20_000);
         cache.insert(key("b"), frame(1000), 20_000);

@@ -161,6 +161,10 @@ pub fn scoped(params: &Params, months: Option<u32>, as_of: DateTime<Utc>, tz: Tz
         },
         window: window(params, as_of, tz)
             .or_else(|| months.map(|n| last_full_months(n, as_of, tz))),
+        asset: match params.values.get("asset") {
+            Some(params::Value::Text(a)) => Some(a.clone()),
+            _ => None,
+        },
     }
 }
 
