@@ -13,13 +13,13 @@ use crate::schema::DatasetKind;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Dense ids for strings (assets, severities, impacts).
 #[derive(Default)]
 pub(crate) struct Interner {
     names: Vec<String>,
-    index: HashMap<String, u32>,
+    index: PlHashMap<String, u32>,
 }
 
 impl Interner {
@@ -354,7 +354,7 @@ pub(crate) struct Group {
 
 pub(crate) struct Customers {
     pub list: Vec<Customer>,
-    pub index: HashMap<String, usize>,
+    pub index: PlHashMap<String, usize>,
     pub groups: Vec<Group>,
     pub graph: DependencyGraph,
     /// Asset ids of the customer side (assets, and assets customers use).
@@ -386,7 +386,7 @@ impl Customers {
             &["customer_id", "arr", "since"],
         )?;
         let ids = strs(&cust, "customer_id")?;
-        let index: HashMap<String, usize> = ids
+        let index: PlHashMap<String, usize> = ids
             .iter()
             .enumerate()
             .map(|(i, c)| (c.clone().unwrap_or_default(), i))
@@ -431,7 +431,7 @@ impl Customers {
             DatasetKind::Churn,
             &["customer_id", "churned_at", "kind"],
         )?;
-        let mut full_churn: HashMap<&str, i64> = HashMap::new();
+        let mut full_churn: PlHashMap<&str, i64> = PlHashMap::default();
         let as_of_day = as_of.date_naive().num_days_from_ce() as i64 - 719_163;
         let days = ints(&churn, "churned_at")?;
         for ((c, day), kind) in str_col(&churn, "customer_id")?
@@ -446,7 +446,7 @@ impl Customers {
                 }
             }
         }
-        let mut group_of: HashMap<Vec<u64>, u32> = HashMap::new();
+        let mut group_of: PlHashMap<Vec<u64>, u32> = PlHashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let mut list = Vec::with_capacity(cust.height());
         for (((id, arr), since), mut direct) in ids
