@@ -15,7 +15,7 @@
 use super::base::{Calendar, Customers, Incidents};
 use super::intervals::{Segment, merge_max};
 use crate::query::period::local_midnight;
-use std::collections::HashMap;
+use polars::prelude::PlHashMap;
 
 /// Merged downtime with running sums: downtime inside any window in O(log n).
 #[derive(Default, Clone)]
@@ -153,9 +153,9 @@ pub(crate) struct Exposure {
     /// queries that need only who an incident reaches never ask for it).
     runs: std::cell::OnceCell<(DayRuns, Vec<DayRuns>)>,
     /// Per customer named by incidents: those incidents, by start.
-    pub named: HashMap<u32, Vec<u32>>,
+    pub named: PlHashMap<u32, Vec<u32>>,
     /// Per customer named by incidents: downtime of theirs above the group's.
-    pub excess: HashMap<u32, Timeline>,
+    pub excess: PlHashMap<u32, Timeline>,
     /// Per incident asset id: customers whose closure holds it, and their ARR.
     pub exposed: Vec<(u64, f64)>,
 }
@@ -165,7 +165,7 @@ impl Exposure {
         let n_assets = inc.assets.len();
         let mut reach = Vec::with_capacity(inc.list.len());
         let mut lines: Vec<AssetLine> = (0..n_assets).map(|_| AssetLine::default()).collect();
-        let mut named: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut named: PlHashMap<u32, Vec<u32>> = PlHashMap::default();
         let mut order: Vec<u32> = (0..inc.list.len() as u32).collect();
         order.sort_by_key(|&i| inc.list[i as usize].started);
         for &i in &order {
@@ -259,7 +259,7 @@ impl Exposure {
             days,
             runs: std::cell::OnceCell::new(),
             named,
-            excess: HashMap::new(),
+            excess: PlHashMap::default(),
             exposed,
         };
         let excess = ex

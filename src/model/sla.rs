@@ -20,7 +20,7 @@ use crate::query::period::{Period, add_months};
 use chrono::{DateTime, Datelike, NaiveDate};
 use polars::prelude::*;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// Credit % for an attainment: the largest credit among tiers whose threshold it falls below.
 pub fn credit_pct(tiers: &str, attainment: f64) -> f64 {
@@ -111,7 +111,7 @@ struct IncCols {
 struct ShareCols {
     /// Sum per (asset, period start) instead of rows.
     sum: bool,
-    sums: HashMap<(u32, i64), (f64, u64)>,
+    sums: PlHashMap<(u32, i64), (f64, u64)>,
     sla: Vec<String>,
     customer: Vec<String>,
     start: Vec<i64>,
@@ -237,18 +237,18 @@ pub(crate) fn build(
     let mut si = IncCols::default();
     let mut sh = ShareCols::default();
     // Merged downtime of broad incidents per asset set (SLAs scoped to an asset).
-    let mut set_tl: HashMap<Vec<u32>, Timeline> = HashMap::new();
+    let mut set_tl: PlHashMap<Vec<u32>, Timeline> = PlHashMap::default();
     // (asset, severities, metric, target) -> running counts over the asset's broad incidents
     // (by start) of those in scope and of those breaching the target: any window's counts are
     // two binary searches. Severity filters numbered as they are met.
     type VerdictKey = (u32, usize, bool, u64);
-    let mut verdicts: HashMap<VerdictKey, Verdicts> = HashMap::new();
-    let mut sev_keys: HashMap<Option<Vec<u32>>, usize> = HashMap::new();
-    let mut closures: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut verdicts: PlHashMap<VerdictKey, Verdicts> = PlHashMap::default();
+    let mut sev_keys: PlHashMap<Option<Vec<u32>>, usize> = PlHashMap::default();
+    let mut closures: PlHashMap<String, BTreeSet<String>> = PlHashMap::default();
     // Bounds (UTC) and label of each period, computed once (time zone conversions are dear).
-    let mut bounds: HashMap<Period, (i64, i64, String)> = HashMap::new();
+    let mut bounds: PlHashMap<Period, (i64, i64, String)> = PlHashMap::default();
     // Downtime of an asset in a period (the same for every customer exposed to it).
-    let mut tallies: HashMap<(u32, i64, i64), f64> = HashMap::new();
+    let mut tallies: PlHashMap<(u32, i64, i64), f64> = PlHashMap::default();
     let credits_only = extras.credit_assets || extras.credit_by_asset;
     sh.sum = extras.credit_by_asset;
 
@@ -266,11 +266,12 @@ pub(crate) fn build(
         let c = &cu.list[ci];
         let g = c.group as usize;
         // The SLA's scope: every asset whose failure reaches the named asset.
-        let scope: Option<&BTreeSet<String>> = asset[r].as_deref().map(|a| {
-            &*closures
-                .entry(a.to_string())
-                .or_insert_with(|| cu.closure(a))
-        });
+        if let Some(a) = asset[r].as_deref() {
+            if !closures.contains_key(a) {
+                closures.insert(a.to_string(), cu.closure(a));
+            }
+        }
+        let scope: Option<&BTreeSet<String>> = asset[r].as_deref().map(|a| &closures[a]);
         let in_scope = |a: Option<u32>| match (scope, a) {
             (None, _) => true,
             (Some(s), Some(a)) => s.contains(inc.assets.name(a)),
@@ -660,7 +661,7 @@ fn credit_shares(
     ci: usize,
     Span { ps, pe, credit }: Span,
     sla_id: &str,
-    tallies: &mut HashMap<(u32, i64, i64), f64>,
+    tallies: &mut PlHashMap<(u32, i64, i64), f64>,
     out: &mut ShareCols,
 ) {
     let g = cu.list[ci].group as usize;
