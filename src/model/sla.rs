@@ -12,7 +12,7 @@
 use super::base::Incident;
 use super::base::{Customers, Incidents, day_start};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
-use super::frames::{floats, frame, ints, lists, strs};
+use super::frames::{floats, frame, ints, lists, texts};
 use super::intervals::{Segment, merge_max};
 use super::{Calendar, MIN, Window};
 use crate::error::Result;
@@ -207,6 +207,21 @@ impl Verdicts {
     }
 }
 
+/// A period's bounds (UTC) and label, computed once per run (time zone conversions are dear).
+fn bounds_of<'m>(
+    memo: &'m mut PlHashMap<Period, (i64, i64, String)>,
+    per: Period,
+    cal: &Calendar,
+) -> &'m (i64, i64, String) {
+    memo.entry(per).or_insert_with(|| {
+        (
+            per.start_utc(cal.tz).timestamp_micros(),
+            per.end_utc(cal.tz).timestamp_micros(),
+            per.label(),
+        )
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     slas: &DataFrame,
@@ -222,14 +237,29 @@ pub(crate) fn build(
     // months the periods need).
     let mrr = super::mrr::MonthlyMrr::build(revenue, cu)?;
 
-    let ids = strs(slas, "sla_id")?;
-    let cust = strs(slas, "customer_id")?;
-    let asset = strs(slas, "asset_id")?;
-    let metric = strs(slas, "metric")?;
+    // Text columns borrowed, not copied: at 10 M incidents there are 3.5 M SLAs.
+    let text = |name: &str| texts(slas, name);
+    let (ids, cust, asset, metric, period, tiers) = (
+        text("sla_id")?,
+        text("customer_id")?,
+        text("asset_id")?,
+        text("metric")?,
+        text("period")?,
+        text("credit_tiers")?,
+    );
+    fn borrow(c: &StringChunked) -> Vec<Option<&str>> {
+        c.iter().collect()
+    }
+    let (ids, cust, asset, metric, period, tiers) = (
+        borrow(&ids),
+        borrow(&cust),
+        borrow(&asset),
+        borrow(&metric),
+        borrow(&period),
+        borrow(&tiers),
+    );
     let target = floats(slas, "target")?;
-    let period = strs(slas, "period")?;
     let sevs = lists(slas, "severities")?;
-    let tiers = strs(slas, "credit_tiers")?;
     let from = ints(slas, "valid_from")?;
     let to = ints(slas, "valid_to")?;
 
@@ -253,8 +283,7 @@ pub(crate) fn build(
     sh.sum = extras.credit_by_asset;
 
     for r in 0..slas.height() {
-        let (Some(cid), Some(m), Some(tgt)) = (cust[r].as_deref(), metric[r].as_deref(), target[r])
-        else {
+        let (Some(cid), Some(m), Some(tgt)) = (cust[r], metric[r], target[r]) else {
             continue;
         };
         if credits_only && m != "availability" {
@@ -265,45 +294,7 @@ pub(crate) fn build(
         };
         let c = &cu.list[ci];
         let g = c.group as usize;
-        // The SLA's scope: every asset whose failure reaches the named asset.
-        if let Some(a) = asset[r].as_deref() {
-            if !closures.contains_key(a) {
-                closures.insert(a.to_string(), cu.closure(a));
-            }
-        }
-        let scope: Option<&BTreeSet<String>> = asset[r].as_deref().map(|a| &closures[a]);
-        let in_scope = |a: Option<u32>| match (scope, a) {
-            (None, _) => true,
-            (Some(s), Some(a)) => s.contains(inc.assets.name(a)),
-            (Some(_), None) => false,
-        };
-        let assets: Vec<u32> = ex.group_assets[g]
-            .iter()
-            .copied()
-            .filter(|&a| in_scope(Some(a)))
-            .collect();
-        let named: Vec<u32> = ex
-            .named
-            .get(&(ci as u32))
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&i| in_scope(inc.list[i as usize].asset))
-            .collect();
-        // Severities in scope (None: all).
-        let sev_filter: Option<Vec<u32>> = (!sevs[r].is_empty()).then(|| {
-            let mut v: Vec<u32> = sevs[r].iter().filter_map(|s| inc.labels.get(s)).collect();
-            v.sort_unstable();
-            v
-        });
-        let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
-        let next_key = sev_keys.len();
-        let sev_key = *sev_keys.entry(sev_filter.clone()).or_insert(next_key);
-        let months_per = if period[r].as_deref() == Some("quarter") {
-            3
-        } else {
-            1
-        };
+        let months_per = if period[r] == Some("quarter") { 3 } else { 1 };
         let valid_start = [
             from[r].map(|d| day_start(d, cal.tz)),
             c.since,
@@ -334,6 +325,44 @@ pub(crate) fn build(
             }
             Which::Latest => (period_at(valid_end - 1, months_per, cal), valid_end),
         };
+        // Nothing of it in the window: skip before the SLA's scope is worked out.
+        if bounds_of(&mut bounds, per, cal).0 >= stop {
+            continue;
+        }
+        // The SLA's scope: every asset whose failure reaches the named asset.
+        if let Some(a) = asset[r] {
+            if !closures.contains_key(a) {
+                closures.insert(a.to_string(), cu.closure(a));
+            }
+        }
+        let scope: Option<&BTreeSet<String>> = asset[r].map(|a| &closures[a]);
+        let in_scope = |a: Option<u32>| match (scope, a) {
+            (None, _) => true,
+            (Some(s), Some(a)) => s.contains(inc.assets.name(a)),
+            (Some(_), None) => false,
+        };
+        let assets: Vec<u32> = ex.group_assets[g]
+            .iter()
+            .copied()
+            .filter(|&a| in_scope(Some(a)))
+            .collect();
+        let named: Vec<u32> = ex
+            .named
+            .get(&(ci as u32))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| in_scope(inc.list[i as usize].asset))
+            .collect();
+        // Severities in scope (None: all).
+        let sev_filter: Option<Vec<u32>> = (!sevs[r].is_empty()).then(|| {
+            let mut v: Vec<u32> = sevs[r].iter().filter_map(|s| inc.labels.get(s)).collect();
+            v.sort_unstable();
+            v
+        });
+        let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
+        let next_key = sev_keys.len();
+        let sev_key = *sev_keys.entry(sev_filter.clone()).or_insert(next_key);
         // Availability: the downtime the SLA's assets cause this customer.
         // Availability: the downtime the SLA's assets cause this customer: their group's (or,
         // for an SLA scoped to an asset, that of the scoped assets), plus the excess of the
@@ -366,19 +395,10 @@ pub(crate) fn build(
         } else {
             None
         };
-        let tiers_r = tiers[r].clone().unwrap_or_default();
-        let sla_id = ids[r].clone().unwrap_or_default();
+        let tiers_r = tiers[r].unwrap_or_default();
+        let sla_id = ids[r].unwrap_or_default().to_string();
         loop {
-            let (ps, pe, label) = bounds
-                .entry(per)
-                .or_insert_with(|| {
-                    (
-                        per.start_utc(cal.tz).timestamp_micros(),
-                        per.end_utc(cal.tz).timestamp_micros(),
-                        per.label(),
-                    )
-                })
-                .clone();
+            let (ps, pe, label) = bounds_of(&mut bounds, per, cal).clone();
             if ps >= stop {
                 break;
             }
@@ -503,7 +523,7 @@ pub(crate) fn build(
                 }
                 p.sla.push(sla_id.clone());
                 p.customer.push(c.id.clone());
-                p.asset.push(asset[r].clone());
+                p.asset.push(asset[r].map(str::to_string));
                 p.metric.push(m.to_string());
                 p.period_kind
                     .push(if months_per == 3 { "quarter" } else { "month" });
