@@ -176,6 +176,9 @@ pub enum Scope {
     /// The query's period and its `asset` parameter: only rows for them (every asset when the
     /// query names none).
     PeriodAsset,
+    /// The query's `asset` parameter: only rows for its blast radius (everything when the query
+    /// names none).
+    Asset,
 }
 
 /// A derived table: its name, what one row is, and what its rows depend on.
@@ -339,8 +342,8 @@ pub const TABLES: &[TableDef] = &[
     ),
     t(
         "sla_current",
-        "SLA: its latest period (running at as-of, or its last)",
-        Scope::Run,
+        "SLA: its latest period (running at as-of, or its last); with an `asset` parameter, only the SLAs of the active customers it reaches (its blast radius)",
+        Scope::Asset,
         false,
     ),
     t(
@@ -563,6 +566,7 @@ impl Model {
             Scope::Trend => (def.name, scoped.trend_months, None, None),
             Scope::Period => (def.name, 0, scoped.window, None),
             Scope::PeriodAsset => (def.name, 0, scoped.window, scoped.asset.clone()),
+            Scope::Asset => (def.name, 0, None, scoped.asset.clone()),
         };
         if let Some(df) = self.cache.borrow_mut().get(&key) {
             return Ok(df);
@@ -578,24 +582,26 @@ impl Model {
 
     fn build(&self, name: &str, scoped: &Scoped) -> Result<DataFrame> {
         let src = &*self.src;
-        let sla = |which: sla::Which, extras: sla::Extras| -> Result<sla::Built> {
-            let (inc, cu, ex, cal) = (
-                self.incidents()?,
-                self.customers()?,
-                self.exposure()?,
-                self.cal()?,
-            );
-            // Every column of the SLAs.
-            let slas = src
-                .scan(DatasetKind::Slas)?
-                .collect()
-                .map_err(Error::polars("reading slas"))?;
-            let revenue = self.revenue(match which {
-                sla::Which::Overlapping(w) => Some(w),
-                _ => None,
-            })?;
-            sla::build(&slas, &revenue, inc, cu, ex, cal, which, extras)
-        };
+        let sla_of =
+            |which: sla::Which, extras: sla::Extras, only: Option<&[bool]>| -> Result<sla::Built> {
+                let (inc, cu, ex, cal) = (
+                    self.incidents()?,
+                    self.customers()?,
+                    self.exposure()?,
+                    self.cal()?,
+                );
+                // Every column of the SLAs.
+                let slas = src
+                    .scan(DatasetKind::Slas)?
+                    .collect()
+                    .map_err(Error::polars("reading slas"))?;
+                let revenue = self.revenue(match which {
+                    sla::Which::Overlapping(w) => Some(w),
+                    _ => None,
+                })?;
+                sla::build(&slas, &revenue, inc, cu, ex, cal, which, extras, only)
+            };
+        let sla = |which: sla::Which, extras: sla::Extras| sla_of(which, extras, None);
         let window = scoped.window;
         let overlapping = window.map_or(sla::Which::All, sla::Which::Overlapping);
         match name {
@@ -684,7 +690,19 @@ impl Model {
                 }
             }
             "sla_periods" => Ok(sla(overlapping, sla::Extras::default())?.periods),
-            "sla_current" => Ok(sla(sla::Which::Latest, sla::Extras::default())?.periods),
+            "sla_current" => {
+                // With an asset: the SLAs of the active customers whose closure holds it.
+                let cu = self.customers()?;
+                let only: Option<Vec<bool>> = scoped.asset.as_ref().map(|a| {
+                    let reaches: Vec<bool> =
+                        cu.groups.iter().map(|g| g.assets.contains(a)).collect();
+                    cu.list
+                        .iter()
+                        .map(|c| c.churned.is_none() && reaches[c.group as usize])
+                        .collect()
+                });
+                Ok(sla_of(sla::Which::Latest, sla::Extras::default(), only.as_deref())?.periods)
+            }
             "sla_credit_assets" => {
                 let extras = sla::Extras {
                     credit_assets: true,

@@ -222,6 +222,8 @@ fn bounds_of<'m>(
     })
 }
 
+/// The SLA periods `which` asks for, and the `extras`; with `only`, just the SLAs of the
+/// customers it marks (by position in [`Customers::list`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     slas: &DataFrame,
@@ -232,6 +234,7 @@ pub(crate) fn build(
     cal: &Calendar,
     which: Which,
     extras: Extras,
+    only: Option<&[bool]>,
 ) -> Result<Built> {
     // MRR per customer and month number, for the period fee (`revenue` may hold only the
     // months the periods need).
@@ -292,6 +295,9 @@ pub(crate) fn build(
         let Some(&ci) = cu.index.get(cid) else {
             continue;
         };
+        if only.is_some_and(|keep| !keep[ci]) {
+            continue;
+        }
         let c = &cu.list[ci];
         let g = c.group as usize;
         let months_per = if period[r] == Some("quarter") { 3 } else { 1 };
