@@ -13,9 +13,12 @@ sla AS (
   FROM sla_periods s CROSS JOIN p
   WHERE s.period_start < p.period_end AND s.period_end > p.period_start
 ),
+-- The upper bound as a difference of epochs (the same rows): given two plain inequalities
+-- against the params row, polars 0.55 plans an IEJoin, 6.4 s at 10 M incidents against 1 s.
 inc AS (
   SELECT COUNT(*) AS incidents, AVG(t.time_to_resolve_min) AS mttr FROM incident_timings t CROSS JOIN p
-  WHERE t.started_at >= p.period_start AND t.started_at < p.period_end
+  WHERE t.started_at >= p.period_start
+    AND EXTRACT(EPOCH FROM p.period_end) - EXTRACT(EPOCH FROM t.started_at) > 0
 ),
 chg AS (
   SELECT SUM(CASE WHEN c.completed THEN 1 ELSE 0 END) AS completed, SUM(CASE WHEN c.counts_as_failure THEN 1 ELSE 0 END) AS failures
