@@ -50,7 +50,8 @@ struct Series<'a> {
     labels: Vec<(i32, String)>,
 }
 
-fn month_no(d: chrono::NaiveDate) -> i32 {
+/// Month number (year × 12 + month0) of a date: the key of [`MonthlyMrr::get`].
+pub(crate) fn month_no(d: chrono::NaiveDate) -> i32 {
     d.year() * 12 + d.month0() as i32
 }
 

@@ -14,6 +14,7 @@ use super::base::{Customers, Incidents, day_start};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
 use super::frames::{floats, frame, ints, lists, texts};
 use super::intervals::{Segment, merge_max};
+use super::mrr;
 use super::{Calendar, MIN, Window};
 use crate::error::Result;
 use crate::query::period::{Period, add_months};
@@ -136,11 +137,6 @@ impl Base<'_> {
     }
 }
 
-/// Month number (year × 12 + month0) of a date.
-fn month_no(d: NaiveDate) -> i32 {
-    d.year() * 12 + d.month0() as i32
-}
-
 /// The aligned period (of `months_per` months) containing instant `t`.
 fn period_at(t: i64, months_per: u32, cal: &Calendar) -> Period {
     let first = Period::month_of(
@@ -238,7 +234,7 @@ pub(crate) fn build(
 ) -> Result<Built> {
     // MRR per customer and month number, for the period fee (`revenue` may hold only the
     // months the periods need).
-    let mrr = super::mrr::MonthlyMrr::build(revenue, cu)?;
+    let mrr = mrr::MonthlyMrr::build(revenue, cu)?;
 
     // Text columns borrowed, not copied: at 10 M incidents there are 3.5 M SLAs.
     let text = |name: &str| texts(slas, name);
@@ -336,10 +332,10 @@ pub(crate) fn build(
             continue;
         }
         // The SLA's scope: every asset whose failure reaches the named asset.
-        if let Some(a) = asset[r] {
-            if !closures.contains_key(a) {
-                closures.insert(a.to_string(), cu.closure(a));
-            }
+        if let Some(a) = asset[r]
+            && !closures.contains_key(a)
+        {
+            closures.insert(a.to_string(), cu.closure(a));
         }
         let scope: Option<&BTreeSet<String>> = asset[r].map(|a| &closures[a]);
         let in_scope = |a: Option<u32>| match (scope, a) {
@@ -369,7 +365,6 @@ pub(crate) fn build(
         let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
         let next_key = sev_keys.len();
         let sev_key = *sev_keys.entry(sev_filter.clone()).or_insert(next_key);
-        // Availability: the downtime the SLA's assets cause this customer.
         // Availability: the downtime the SLA's assets cause this customer: their group's (or,
         // for an SLA scoped to an asset, that of the scoped assets), plus the excess of the
         // incidents naming them.
@@ -412,7 +407,7 @@ pub(crate) fn build(
             if we > ws {
                 let fee: f64 = {
                     let known: Vec<f64> = (0..per.months as i32)
-                        .filter_map(|k| mrr.get(ci, month_no(add_months(per.first, k))))
+                        .filter_map(|k| mrr.get(ci, mrr::month_no(add_months(per.first, k))))
                         .collect();
                     if known.is_empty() {
                         c.arr / 12.0 * per.months as f64
@@ -451,33 +446,32 @@ pub(crate) fn build(
                         ok
                     };
                     // Broad incidents of one of the SLA's assets, started in the window, in
-                    // scope: (in scope, breached).
-                    let broad = |a: u32, si: &mut IncCols, rows: bool| {
+                    // scope, each with its row: (in scope, breached).
+                    let broad = |a: u32, si: &mut IncCols| {
                         let (mut n, mut bad) = (0i64, 0i64);
                         for &i in ex.lines[a as usize].started_in(ws, we) {
                             if sev_ok(&inc.list[i as usize]) {
                                 n += 1;
-                                bad += !judge(i, si, rows) as i64;
+                                bad += !judge(i, si, true) as i64;
                             }
                         }
                         (n, bad)
                     };
-                    // Each asset's running counts are shared by every SLA with the same
-                    // severities, metric and target.
+                    // Without rows, each asset's running counts, shared by every SLA with the
+                    // same severities, metric and target.
                     let (mut n, mut bad) = (0i64, 0i64);
                     for &a in &assets {
                         let (an, ab) = if extras.incidents {
-                            broad(a, &mut si, true)
+                            broad(a, &mut si)
                         } else {
                             let line = &ex.lines[a as usize];
                             verdicts
                                 .entry((a, sev_key, ack, tgt.to_bits()))
                                 .or_insert_with(|| {
+                                    let mut no_rows = IncCols::default();
                                     Verdicts::new(line.incidents.iter().map(|&i| {
-                                        let x = &inc.list[i as usize];
-                                        let scoped = sev_ok(x);
-                                        let ok = actual_minutes(m, x, cal.as_of).0 <= tgt;
-                                        (scoped, scoped && !ok)
+                                        let scoped = sev_ok(&inc.list[i as usize]);
+                                        (scoped, scoped && !judge(i, &mut no_rows, false))
                                     }))
                                 })
                                 .within(line.bounds(ws, we))
@@ -512,7 +506,7 @@ pub(crate) fn build(
                 let cp = if met {
                     0.0
                 } else {
-                    credit_pct(&tiers_r, attain)
+                    credit_pct(tiers_r, attain)
                 };
                 let credit = (fee * cp).round() / 100.0;
                 if credits_only && avail.is_some() && credit > 0.0 {
