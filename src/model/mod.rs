@@ -128,33 +128,44 @@ impl Source for Empty {
     }
 }
 
+/// The named columns of a dataset, filtered by `keep` if given.
+fn read_where(
+    src: &dyn Source,
+    kind: DatasetKind,
+    names: &[&str],
+    keep: Option<Expr>,
+) -> Result<DataFrame> {
+    let mut lf = src
+        .scan(kind)?
+        .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>());
+    if let Some(keep) = keep {
+        lf = lf.filter(keep);
+    }
+    lf.collect()
+        .map_err(Error::polars(format!("reading {}", kind.name())))
+}
+
 /// The named columns of a dataset.
 pub(crate) fn read(src: &dyn Source, kind: DatasetKind, names: &[&str]) -> Result<DataFrame> {
-    src.scan(kind)?
-        .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>())
-        .collect()
-        .map_err(Error::polars(format!("reading {}", kind.name())))
+    read_where(src, kind, names, None)
 }
 
 /// Churn events, with the columns the churn tables keep; with a window, only those whose churn
 /// date (midnight UTC, as the queries compare it) falls inside it.
 fn churn_in(src: &dyn Source, window: Option<Window>) -> Result<DataFrame> {
-    let mut lf = src.scan(DatasetKind::Churn)?.select(
-        ["customer_id", "churned_at", "kind", "mrr_lost", "reason"]
-            .map(col)
-            .to_vec(),
-    );
-    if let Some(w) = window {
+    let keep = window.map(|w| {
         let at = col("churned_at")
             .cast(DataType::Int32)
             .cast(DataType::Int64)
             * lit(reach::DAY);
-        lf = lf.filter(at.clone().gt_eq(lit(w.start)).and(at.lt(lit(w.end))));
-    }
-    lf.collect().map_err(Error::polars(format!(
-        "reading {}",
-        DatasetKind::Churn.name()
-    )))
+        at.clone().gt_eq(lit(w.start)).and(at.lt(lit(w.end)))
+    });
+    read_where(
+        src,
+        DatasetKind::Churn,
+        &["customer_id", "churned_at", "kind", "mrr_lost", "reason"],
+        keep,
+    )
 }
 
 /// A half-open span of time, UTC microseconds: a query's period, its end clipped to as-of.
@@ -582,7 +593,8 @@ impl Model {
 
     fn build(&self, name: &str, scoped: &Scoped) -> Result<DataFrame> {
         let src = &*self.src;
-        let sla_of =
+        // The SLA pass; `only`: just the SLAs of the customers it marks.
+        let sla =
             |which: sla::Which, extras: sla::Extras, only: Option<&[bool]>| -> Result<sla::Built> {
                 let (inc, cu, ex, cal) = (
                     self.incidents()?,
@@ -601,7 +613,6 @@ impl Model {
                 })?;
                 sla::build(&slas, &revenue, inc, cu, ex, cal, which, extras, only)
             };
-        let sla = |which: sla::Which, extras: sla::Extras| sla_of(which, extras, None);
         let window = scoped.window;
         let overlapping = window.map_or(sla::Which::All, sla::Which::Overlapping);
         match name {
@@ -689,7 +700,7 @@ impl Model {
                     reach::churn_exposure_assets(&churn, inc, cu, ex)
                 }
             }
-            "sla_periods" => Ok(sla(overlapping, sla::Extras::default())?.periods),
+            "sla_periods" => Ok(sla(overlapping, sla::Extras::default(), None)?.periods),
             "sla_current" => {
                 // With an asset: the SLAs of the active customers whose closure holds it.
                 let cu = self.customers()?;
@@ -701,21 +712,23 @@ impl Model {
                         .map(|c| c.churned.is_none() && reaches[c.group as usize])
                         .collect()
                 });
-                Ok(sla_of(sla::Which::Latest, sla::Extras::default(), only.as_deref())?.periods)
+                Ok(sla(sla::Which::Latest, sla::Extras::default(), only.as_deref())?.periods)
             }
             "sla_credit_assets" => {
                 let extras = sla::Extras {
                     credit_assets: true,
                     ..Default::default()
                 };
-                Ok(sla(overlapping, extras)?.credit_assets.expect("asked for"))
+                Ok(sla(overlapping, extras, None)?
+                    .credit_assets
+                    .expect("asked for"))
             }
             "sla_credit_by_asset" => {
                 let extras = sla::Extras {
                     credit_by_asset: true,
                     ..Default::default()
                 };
-                Ok(sla(overlapping, extras)?
+                Ok(sla(overlapping, extras, None)?
                     .credit_by_asset
                     .expect("asked for"))
             }
@@ -724,7 +737,9 @@ impl Model {
                     incidents: true,
                     ..Default::default()
                 };
-                Ok(sla(overlapping, extras)?.incidents.expect("asked for"))
+                Ok(sla(overlapping, extras, None)?
+                    .incidents
+                    .expect("asked for"))
             }
             "asset_customers" => reach::asset_customers(self.customers()?),
             "customer_incidents" => reach::customer_incidents(
@@ -749,20 +764,20 @@ impl Model {
     /// Revenue rows (customer, month, MRR); with a window, only the months within 100 days of
     /// it (enough for the quarters that overlap it).
     fn revenue(&self, window: Option<Window>) -> Result<DataFrame> {
-        let mut lf = self.src.scan(DatasetKind::Revenue)?.select([
-            col("customer_id"),
-            col("month"),
-            col("mrr"),
-        ]);
-        if let Some(w) = window {
-            let day = |t: i64| (t.div_euclid(86_400_000_000)) as i32;
+        let keep = window.map(|w| {
+            let day = |t: i64| t.div_euclid(reach::DAY) as i32;
             let lo = lit(day(w.start) - 100).cast(DataType::Date);
             let hi = lit(day(w.end) + 100).cast(DataType::Date);
-            lf = lf.filter(col("month").gt_eq(lo).and(col("month").lt_eq(hi)));
-        }
-        self.trace
-            .time("model: revenue", || lf.collect())
-            .map_err(Error::polars("reading revenue"))
+            col("month").gt_eq(lo).and(col("month").lt_eq(hi))
+        });
+        self.trace.time("model: revenue", || {
+            read_where(
+                &*self.src,
+                DatasetKind::Revenue,
+                &["customer_id", "month", "mrr"],
+                keep,
+            )
+        })
     }
 }
 
