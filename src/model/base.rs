@@ -254,32 +254,47 @@ impl Incidents {
         let mut labels = Interner::default();
         let none = labels.intern("none");
         let mut list = Vec::with_capacity(inc.height());
-        let rows = ids
-            .iter()
-            .zip(asset_col.iter())
-            .zip(sev.iter())
-            .zip(impact.iter())
-            .zip(status.iter())
-            .zip(custs)
-            .zip(started.iter())
-            .zip(detected.iter())
-            .zip(acked.iter())
-            .zip(mitigated.iter())
-            .zip(resolved.iter());
-        for (
-            (
-                (
-                    (
-                        ((((((id, asset_i), sev_i), impact_i), status_i), customers), start),
-                        detected_i,
-                    ),
-                    acked_i,
-                ),
-                mitigated_i,
-            ),
-            resolved_at,
-        ) in rows
-        {
+        // Every column has a value (or null) per row: walk them in step.
+        let (mut id_it, mut asset_it, mut sev_it, mut impact_it, mut status_it) = (
+            ids.iter(),
+            asset_col.iter(),
+            sev.iter(),
+            impact.iter(),
+            status.iter(),
+        );
+        let mut custs_it = custs.into_iter();
+        let (mut start_it, mut detected_it, mut acked_it, mut mitigated_it, mut resolved_it) = (
+            started.iter(),
+            detected.iter(),
+            acked.iter(),
+            mitigated.iter(),
+            resolved.iter(),
+        );
+        while let (
+            Some(id),
+            Some(asset_i),
+            Some(sev_i),
+            Some(impact_i),
+            Some(status_i),
+            Some(customers),
+            Some(start),
+            Some(detected_i),
+            Some(acked_i),
+            Some(mitigated_i),
+            Some(resolved_at),
+        ) = (
+            id_it.next(),
+            asset_it.next(),
+            sev_it.next(),
+            impact_it.next(),
+            status_it.next(),
+            custs_it.next(),
+            start_it.next(),
+            detected_it.next(),
+            acked_it.next(),
+            mitigated_it.next(),
+            resolved_it.next(),
+        ) {
             let Some(start) = start else { continue };
             if start > as_of {
                 continue;
