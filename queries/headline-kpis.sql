@@ -21,11 +21,8 @@ inc AS (
   WHERE t.started_at >= p.period_start
     AND EXTRACT(EPOCH FROM p.period_end) - EXTRACT(EPOCH FROM t.started_at) > 0
 ),
-chg AS (
-  SELECT SUM(CASE WHEN c.completed THEN 1 ELSE 0 END) AS completed, SUM(CASE WHEN c.counts_as_failure THEN 1 ELSE 0 END) AS failures
-  FROM change_outcomes c CROSS JOIN p
-  WHERE c.started_at >= p.period_start AND c.started_at < p.period_end
-),
+-- change_months is period-scoped: the period's changes, already summed per month.
+chg AS (SELECT SUM(c.completed) AS completed, SUM(c.failures) AS failures FROM change_months c),
 mrr AS (
   SELECT SUM(m.churned_mrr) AS churned_mrr
   FROM mrr_months m CROSS JOIN p
