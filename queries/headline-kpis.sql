@@ -14,8 +14,8 @@ sla AS (
   WHERE s.period_start < p.period_end AND s.period_end > p.period_start
 ),
 -- The upper bound as a difference of epochs (the same rows): given two plain inequalities
--- against the params row, polars 0.55 plans an IEJoin, 6.4 s at 10 M incidents against 1 s
--- (queries/README.md).
+-- against the params row, polars 0.55 plans an IEJoin, 6.6 s at 10 M incidents against 0.3 s
+-- (queries/README.md, bench/iejoin).
 inc AS (
   SELECT COUNT(*) AS incidents, AVG(t.time_to_resolve_min) AS mttr FROM incident_timings t CROSS JOIN p
   WHERE t.started_at >= p.period_start

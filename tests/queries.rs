@@ -837,3 +837,61 @@ fn queries_that_opt_into_the_streaming_engine_answer_as_the_in_memory_engine_doe
         }
     }
 }
+
+#[test]
+fn the_epoch_period_bound_keeps_the_rows_two_plain_bounds_keep() {
+    // The canned queries bound large tables by `started_at >= period_start AND
+    // EPOCH(period_end) - EPOCH(started_at) > 0` to keep polars from planning an IEJoin
+    // (queries/README.md). bench/iejoin holds that step written both ways; incidents a
+    // microsecond either side of March's bounds, and on them, fall in the same months.
+    let w = Work::new();
+    let row = |id: &str, at: &str| format!("{id},t,sev2,resolved,db,outage,,{at},,,,,{at},,\n");
+    let mut csv = String::from(
+        "incident_id,title,severity,status,asset_id,impact,customer_ids,started_at,detected_at,acknowledged_at,first_customer_notice_at,mitigated_at,resolved_at,root_cause,caused_by_change_id\n",
+    );
+    for (id, at) in [
+        ("F", "2026-02-28T23:59:59.999999Z"),
+        ("M1", "2026-03-01T00:00:00Z"),
+        ("M2", "2026-03-31T23:59:59.999999Z"),
+        ("A", "2026-04-01T00:00:00Z"),
+    ] {
+        csv.push_str(&row(id, at));
+    }
+    let file = w.write("in/incidents.csv", csv);
+    w.ok(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "incidents",
+        file.to_str().unwrap(),
+    ]);
+    let dir = repo().join("bench/iejoin");
+    let count = |query: &str, period: &str| -> String {
+        let out = w.ok(&[
+            "--lake",
+            "lake",
+            "--as-of",
+            "2026-05-01",
+            "--queries",
+            dir.to_str().unwrap(),
+            "query",
+            "run",
+            query,
+            "--param",
+            &format!("period={period}"),
+            "--format",
+            "csv",
+        ]);
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for (period, n) in [("2026-02", "1"), ("2026-03", "2"), ("2026-04", "1")] {
+        assert_eq!(count("two-bounds", period), n, "{period}");
+        assert_eq!(count("epoch-bound", period), n, "{period}");
+    }
+}

@@ -1,0 +1,4 @@
+-- headline-kpis' incident step alone, its period filter written one way (bench/iejoin).
+WITH p AS (SELECT * FROM params)
+SELECT COUNT(*) AS incidents, AVG(t.time_to_resolve_min) AS mttr FROM incident_timings t CROSS JOIN p
+WHERE t.started_at >= p.period_start AND t.started_at < p.period_end
