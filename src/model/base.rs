@@ -348,7 +348,7 @@ impl Incidents {
 }
 
 pub(crate) struct Customer {
-    pub id: String,
+    pub id: PlSmallStr,
     pub arr: f64,
     /// Start of the customer's first day, UTC microseconds.
     pub since: Option<i64>,
@@ -369,7 +369,7 @@ pub(crate) struct Group {
 
 pub(crate) struct Customers {
     pub list: Vec<Customer>,
-    pub index: PlHashMap<String, usize>,
+    pub index: PlHashMap<PlSmallStr, usize>,
     pub groups: Vec<Group>,
     pub graph: DependencyGraph,
     /// Asset ids of the customer side (assets, and assets customers use).
@@ -383,6 +383,35 @@ fn str_col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked> {
     df.column(name)
         .and_then(|c| c.str())
         .map_err(crate::error::Error::polars(format!("model: column {name}")))
+}
+
+/// Finds rows of a customer list by id, for a walk over rows keyed by customer (customer
+/// assets, churn): the lake keeps those datasets sorted by their key, so the next row's customer
+/// is nearly always the current one or the one after it, checked without hashing; any other
+/// id goes through the hash index. Correct in any order; fast in key order.
+struct Lookup<'a> {
+    ids: &'a [PlSmallStr],
+    index: &'a PlHashMap<PlSmallStr, usize>,
+    at: usize,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(ids: &'a [PlSmallStr], index: &'a PlHashMap<PlSmallStr, usize>) -> Self {
+        Lookup { ids, index, at: 0 }
+    }
+
+    /// The row of customer `id`, if listed.
+    fn row(&mut self, id: &str) -> Option<usize> {
+        for i in [self.at, self.at + 1] {
+            if self.ids.get(i).is_some_and(|c| c.as_str() == id) {
+                self.at = i;
+                return Some(i);
+            }
+        }
+        let i = *self.index.get(id)?;
+        self.at = i;
+        Some(i)
+    }
 }
 
 impl Customers {
@@ -400,12 +429,16 @@ impl Customers {
             DatasetKind::Customers,
             &["customer_id", "arr", "since"],
         )?;
-        let ids = strs(&cust, "customer_id")?;
-        let index: PlHashMap<String, usize> = ids
+        // Ids inline (up to 24 bytes): no allocation per customer for the list or the index.
+        let ids: Vec<PlSmallStr> = str_col(&cust, "customer_id")?
             .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone().unwrap_or_default(), i))
+            .map(|c| PlSmallStr::from_str(c.unwrap_or_default()))
             .collect();
+        let mut index: PlHashMap<PlSmallStr, usize> = PlHashMap::default();
+        index.reserve(ids.len());
+        for (i, c) in ids.iter().enumerate() {
+            index.insert(c.clone(), i);
+        }
         // Assets each customer uses directly.
         let mut assets = Interner::default();
         for a in graph.assets() {
@@ -417,12 +450,13 @@ impl Customers {
             &["customer_id", "asset_id"],
         )?;
         let mut uses: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+        let mut find = Lookup::new(&ids, &index);
         for (c, a) in str_col(&ca, "customer_id")?
             .iter()
             .zip(str_col(&ca, "asset_id")?.iter())
         {
             if let (Some(c), Some(a)) = (c, a) {
-                if let Some(&i) = index.get(c) {
+                if let Some(i) = find.row(c) {
                     uses[i].push(assets.intern(a));
                 }
             }
@@ -446,9 +480,11 @@ impl Customers {
             DatasetKind::Churn,
             &["customer_id", "churned_at", "kind"],
         )?;
-        let mut full_churn: PlHashMap<&str, i64> = PlHashMap::default();
+        // Day of each customer's earliest full churn by as-of.
+        let mut full_churn: Vec<Option<i64>> = vec![None; ids.len()];
         let as_of_day = as_of.date_naive().num_days_from_ce() as i64 - 719_163;
         let days = ints(&churn, "churned_at")?;
+        let mut find = Lookup::new(&ids, &index);
         for ((c, day), kind) in str_col(&churn, "customer_id")?
             .iter()
             .zip(days)
@@ -456,31 +492,34 @@ impl Customers {
         {
             if let (Some(c), Some(day)) = (c, day) {
                 if kind != Some("downgrade") && day <= as_of_day {
-                    let e = full_churn.entry(c).or_insert(day);
-                    *e = (*e).min(day);
+                    if let Some(i) = find.row(c) {
+                        let e = full_churn[i].get_or_insert(day);
+                        *e = (*e).min(day);
+                    }
                 }
             }
         }
         let mut group_of: PlHashMap<Vec<u64>, u32> = PlHashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let mut list = Vec::with_capacity(cust.height());
-        for (((id, arr), since), mut direct) in ids
+        let mut key = vec![0u64; words];
+        for ((((id, arr), since), mut direct), churned) in ids
             .into_iter()
             .zip(floats(&cust, "arr")?)
             .zip(ints(&cust, "since")?)
             .zip(uses)
+            .zip(full_churn)
         {
-            let id = id.unwrap_or_default();
             direct.sort_unstable();
             direct.dedup();
-            let mut key = vec![0u64; words];
+            key.fill(0);
             for &a in &direct {
                 for (k, w) in key.iter_mut().zip(&closure_bits[a as usize]) {
                     *k |= w;
                 }
             }
             let arr = arr.unwrap_or(0.0);
-            let g = match group_of.get(&key) {
+            let g = match group_of.get(key.as_slice()) {
                 Some(&g) => g,
                 None => {
                     let names: Vec<String> = (0..assets.len() as u32)
@@ -494,14 +533,14 @@ impl Customers {
                         members: 0,
                         arr: 0.0,
                     });
-                    group_of.insert(key, groups.len() as u32 - 1);
+                    group_of.insert(key.clone(), groups.len() as u32 - 1);
                     groups.len() as u32 - 1
                 }
             };
             groups[g as usize].members += 1;
             groups[g as usize].arr += arr;
             list.push(Customer {
-                churned: full_churn.get(id.as_str()).copied(),
+                churned,
                 id,
                 arr,
                 since: since.map(|day| day_start(day, tz)),
@@ -622,5 +661,36 @@ mod tests {
                 assert_eq!(got_some[k], want, "{tz} t={t}");
             }
         }
+    }
+
+    #[test]
+    fn the_customer_lookup_finds_every_row_in_any_order() {
+        let ids: Vec<PlSmallStr> = ["C1", "C2", "C3", "C5"].map(PlSmallStr::from_str).into();
+        let index: PlHashMap<PlSmallStr, usize> = ids
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
+        // In key order with gaps and repeats, then out of order, then unknown ids.
+        let walk = [
+            "C1", "C1", "C2", "C5", "C5", "C3", "C1", "C4", "C2", "C9", "C3",
+        ];
+        let mut find = Lookup::new(&ids, &index);
+        let got: Vec<Option<usize>> = walk.iter().map(|c| find.row(c)).collect();
+        let want = [
+            Some(0),
+            Some(0),
+            Some(1),
+            Some(3),
+            Some(3),
+            Some(2),
+            Some(0),
+            None,
+            Some(1),
+            None,
+            Some(2),
+        ];
+        assert_eq!(got, want);
     }
 }

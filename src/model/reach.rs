@@ -385,7 +385,7 @@ pub(crate) fn churn_exposure(
     let days = ints(churn, "churned_at")?;
     let (mut n, mut d) = (vec![], vec![]);
     for (c, day) in ids.iter().zip(&days) {
-        let hit = c.as_ref().and_then(|c| cu.index.get(c)).zip(*day);
+        let hit = c.as_ref().and_then(|c| cu.index.get(c.as_str())).zip(*day);
         let t = match hit {
             Some((&c, day)) => {
                 let end = day * DAY;
@@ -416,7 +416,7 @@ pub(crate) fn churn_exposure_assets(
     let days = ints(churn, "churned_at")?;
     let (mut cid, mut day_col, mut asset) = (vec![], vec![], vec![]);
     for (c, day) in ids.iter().zip(&days) {
-        let Some((&ci, day)) = c.as_ref().and_then(|c| cu.index.get(c)).zip(*day) else {
+        let Some((&ci, day)) = c.as_ref().and_then(|c| cu.index.get(c.as_str())).zip(*day) else {
             continue;
         };
         let (from, end) = (day * DAY - 90 * DAY, day * DAY);
@@ -559,7 +559,7 @@ pub(crate) fn customer_outages(
             );
             segs = merge_max(&segs);
         }
-        rows.extend(segs.into_iter().map(|s| (cust.id.clone(), s)));
+        rows.extend(segs.into_iter().map(|s| (cust.id.to_string(), s)));
     }
     segments_frame("customer_id", rows, cal)
 }
@@ -568,7 +568,7 @@ pub(crate) fn customer_months(ex: &Exposure, cu: &Customers, cal: &Calendar) -> 
     let (mut cid, mut month, mut mins, mut down, mut avail) =
         (vec![], vec![], vec![], vec![], vec![]);
     customer_month_rows(ex, cu, cal, |c, i, m, dm| {
-        cid.push(cu.list[c].id.clone());
+        cid.push(cu.list[c].id.to_string());
         month.push(cal.months[i].label());
         mins.push(m);
         down.push(dm);

@@ -433,7 +433,7 @@ pub(crate) fn build(
                         let ok = actual <= tgt;
                         if rows {
                             si.sla.push(sla_id.clone());
-                            si.customer.push(c.id.clone());
+                            si.customer.push(c.id.to_string());
                             si.incident.push(x.id.clone());
                             si.metric.push(m.to_string());
                             si.period.push(label.clone());
@@ -522,7 +522,7 @@ pub(crate) fn build(
                     continue;
                 }
                 p.sla.push(sla_id.clone());
-                p.customer.push(c.id.clone());
+                p.customer.push(c.id.to_string());
                 p.asset.push(asset[r].map(str::to_string));
                 p.metric.push(m.to_string());
                 p.period_kind
@@ -726,7 +726,7 @@ fn credit_shares(
     rows.sort_by(|a, b| a.0.cmp(b.0));
     for (a, d) in rows {
         out.sla.push(sla_id.to_string());
-        out.customer.push(cu.list[ci].id.clone());
+        out.customer.push(cu.list[ci].id.to_string());
         out.start.push(ps);
         out.asset.push(a.to_string());
         out.down.push(d);
