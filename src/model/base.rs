@@ -4,7 +4,7 @@
 //! per group instead of once per customer).
 
 use super::frames::{floats, frame, int_col, ints, lists, strs, texts, utc};
-use super::intervals::{Segment, subtract};
+use super::intervals::{Segment, cut, disjoint};
 use super::{Policy, Source, read};
 use crate::error::Result;
 use crate::graph::DependencyGraph;
@@ -168,7 +168,7 @@ impl Calendar {
 }
 
 pub(crate) struct Incident {
-    pub id: String,
+    pub id: PlSmallStr,
     pub asset: Option<u32>,
     pub severity: u32,
     pub impact: u32,
@@ -220,6 +220,9 @@ impl Incidents {
                 maintenance.entry(a).or_default().push((s, e));
             }
         }
+        for holes in maintenance.values_mut() {
+            *holes = disjoint(holes);
+        }
         let inc = read(
             src,
             DatasetKind::Incidents,
@@ -254,6 +257,8 @@ impl Incidents {
         let mut labels = Interner::default();
         let none = labels.intern("none");
         let mut list = Vec::with_capacity(inc.height());
+        // Maintenance windows by interned asset id, filled as ids appear.
+        let mut holes_of: Vec<Option<&[(i64, i64)]>> = Vec::new();
         // Every column has a value (or null) per row: walk them in step.
         let (mut id_it, mut asset_it, mut sev_it, mut impact_it, mut status_it) = (
             ids.iter(),
@@ -306,17 +311,23 @@ impl Incidents {
             let impact_i = impact_i.unwrap_or("none");
             let end = mitigated_i.or(resolved_at).unwrap_or(as_of).min(as_of);
             let w = policy.weight(impact_i);
-            let mut pieces = if w > 0.0 && end > start {
-                vec![Segment::new(start, end, w)]
-            } else {
-                Vec::new()
-            };
-            if let Some(holes) = asset_i.and_then(|a| maintenance.get(a)) {
-                pieces = subtract(&pieces, holes);
+            let asset = asset_i.map(|a| assets.intern(a));
+            if let (Some(a), Some(name)) = (asset, asset_i) {
+                if a as usize == holes_of.len() {
+                    holes_of.push(maintenance.get(name).map(Vec::as_slice));
+                }
+            }
+            let mut pieces = Vec::new();
+            if w > 0.0 && end > start {
+                let whole = Segment::new(start, end, w);
+                match asset.and_then(|a| holes_of[a as usize]) {
+                    Some(holes) => cut(whole, holes, &mut pieces),
+                    None => pieces.push(whole),
+                }
             }
             list.push(Incident {
-                id: id.unwrap_or_default().to_string(),
-                asset: asset_i.map(|a| assets.intern(a)),
+                id: PlSmallStr::from_str(id.unwrap_or_default()),
+                asset,
                 severity: labels.intern(sev_i.unwrap_or("")),
                 impact: labels.intern(impact_i),
                 open,

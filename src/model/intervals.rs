@@ -68,28 +68,49 @@ pub fn merge_max(segments: &[Segment]) -> Vec<Segment> {
 
 /// `segments` with the `holes` cut out (holes need not be sorted or disjoint).
 pub fn subtract(segments: &[Segment], holes: &[(i64, i64)]) -> Vec<Segment> {
-    let mut holes: Vec<(i64, i64)> = holes.iter().copied().filter(|(a, b)| b > a).collect();
-    holes.sort();
+    let holes = disjoint(holes);
     let mut out = Vec::new();
     for s in segments {
-        let mut cur = s.start;
-        for &(hs, he) in &holes {
-            if he <= cur || hs >= s.end {
-                continue;
-            }
-            if hs > cur {
-                out.push(Segment::new(cur, hs, s.weight));
-            }
-            cur = cur.max(he);
-            if cur >= s.end {
-                break;
-            }
-        }
-        if cur < s.end {
-            out.push(Segment::new(cur, s.end, s.weight));
+        cut(*s, &holes, &mut out);
+    }
+    out
+}
+
+/// Holes as [`cut`] takes them: empty ones dropped, the rest sorted and overlapping or touching
+/// ones joined, so that both starts and ends increase.
+pub fn disjoint(holes: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut sorted: Vec<(i64, i64)> = holes.iter().copied().filter(|(a, b)| b > a).collect();
+    sorted.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(sorted.len());
+    for (a, b) in sorted {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
         }
     }
     out
+}
+
+/// Push the parts of `s` outside `holes` (from [`disjoint`]) onto `out`: a binary search finds
+/// the first hole ending after the segment starts.
+pub fn cut(s: Segment, holes: &[(i64, i64)], out: &mut Vec<Segment>) {
+    let mut cur = s.start;
+    let first = holes.partition_point(|&(_, he)| he <= cur);
+    for &(hs, he) in &holes[first..] {
+        if hs >= s.end {
+            break;
+        }
+        if hs > cur {
+            out.push(Segment::new(cur, hs, s.weight));
+        }
+        cur = cur.max(he);
+        if cur >= s.end {
+            break;
+        }
+    }
+    if cur < s.end {
+        out.push(Segment::new(cur, s.end, s.weight));
+    }
 }
 
 /// Split segments at the given sorted boundaries (e.g. month starts).
@@ -163,6 +184,27 @@ mod tests {
         assert_eq!(s, vec![seg(0, 10, 1.0), seg(20, 90, 1.0)]);
         // A window covering the whole outage removes it.
         assert!(subtract(&[seg(30, 40, 1.0)], &[(0, 100 * M)]).is_empty());
+        // Overlapping, touching, nested and empty holes: [10,30) [30,35) [40,60) (with [45,50)
+        // inside) and [70,70): 10 + 5 + 40 = 55 minutes left of [0,100).
+        let holes = [
+            (40 * M, 60 * M),
+            (10 * M, 25 * M),
+            (70 * M, 70 * M),
+            (20 * M, 30 * M),
+            (45 * M, 50 * M),
+            (30 * M, 35 * M),
+        ];
+        assert_eq!(disjoint(&holes), vec![(10 * M, 35 * M), (40 * M, 60 * M)]);
+        let s = subtract(&[seg(0, 100, 1.0), seg(50, 80, 0.5)], &holes);
+        assert_eq!(
+            s,
+            vec![
+                seg(0, 10, 1.0),
+                seg(35, 40, 1.0),
+                seg(60, 100, 1.0),
+                seg(60, 80, 0.5)
+            ]
+        );
     }
 
     #[test]

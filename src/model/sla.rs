@@ -434,7 +434,7 @@ pub(crate) fn build(
                         if rows {
                             si.sla.push(sla_id.clone());
                             si.customer.push(c.id.to_string());
-                            si.incident.push(x.id.clone());
+                            si.incident.push(x.id.to_string());
                             si.metric.push(m.to_string());
                             si.period.push(label.clone());
                             si.severity.push(inc.severity(x).to_string());
