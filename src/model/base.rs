@@ -312,10 +312,10 @@ impl Incidents {
             let end = mitigated_i.or(resolved_at).unwrap_or(as_of).min(as_of);
             let w = policy.weight(impact_i);
             let asset = asset_i.map(|a| assets.intern(a));
-            if let (Some(a), Some(name)) = (asset, asset_i) {
-                if a as usize == holes_of.len() {
-                    holes_of.push(maintenance.get(name).map(Vec::as_slice));
-                }
+            if let (Some(a), Some(name)) = (asset, asset_i)
+                && a as usize == holes_of.len()
+            {
+                holes_of.push(maintenance.get(name).map(Vec::as_slice));
             }
             let mut pieces = Vec::new();
             if w > 0.0 && end > start {
@@ -466,10 +466,10 @@ impl Customers {
             .iter()
             .zip(str_col(&ca, "asset_id")?.iter())
         {
-            if let (Some(c), Some(a)) = (c, a) {
-                if let Some(i) = find.row(c) {
-                    uses[i].push(assets.intern(a));
-                }
+            if let (Some(c), Some(a)) = (c, a)
+                && let Some(i) = find.row(c)
+            {
+                uses[i].push(assets.intern(a));
             }
         }
         // Closure of each asset as a bit set over asset ids.
@@ -501,13 +501,13 @@ impl Customers {
             .zip(days)
             .zip(str_col(&churn, "kind")?.iter())
         {
-            if let (Some(c), Some(day)) = (c, day) {
-                if kind != Some("downgrade") && day <= as_of_day {
-                    if let Some(i) = find.row(c) {
-                        let e = full_churn[i].get_or_insert(day);
-                        *e = (*e).min(day);
-                    }
-                }
+            if let (Some(c), Some(day)) = (c, day)
+                && kind != Some("downgrade")
+                && day <= as_of_day
+                && let Some(i) = find.row(c)
+            {
+                let e = full_churn[i].get_or_insert(day);
+                *e = (*e).min(day);
             }
         }
         let mut group_of: PlHashMap<Vec<u64>, u32> = PlHashMap::default();
