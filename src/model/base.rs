@@ -445,11 +445,12 @@ impl Customers {
             .iter()
             .map(|c| PlSmallStr::from_str(c.unwrap_or_default()))
             .collect();
-        let mut index: PlHashMap<PlSmallStr, usize> = PlHashMap::default();
-        index.reserve(ids.len());
-        for (i, c) in ids.iter().enumerate() {
-            index.insert(c.clone(), i);
-        }
+        let index: PlHashMap<PlSmallStr, usize> = ids
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
         // Assets each customer uses directly.
         let mut assets = Interner::default();
         for a in graph.assets() {

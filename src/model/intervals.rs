@@ -66,17 +66,7 @@ pub fn merge_max(segments: &[Segment]) -> Vec<Segment> {
     out
 }
 
-/// `segments` with the `holes` cut out (holes need not be sorted or disjoint).
-pub fn subtract(segments: &[Segment], holes: &[(i64, i64)]) -> Vec<Segment> {
-    let holes = disjoint(holes);
-    let mut out = Vec::new();
-    for s in segments {
-        cut(*s, &holes, &mut out);
-    }
-    out
-}
-
-/// Holes as [`cut`] takes them: empty ones dropped, the rest sorted and overlapping or touching
+/// Maintenance windows (any order, overlapping or not) as [`cut`] takes them: empty ones dropped, the rest sorted and overlapping or touching
 /// ones joined, so that both starts and ends increase.
 pub fn disjoint(holes: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let mut sorted: Vec<(i64, i64)> = holes.iter().copied().filter(|(a, b)| b > a).collect();
@@ -175,6 +165,16 @@ mod tests {
         // Two partials overlapping count once.
         let p = merge_max(&[seg(0, 10, 0.3), seg(5, 15, 0.3)]);
         assert_eq!(p, vec![seg(0, 15, 0.3)]);
+    }
+
+    /// `segments` with the `holes` (any order) cut out.
+    fn subtract(segments: &[Segment], holes: &[(i64, i64)]) -> Vec<Segment> {
+        let holes = disjoint(holes);
+        let mut out = Vec::new();
+        for s in segments {
+            cut(*s, &holes, &mut out);
+        }
+        out
     }
 
     #[test]
