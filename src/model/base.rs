@@ -406,6 +406,15 @@ struct Lookup<'a> {
     at: usize,
 }
 
+/// The row of each customer id in `ids` (the last, if an id repeats).
+fn index_of(ids: &[PlSmallStr]) -> PlHashMap<PlSmallStr, usize> {
+    ids.iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, c)| (c, i))
+        .collect()
+}
+
 impl<'a> Lookup<'a> {
     fn new(ids: &'a [PlSmallStr], index: &'a PlHashMap<PlSmallStr, usize>) -> Self {
         Lookup { ids, index, at: 0 }
@@ -445,12 +454,7 @@ impl Customers {
             .iter()
             .map(|c| PlSmallStr::from_str(c.unwrap_or_default()))
             .collect();
-        let index: PlHashMap<PlSmallStr, usize> = ids
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, c)| (c, i))
-            .collect();
+        let index = index_of(&ids);
         // Assets each customer uses directly.
         let mut assets = Interner::default();
         for a in graph.assets() {
@@ -678,12 +682,7 @@ mod tests {
     #[test]
     fn the_customer_lookup_finds_every_row_in_any_order() {
         let ids: Vec<PlSmallStr> = ["C1", "C2", "C3", "C5"].map(PlSmallStr::from_str).into();
-        let index: PlHashMap<PlSmallStr, usize> = ids
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, c)| (c, i))
-            .collect();
+        let index = index_of(&ids);
         // In key order with gaps and repeats, then out of order, then unknown ids.
         let walk = [
             "C1", "C1", "C2", "C5", "C5", "C3", "C1", "C4", "C2", "C9", "C3",
