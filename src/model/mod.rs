@@ -472,6 +472,7 @@ pub struct Model {
     incidents: OnceCell<Incidents>,
     customers: OnceCell<Customers>,
     exposure: OnceCell<Exposure>,
+    revenue: OnceCell<mrr::Revenue>,
     cache: RefCell<TableCache>,
     trace: Trace,
 }
@@ -523,6 +524,7 @@ impl Model {
             incidents: OnceCell::new(),
             customers: OnceCell::new(),
             exposure: OnceCell::new(),
+            revenue: OnceCell::new(),
             cache: RefCell::new(TableCache::default()),
             trace,
         }
@@ -607,11 +609,8 @@ impl Model {
                     .scan(DatasetKind::Slas)?
                     .collect()
                     .map_err(Error::polars("reading slas"))?;
-                let revenue = self.revenue(match which {
-                    sla::Which::Overlapping(w) => Some(w),
-                    _ => None,
-                })?;
-                sla::build(&slas, &revenue, inc, cu, ex, cal, which, extras, only)
+                let mrr = mrr::MonthlyMrr::build(self.revenue()?, cu);
+                sla::build(&slas, &mrr, inc, cu, ex, cal, which, extras, only)
             };
         let window = scoped.window;
         let overlapping = window.map_or(sla::Which::All, sla::Which::Overlapping);
@@ -650,9 +649,9 @@ impl Model {
                 let from = window
                     .and_then(|w| cal.index(w.start))
                     .map_or(0, |i| i.saturating_sub(1));
-                mrr::movements(&self.revenue(None)?, cal, from)
+                mrr::movements(self.revenue()?, cal, from)
             }
-            "mrr_months" => mrr::months(&self.revenue(None)?, self.cal()?),
+            "mrr_months" => mrr::months(self.revenue()?, self.cal()?),
             "incident_months" => trend::incident_months(
                 tables::incident_response_times(src, self.cal()?)?,
                 self.cal()?,
@@ -761,22 +760,14 @@ impl Model {
         }
     }
 
-    /// Revenue rows (customer, month, MRR); with a window, only the months within 100 days of
-    /// it (enough for the quarters that overlap it).
-    fn revenue(&self, window: Option<Window>) -> Result<DataFrame> {
-        let keep = window.map(|w| {
-            let day = |t: i64| t.div_euclid(reach::DAY) as i32;
-            let lo = lit(day(w.start) - 100).cast(DataType::Date);
-            let hi = lit(day(w.end) + 100).cast(DataType::Date);
-            col("month").gt_eq(lo).and(col("month").lt_eq(hi))
-        });
-        self.trace.time("model: revenue", || {
-            read_where(
+    /// MRR per customer and month, from every revenue row: built once per run.
+    fn revenue(&self) -> Result<&mrr::Revenue> {
+        once(&self.revenue, self.trace, "model: revenue", || {
+            mrr::Revenue::build(&read(
                 &*self.src,
                 DatasetKind::Revenue,
                 &["customer_id", "month", "mrr"],
-                keep,
-            )
+            )?)
         })
     }
 }

@@ -28,9 +28,9 @@ const CONTRACTION: u8 = 4;
 
 /// One customer's MRR in one month beside the month before (a row of `mrr_movements`).
 struct Movement {
-    /// Index into [`Series::names`].
+    /// Index into [`Revenue::names`].
     customer: u32,
-    /// Index into [`Series::labels`].
+    /// Index into the walk's labels ([`Revenue::labels`]).
     month: usize,
     mrr: f64,
     prev: f64,
@@ -40,14 +40,18 @@ struct Movement {
     amount: f64,
 }
 
-/// Every customer's MRR per month, summed, in (customer, month) order.
-struct Series<'a> {
+/// Every customer's MRR per month, summed over the revenue rows: read once per run and shared
+/// by the movements, the monthly sums and the SLA fee lookup (each read the revenue and built
+/// its own before; at 51 M revenue rows that was 3–6 s a table). Customers are in id order,
+/// each with its months in order, in flat arrays (12 bytes a month).
+pub(crate) struct Revenue {
     /// Customer ids in order.
-    names: Vec<&'a str>,
-    /// (customer number, month number = year × 12 + month0, MRR), one per customer and month.
-    months: Vec<(u32, i32, f64)>,
-    /// The calendar's months up to the last month the revenue covers: (month number, label).
-    labels: Vec<(i32, String)>,
+    names: Vec<PlSmallStr>,
+    /// Where each customer's months start in `months` and `mrr`, and one more: the end.
+    starts: Vec<u32>,
+    /// Month number (year × 12 + month0) of each entry.
+    months: Vec<i32>,
+    mrr: Vec<f64>,
 }
 
 /// Month number (year × 12 + month0) of a date: the key of [`MonthlyMrr::get`].
@@ -91,43 +95,27 @@ fn in_key_order(rows: &DataFrame) -> Result<bool> {
     Ok(true)
 }
 
-impl<'a> Series<'a> {
-    /// From [`ordered`] rows and their `customer_id` column, with the calendar's months up to
-    /// the last one the revenue covers.
-    fn build(rows: &DataFrame, ids: &'a StringChunked, cal: &Calendar) -> Result<Series<'a>> {
-        let (names, months) = Self::read(rows, ids)?;
-        // Movements stop at the last month the revenue data covers: a month not yet reported
-        // is not a month in which everyone churned.
-        let last = months.iter().map(|s| s.1).max();
-        let labels = cal
-            .months
-            .iter()
-            .map(|p| (month_no(p.first), p.label()))
-            .filter(|(n, _)| last.is_some_and(|last| *n <= last))
-            .collect();
-        Ok(Series {
-            names,
-            months,
-            labels,
-        })
-    }
-
-    /// Customer ids in order, and MRR per customer and month, summed.
-    #[allow(clippy::type_complexity)]
-    fn read(
-        rows: &DataFrame,
-        ids: &'a StringChunked,
-    ) -> Result<(Vec<&'a str>, Vec<(u32, i32, f64)>)> {
+impl Revenue {
+    /// From the revenue rows (`customer_id`, `month`, `mrr`; any order, rows missing one are
+    /// left out): MRR per customer and month, summed.
+    pub fn build(revenue: &DataFrame) -> Result<Revenue> {
+        let rows = ordered(revenue)?;
+        let ids = texts(&rows, "customer_id")?;
         // Month numbers of the days seen, by day (revenue months span a few years of days).
-        let days = int_col(rows, "month")?;
+        let days = int_col(&rows, "month")?;
         let first_day = days.min().unwrap_or(0);
         let mut month_of_day: Vec<i32> = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
-        let mut months: Vec<(u32, i32, f64)> = Vec::new();
+        let mut out = Revenue {
+            names: Vec::new(),
+            starts: Vec::new(),
+            months: Vec::new(),
+            mrr: Vec::new(),
+        };
+        let mut last: Option<&str> = None;
         for ((c, m), mrr) in ids
             .iter()
             .zip(days.iter())
-            .zip(float_col(rows, "mrr")?.iter())
+            .zip(float_col(&rows, "mrr")?.iter())
         {
             let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) else {
                 continue;
@@ -140,34 +128,56 @@ impl<'a> Series<'a> {
                 month_of_day[slot] = month_no(epoch_day(m));
             }
             let m = month_of_day[slot];
-            if names.last() != Some(&c) {
-                names.push(c);
+            if last != Some(c) {
+                last = Some(c);
+                out.names.push(c.into());
+                out.starts.push(out.months.len() as u32);
+            } else if out.months.last() == Some(&m) {
+                *out.mrr.last_mut().expect("a month") += mrr;
+                continue;
             }
-            let customer = names.len() as u32 - 1;
-            match months.last_mut() {
-                Some((k, n, v)) if *k == customer && *n == m => *v += mrr,
-                _ => months.push((customer, m, mrr)),
-            }
+            out.months.push(m);
+            out.mrr.push(mrr);
         }
-        Ok((names, months))
+        out.starts.push(out.months.len() as u32);
+        Ok(out)
     }
 
-    /// Every movement, customer by customer, month by month: a row wherever the customer has
-    /// MRR in the month or had some the month before.
-    fn walk(&self, mut each: impl FnMut(Movement)) {
-        for run in self.months.chunk_by(|a, b| a.0 == b.0) {
-            let mut at = run.iter().peekable();
+    /// Customer `k`'s months and their MRR.
+    fn customer(&self, k: usize) -> (&[i32], &[f64]) {
+        let (a, b) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+        (&self.months[a..b], &self.mrr[a..b])
+    }
+
+    /// The calendar's months up to the last month the revenue covers: (month number, label).
+    /// Movements stop there: a month not yet reported is not a month in which everyone
+    /// churned.
+    fn labels(&self, cal: &Calendar) -> Vec<(i32, String)> {
+        let last = self.months.iter().max().copied();
+        cal.months
+            .iter()
+            .map(|p| (month_no(p.first), p.label()))
+            .filter(|(n, _)| last.is_some_and(|last| *n <= last))
+            .collect()
+    }
+
+    /// Every movement over `labels`, customer by customer, month by month: a row wherever the
+    /// customer has MRR in the month or had some the month before.
+    fn walk(&self, labels: &[(i32, String)], mut each: impl FnMut(Movement)) {
+        for k in 0..self.names.len() {
+            let (months, mrr) = self.customer(k);
+            let mut at = months.iter().zip(mrr).peekable();
             let mut prev = 0.0;
             let mut ever = false;
             // Months before the customer's first MRR give no row (nothing now, nothing before).
-            let from = self.labels.partition_point(|(n, _)| *n < run[0].1);
-            for (li, (n, _)) in self.labels.iter().enumerate().skip(from) {
+            let from = labels.partition_point(|(n, _)| *n < months[0]);
+            for (li, (n, _)) in labels.iter().enumerate().skip(from) {
                 if prev == 0.0 && at.peek().is_none() {
                     // No MRR now or later: no more rows.
                     break;
                 }
-                while at.next_if(|s| s.1 < *n).is_some() {}
-                let cur = at.next_if(|s| s.1 == *n).map_or(0.0, |s| s.2);
+                while at.next_if(|s| s.0 < n).is_some() {}
+                let cur = at.next_if(|s| s.0 == n).map_or(0.0, |s| *s.1);
                 let kind = if cur > 0.0 && prev == 0.0 {
                     if ever { 1 } else { 0 }
                 } else if cur == 0.0 && prev > 0.0 {
@@ -181,7 +191,7 @@ impl<'a> Series<'a> {
                 };
                 if cur > 0.0 || prev > 0.0 {
                     each(Movement {
-                        customer: run[0].0,
+                        customer: k as u32,
                         month: li,
                         mrr: cur,
                         prev,
@@ -197,47 +207,29 @@ impl<'a> Series<'a> {
 }
 
 /// MRR per customer (by position in [`Customers::list`]) and month number (year × 12 +
-/// month0), summed over the revenue rows: the SLA period fee's lookup. Customers' months are
-/// kept sorted in one array (12 bytes a month) instead of a hash map (which took 1–2 GiB and
-/// a string hash per row at 51 M revenue rows).
-pub(crate) struct MonthlyMrr {
-    /// Per customer: the range of its months in `months` and `mrr`.
-    ranges: Vec<(u32, u32)>,
-    months: Vec<i32>,
-    mrr: Vec<f64>,
+/// month0): the SLA period fee's lookup, over the run's [`Revenue`].
+pub(crate) struct MonthlyMrr<'a> {
+    /// Per customer of the list: its number in the revenue, if it has any.
+    of: Vec<Option<u32>>,
+    revenue: &'a Revenue,
 }
 
-impl MonthlyMrr {
-    pub fn build(revenue: &DataFrame, cu: &Customers) -> Result<MonthlyMrr> {
-        let rows = ordered(revenue)?;
-        let ids = texts(&rows, "customer_id")?;
-        let (names, series) = Series::read(&rows, &ids)?;
-        let mut out = MonthlyMrr {
-            ranges: vec![(0, 0); cu.list.len()],
-            months: Vec::with_capacity(series.len()),
-            mrr: Vec::with_capacity(series.len()),
-        };
-        for run in series.chunk_by(|a, b| a.0 == b.0) {
+impl<'a> MonthlyMrr<'a> {
+    pub fn build(revenue: &'a Revenue, cu: &Customers) -> MonthlyMrr<'a> {
+        let mut of = vec![None; cu.list.len()];
+        for (k, name) in revenue.names.iter().enumerate() {
             // Revenue of a customer the lake does not know is not looked up.
-            let Some(&ci) = cu.index.get(names[run[0].0 as usize]) else {
-                continue;
-            };
-            let start = out.months.len() as u32;
-            out.months.extend(run.iter().map(|s| s.1));
-            out.mrr.extend(run.iter().map(|s| s.2));
-            out.ranges[ci] = (start, out.months.len() as u32);
+            if let Some(&ci) = cu.index.get(name.as_str()) {
+                of[ci] = Some(k as u32);
+            }
         }
-        Ok(out)
+        MonthlyMrr { of, revenue }
     }
 
     /// The customer's MRR in the month, if the revenue has any row for it.
     pub fn get(&self, ci: usize, month_no: i32) -> Option<f64> {
-        let (a, b) = self.ranges[ci];
-        let (a, b) = (a as usize, b as usize);
-        self.months[a..b]
-            .binary_search(&month_no)
-            .ok()
-            .map(|i| self.mrr[a + i])
+        let (months, mrr) = self.revenue.customer(self.of[ci]? as usize);
+        months.binary_search(&month_no).ok().map(|i| mrr[i])
     }
 }
 
@@ -251,13 +243,11 @@ fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Colum
 /// MRR movements per customer and month, ordered by customer id, then month; only those of
 /// the calendar's month `from` on (the walk still starts at each customer's first revenue, so
 /// a row's kind is that of the whole history).
-pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar, from: usize) -> Result<DataFrame> {
-    let rows = ordered(revenue)?;
-    let ids = texts(&rows, "customer_id")?;
-    let mut s = Series::build(&rows, &ids, cal)?;
+pub(crate) fn movements(rev: &Revenue, cal: &Calendar, from: usize) -> Result<DataFrame> {
+    let labels = rev.labels(cal);
     // Each month with MRR gives at most one row, and so does each drop to zero after it: the
     // first is the usual count.
-    let rows_hint = s.months.len() + s.months.len() / 8;
+    let rows_hint = rev.months.len() + rev.months.len() / 8;
     let (mut cid, mut month, mut mrr, mut prev, mut kind, mut amount) = (
         Vec::with_capacity(rows_hint),
         Vec::with_capacity(rows_hint),
@@ -266,7 +256,7 @@ pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar, from: usize) -> Res
         Vec::with_capacity(rows_hint),
         Vec::with_capacity(rows_hint),
     );
-    s.walk(|m| {
+    rev.walk(&labels, |m| {
         if m.month < from {
             return;
         }
@@ -278,13 +268,13 @@ pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar, from: usize) -> Res
         amount.push(m.amount);
     });
     // Each index vector is freed as its column is built (at 54 M rows each text column is
-    // 0.9 GB of 16-byte views, and fresh memory is what costs here: most of this function's
-    // time is the kernel faulting pages in).
-    s.months = Vec::new();
-    let Series { names, labels, .. } = s;
+    // 0.9 GB of 16-byte views, and fresh memory is what costs here).
     frame(
         vec![
-            text("customer_id", cid.into_iter().map(|i| names[i as usize])),
+            text(
+                "customer_id",
+                cid.into_iter().map(|i| rev.names[i as usize].as_str()),
+            ),
             text(
                 "month",
                 month.into_iter().map(|i| labels[i as usize].1.as_str()),
@@ -302,11 +292,9 @@ pub(crate) fn movements(revenue: &DataFrame, cal: &Calendar, from: usize) -> Res
 /// without movements), churned MRR (churn and contraction, positive), and net revenue retention
 /// against the month 12 months earlier (the MRR now of the customers who paid then ÷ their MRR
 /// then, × 100; null when nobody paid then).
-pub(crate) fn months(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
-    let rows = ordered(revenue)?;
-    let ids = texts(&rows, "customer_id")?;
-    let s = Series::build(&rows, &ids, cal)?;
-    let n = s.labels.len();
+pub(crate) fn months(rev: &Revenue, cal: &Calendar) -> Result<DataFrame> {
+    let labels = rev.labels(cal);
+    let n = labels.len();
     let (mut mrr, mut churned, mut moved) = (vec![0.0; n], vec![0.0; n], vec![false; n]);
     let (mut base, mut kept) = (vec![0.0; n], vec![0.0; n]);
     // One customer's MRR per month, settled into the retention sums when the next begins.
@@ -321,7 +309,7 @@ pub(crate) fn months(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
         own.fill(0.0);
     };
     let mut customer = None;
-    s.walk(|m| {
+    rev.walk(&labels, |m| {
         if customer != Some(m.customer) {
             settle(&mut own);
             customer = Some(m.customer);
@@ -341,7 +329,7 @@ pub(crate) fn months(revenue: &DataFrame, cal: &Calendar) -> Result<DataFrame> {
         vec![
             Column::new(
                 "month".into(),
-                s.labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
+                labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
             ),
             Column::new(
                 "mrr".into(),
@@ -433,6 +421,10 @@ mod tests {
         ]);
         assert!(!in_key_order(&shuffled).unwrap());
         assert!(in_key_order(&sorted).unwrap());
+        let (shuffled, sorted) = (
+            Revenue::build(&shuffled).unwrap(),
+            Revenue::build(&sorted).unwrap(),
+        );
         let got = movements(&shuffled, &cal, 0).unwrap();
         assert!(got.equals_missing(&movements(&sorted, &cal, 0).unwrap()));
         let num = |c: &str| -> Vec<f64> { nums(&got, c).into_iter().flatten().collect() };
@@ -494,7 +486,7 @@ mod tests {
         // January 2023 to March 2024 (15 months), revenue reported up to February 2024.
         let cal = calendar("2024-03-10T00:00:00Z");
         let df = months(
-            &revenue(&[
+            &Revenue::build(&revenue(&[
                 // A pays 100 from January 2023, 60 in January 2024 (contraction of 40).
                 ("A", 1, Some(100.0)),
                 ("A", 2, Some(100.0)),
@@ -515,7 +507,8 @@ mod tests {
                 // C is new in January 2024 (not in the retention cohort).
                 ("C", 13, Some(30.0)),
                 ("C", 14, Some(30.0)),
-            ]),
+            ]))
+            .unwrap(),
             &cal,
         )
         .unwrap();
