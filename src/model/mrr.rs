@@ -9,10 +9,11 @@
 //! maps took 8 GiB).
 
 use super::base::{Calendar, Customers, epoch_day};
-use super::frames::{float_col, frame, int_col, texts};
+use super::frames::{float_col, frame, texts};
 use crate::error::{Error, Result};
 use chrono::Datelike;
 use polars::prelude::*;
+use std::cmp::Ordering;
 
 /// Movement kinds, by the code [`walk`] gives them.
 const KINDS: [&str; 6] = [
@@ -59,51 +60,36 @@ pub(crate) fn month_no(d: chrono::NaiveDate) -> i32 {
     d.year() * 12 + d.month0() as i32
 }
 
-/// The revenue rows with a customer, a month and an MRR, in (customer, month) order.
-fn ordered(revenue: &DataFrame) -> Result<DataFrame> {
-    let err = || Error::polars("model: revenue");
-    let present = revenue.column("customer_id").map_err(err())?.is_not_null()
-        & revenue.column("month").map_err(err())?.is_not_null()
-        & revenue.column("mrr").map_err(err())?.is_not_null();
-    let rows = if present.all() {
-        revenue.clone()
-    } else {
-        revenue.filter(&present).map_err(err())?
-    };
-    if in_key_order(&rows)? {
-        return Ok(rows);
-    }
-    // A stable sort keeps same-month rows in file order, so their sum is the same.
-    rows.sort(
-        ["customer_id", "month"],
-        SortMultipleOptions::default().with_maintain_order(true),
-    )
-    .map_err(err())
-}
-
-/// Whether revenue rows are in (customer id, month) order (ties allowed).
-fn in_key_order(rows: &DataFrame) -> Result<bool> {
-    let ids = texts(rows, "customer_id")?;
-    let months = int_col(rows, "month")?;
-    let mut prev: Option<(Option<&str>, Option<i64>)> = None;
-    for key in ids.iter().zip(months.iter()) {
-        if prev.is_some_and(|p| p > key) {
-            return Ok(false);
-        }
-        prev = Some(key);
-    }
-    Ok(true)
-}
-
 impl Revenue {
     /// From the revenue rows (`customer_id`, `month`, `mrr`; any order, rows missing one are
-    /// left out): MRR per customer and month, summed.
+    /// left out): MRR per customer and month, summed. The lake stores revenue in (customer,
+    /// month) order, so one pass reads it; rows out of that order are sorted first (stably,
+    /// so same-month rows are summed in file order) and read again.
     pub fn build(revenue: &DataFrame) -> Result<Revenue> {
-        let rows = ordered(revenue)?;
-        let ids = texts(&rows, "customer_id")?;
-        // Month numbers of the days seen, by day (revenue months span a few years of days).
-        let days = int_col(&rows, "month")?;
+        if let Some(r) = Self::read(revenue)? {
+            return Ok(r);
+        }
+        let sorted = revenue
+            .sort(
+                ["customer_id", "month"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .map_err(Error::polars("model: revenue"))?;
+        Ok(Self::read(&sorted)?.expect("sorted rows are in key order"))
+    }
+
+    /// [`Revenue::build`] over rows in (customer id, month) order; `None` at the first row out
+    /// of that order.
+    fn read(rows: &DataFrame) -> Result<Option<Revenue>> {
+        let ids = texts(rows, "customer_id")?;
+        // Days since the epoch, as the lake stores dates (no 64-bit copy of 51 M rows).
+        let days = rows
+            .column("month")
+            .and_then(|c| c.to_physical_repr().cast(&DataType::Int32))
+            .map_err(Error::polars("model: revenue month"))?;
+        let days = days.i32().map_err(Error::polars("model: revenue month"))?;
         let first_day = days.min().unwrap_or(0);
+        // Month numbers of the days seen, by day (revenue months span a few years of days).
         let mut month_of_day: Vec<i32> = Vec::new();
         let mut out = Revenue {
             names: Vec::new(),
@@ -111,36 +97,43 @@ impl Revenue {
             months: Vec::new(),
             mrr: Vec::new(),
         };
-        let mut last: Option<&str> = None;
-        for ((c, m), mrr) in ids
+        let mut last: Option<(&str, i32)> = None;
+        for ((c, d), mrr) in ids
             .iter()
             .zip(days.iter())
-            .zip(float_col(&rows, "mrr")?.iter())
+            .zip(float_col(rows, "mrr")?.iter())
         {
-            let (Some(c), Some(m), Some(mrr)) = (c, m, mrr) else {
+            let (Some(c), Some(d), Some(mrr)) = (c, d, mrr) else {
                 continue;
             };
-            let slot = (m - first_day) as usize;
+            // The same customer as the row before, or a later one; else out of order.
+            let same = match last.map(|(lc, ld)| (lc.cmp(c), ld)) {
+                None | Some((Ordering::Less, _)) => false,
+                Some((Ordering::Equal, ld)) if ld <= d => true,
+                _ => return Ok(None),
+            };
+            let slot = (d - first_day) as usize;
             if slot >= month_of_day.len() {
                 month_of_day.resize(slot + 1, i32::MIN);
             }
             if month_of_day[slot] == i32::MIN {
-                month_of_day[slot] = month_no(epoch_day(m));
+                month_of_day[slot] = month_no(epoch_day(d as i64));
             }
             let m = month_of_day[slot];
-            if last != Some(c) {
-                last = Some(c);
+            if !same {
                 out.names.push(c.into());
                 out.starts.push(out.months.len() as u32);
             } else if out.months.last() == Some(&m) {
                 *out.mrr.last_mut().expect("a month") += mrr;
+                last = Some((c, d));
                 continue;
             }
+            last = Some((c, d));
             out.months.push(m);
             out.mrr.push(mrr);
         }
         out.starts.push(out.months.len() as u32);
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Customer `k`'s months and their MRR.
@@ -419,8 +412,8 @@ mod tests {
             ("B", 3, Some(70.0)),
             ("C", 2, None),
         ]);
-        assert!(!in_key_order(&shuffled).unwrap());
-        assert!(in_key_order(&sorted).unwrap());
+        assert!(Revenue::read(&shuffled).unwrap().is_none());
+        assert!(Revenue::read(&sorted).unwrap().is_some());
         let (shuffled, sorted) = (
             Revenue::build(&shuffled).unwrap(),
             Revenue::build(&sorted).unwrap(),
