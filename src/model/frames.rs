@@ -34,6 +34,13 @@ pub fn float_col(df: &DataFrame, name: &str) -> Result<Float64Chunked> {
     Ok(c.f64().map_err(Error::polars("model"))?.clone())
 }
 
+/// A text column built from borrowed values by a builder sized once.
+pub fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Column {
+    let mut b = StringChunkedBuilder::new(name.into(), values.len());
+    values.for_each(|v| b.append_value(v));
+    b.finish().into_column()
+}
+
 pub fn strs(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let c = col(df, name)?
         .cast(&DataType::String)

@@ -9,7 +9,7 @@
 //! maps took 8 GiB).
 
 use super::base::{Calendar, Customers, epoch_day};
-use super::frames::{float_col, frame, texts};
+use super::frames::{float_col, frame, text, texts};
 use crate::error::{Error, Result};
 use chrono::Datelike;
 use polars::prelude::*;
@@ -224,13 +224,6 @@ impl<'a> MonthlyMrr<'a> {
         let (months, mrr) = self.revenue.customer(self.of[ci]? as usize);
         months.binary_search(&month_no).ok().map(|i| mrr[i])
     }
-}
-
-/// A text column built from borrowed values by a builder sized once.
-fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Column {
-    let mut b = StringChunkedBuilder::new(name.into(), values.len());
-    values.for_each(|v| b.append_value(v));
-    b.finish().into_column()
 }
 
 /// MRR movements per customer and month, ordered by customer id, then month; only those of

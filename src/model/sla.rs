@@ -12,7 +12,7 @@
 use super::base::Incident;
 use super::base::{Customers, Incidents, day_start};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
-use super::frames::{floats, frame, ints, lists, texts};
+use super::frames::{floats, frame, ints, lists, text, texts};
 use super::intervals::{Segment, merge_max};
 use super::mrr;
 use super::{Calendar, MIN, Window};
@@ -68,14 +68,17 @@ pub(crate) struct Built {
     pub credit_by_asset: Option<DataFrame>,
 }
 
+/// The SLA period rows, their text borrowed from the SLAs and the customer list (at 10 M
+/// incidents there are 1.8 M rows a quarter, and a `String` per cell was a quarter of the
+/// pass); `period` indexes the labels of [`Bounds`].
 #[derive(Default)]
-struct Cols {
-    sla: Vec<String>,
-    customer: Vec<String>,
-    asset: Vec<Option<String>>,
-    metric: Vec<String>,
+struct Cols<'a> {
+    sla: Vec<&'a str>,
+    customer: Vec<&'a str>,
+    asset: Vec<Option<&'a str>>,
+    metric: Vec<&'a str>,
     period_kind: Vec<&'static str>,
-    period: Vec<String>,
+    period: Vec<u32>,
     start: Vec<i64>,
     end: Vec<i64>,
     complete: Vec<bool>,
@@ -203,19 +206,44 @@ impl Verdicts {
     }
 }
 
-/// A period's bounds (UTC) and label, computed once per run (time zone conversions are dear).
-fn bounds_of<'m>(
-    memo: &'m mut PlHashMap<Period, (i64, i64, String)>,
-    per: Period,
-    cal: &Calendar,
-) -> &'m (i64, i64, String) {
-    memo.entry(per).or_insert_with(|| {
-        (
-            per.start_utc(cal.tz).timestamp_micros(),
-            per.end_utc(cal.tz).timestamp_micros(),
-            per.label(),
-        )
-    })
+/// Periods' bounds (UTC) and labels, and local days' starts, each computed once per pass
+/// (time zone conversions are dear; SLAs share a few thousand start and end days).
+struct Bounds<'c> {
+    cal: &'c Calendar,
+    /// Period → (start, end, index into `labels`).
+    periods: PlHashMap<Period, (i64, i64, u32)>,
+    labels: Vec<String>,
+    days: PlHashMap<i64, i64>,
+}
+
+impl<'c> Bounds<'c> {
+    fn new(cal: &'c Calendar) -> Self {
+        Bounds {
+            cal,
+            periods: PlHashMap::default(),
+            labels: Vec::new(),
+            days: PlHashMap::default(),
+        }
+    }
+
+    /// The period's start and end (UTC microseconds) and its label's index.
+    fn period(&mut self, per: Period) -> (i64, i64, u32) {
+        let (cal, labels) = (self.cal, &mut self.labels);
+        *self.periods.entry(per).or_insert_with(|| {
+            labels.push(per.label());
+            (
+                per.start_utc(cal.tz).timestamp_micros(),
+                per.end_utc(cal.tz).timestamp_micros(),
+                labels.len() as u32 - 1,
+            )
+        })
+    }
+
+    /// [`day_start`] of a day since the epoch in the calendar's zone.
+    fn day(&mut self, d: i64) -> i64 {
+        let tz = self.cal.tz;
+        *self.days.entry(d).or_insert_with(|| day_start(d, tz))
+    }
 }
 
 /// The SLA periods `which` asks for, and the `extras`; with `only`, just the SLAs of the
@@ -233,14 +261,14 @@ pub(crate) fn build(
     only: Option<&[bool]>,
 ) -> Result<Built> {
     // Text columns borrowed, not copied: at 10 M incidents there are 3.5 M SLAs.
-    let text = |name: &str| texts(slas, name);
+    let column = |name: &str| texts(slas, name);
     let (ids, cust, asset, metric, period, tiers) = (
-        text("sla_id")?,
-        text("customer_id")?,
-        text("asset_id")?,
-        text("metric")?,
-        text("period")?,
-        text("credit_tiers")?,
+        column("sla_id")?,
+        column("customer_id")?,
+        column("asset_id")?,
+        column("metric")?,
+        column("period")?,
+        column("credit_tiers")?,
     );
     fn borrow(c: &StringChunked) -> Vec<Option<&str>> {
         c.iter().collect()
@@ -270,10 +298,14 @@ pub(crate) fn build(
     let mut verdicts: PlHashMap<VerdictKey, Verdicts> = PlHashMap::default();
     let mut sev_keys: PlHashMap<Option<Vec<u32>>, usize> = PlHashMap::default();
     let mut closures: PlHashMap<String, BTreeSet<String>> = PlHashMap::default();
-    // Bounds (UTC) and label of each period, computed once (time zone conversions are dear).
-    let mut bounds: PlHashMap<Period, (i64, i64, String)> = PlHashMap::default();
+    let mut bounds = Bounds::new(cal);
     // Downtime of an asset in a period (the same for every customer exposed to it).
     let mut tallies: PlHashMap<(u32, i64, i64), f64> = PlHashMap::default();
+    // Downtime of a group's assets in a window, and a time SLA's (in scope, breached) counts
+    // over them: the same for every customer of the group, computed once per window and terms.
+    let mut group_down: PlHashMap<(u32, i64, i64), f64> = PlHashMap::default();
+    type CountKey = (u32, usize, bool, u64, i64, i64);
+    let mut group_counts: PlHashMap<CountKey, (i64, i64)> = PlHashMap::default();
     let credits_only = extras.credit_assets || extras.credit_by_asset;
     sh.sum = extras.credit_by_asset;
 
@@ -294,7 +326,7 @@ pub(crate) fn build(
         let g = c.group as usize;
         let months_per = if period[r] == Some("quarter") { 3 } else { 1 };
         let valid_start = [
-            from[r].map(|d| day_start(d, cal.tz)),
+            from[r].map(|d| bounds.day(d)),
             c.since,
             cal.starts.first().copied(),
         ]
@@ -303,8 +335,8 @@ pub(crate) fn build(
         .max()
         .unwrap_or(cal.as_of);
         let valid_end = [
-            to[r].map(|d| day_start(d + 1, cal.tz)),
-            cu.churn_start(c, cal.tz),
+            to[r].map(|d| bounds.day(d + 1)),
+            c.churned.map(|d| bounds.day(d)),
             Some(cal.as_of),
         ]
         .into_iter()
@@ -324,7 +356,7 @@ pub(crate) fn build(
             Which::Latest => (period_at(valid_end - 1, months_per, cal), valid_end),
         };
         // Nothing of it in the window: skip before the SLA's scope is worked out.
-        if bounds_of(&mut bounds, per, cal).0 >= stop {
+        if bounds.period(per).0 >= stop {
             continue;
         }
         // The SLA's scope: every asset whose failure reaches the named asset.
@@ -393,9 +425,9 @@ pub(crate) fn build(
             None
         };
         let tiers_r = tiers[r].unwrap_or_default();
-        let sla_id = ids[r].unwrap_or_default().to_string();
+        let sla_id = ids[r].unwrap_or_default();
         loop {
-            let (ps, pe, label) = bounds_of(&mut bounds, per, cal).clone();
+            let (ps, pe, label) = bounds.period(per);
             if ps >= stop {
                 break;
             }
@@ -414,7 +446,13 @@ pub(crate) fn build(
                 let (attain, minutes, down, budget, n_scope, breached_n);
                 if let Some((base, extra)) = &avail {
                     let mins = (we - ws) as f64 / MIN as f64;
-                    let d = base.within(ex, ws, we) + extra.within(ws, we);
+                    let broad = match base {
+                        Base::Group(g) => *group_down
+                            .entry((*g as u32, ws, we))
+                            .or_insert_with(|| base.within(ex, ws, we)),
+                        Base::Set(_) => base.within(ex, ws, we),
+                    };
+                    let d = broad + extra.within(ws, we);
                     attain = 100.0 * (1.0 - d / mins);
                     minutes = Some(mins);
                     down = Some(d);
@@ -428,11 +466,11 @@ pub(crate) fn build(
                         let (actual, open) = actual_minutes(m, x, cal.as_of);
                         let ok = actual <= tgt;
                         if rows {
-                            si.sla.push(sla_id.clone());
+                            si.sla.push(sla_id.to_string());
                             si.customer.push(c.id.to_string());
                             si.incident.push(x.id.to_string());
                             si.metric.push(m.to_string());
-                            si.period.push(label.clone());
+                            si.period.push(bounds.labels[label as usize].clone());
                             si.severity.push(inc.severity(x).to_string());
                             si.target.push(tgt);
                             si.actual.push(actual);
@@ -453,10 +491,21 @@ pub(crate) fn build(
                         }
                         (n, bad)
                     };
+                    // Without rows and without a scope, the counts over the group's assets are
+                    // the same for every customer of the group with the same terms and window.
+                    let memo = (!extras.incidents && scope.is_none()).then_some((
+                        g as u32,
+                        sev_key,
+                        ack,
+                        tgt.to_bits(),
+                        ws,
+                        we,
+                    ));
+                    let known = memo.and_then(|k| group_counts.get(&k).copied());
+                    let (mut n, mut bad) = known.unwrap_or_default();
                     // Without rows, each asset's running counts, shared by every SLA with the
                     // same severities, metric and target.
-                    let (mut n, mut bad) = (0i64, 0i64);
-                    for &a in &assets {
+                    for &a in assets.iter().filter(|_| known.is_none()) {
                         let (an, ab) = if extras.incidents {
                             broad(a, &mut si)
                         } else {
@@ -474,6 +523,11 @@ pub(crate) fn build(
                         };
                         n += an;
                         bad += ab;
+                    }
+                    if let Some(k) = memo
+                        && known.is_none()
+                    {
+                        group_counts.insert(k, (n, bad));
                     }
                     for &i in &named {
                         let x = &inc.list[i as usize];
@@ -507,7 +561,7 @@ pub(crate) fn build(
                 let credit = (fee * cp).round() / 100.0;
                 if credits_only && avail.is_some() && credit > 0.0 {
                     let span = Span { ps, pe, credit };
-                    credit_shares(inc, cu, ex, ci, span, &sla_id, &mut tallies, &mut sh);
+                    credit_shares(inc, cu, ex, ci, span, sla_id, &mut tallies, &mut sh);
                 }
                 // Only the credit split was asked for: no period rows.
                 if credits_only {
@@ -517,10 +571,10 @@ pub(crate) fn build(
                     };
                     continue;
                 }
-                p.sla.push(sla_id.clone());
-                p.customer.push(c.id.to_string());
-                p.asset.push(asset[r].map(str::to_string));
-                p.metric.push(m.to_string());
+                p.sla.push(sla_id);
+                p.customer.push(c.id.as_str());
+                p.asset.push(asset[r]);
+                p.metric.push(m);
                 p.period_kind
                     .push(if months_per == 3 { "quarter" } else { "month" });
                 p.period.push(label);
@@ -558,7 +612,10 @@ pub(crate) fn build(
             Column::new("asset_id".into(), p.asset),
             Column::new("metric".into(), p.metric),
             Column::new("period_kind".into(), p.period_kind),
-            Column::new("period".into(), p.period),
+            text(
+                "period",
+                p.period.iter().map(|&i| bounds.labels[i as usize].as_str()),
+            ),
             Column::new("period_start".into(), p.start),
             Column::new("period_end".into(), p.end),
             Column::new("complete".into(), p.complete),
