@@ -895,3 +895,48 @@ fn the_epoch_period_bound_keeps_the_rows_two_plain_bounds_keep() {
         assert_eq!(count("epoch-bound", period), n, "{period}");
     }
 }
+
+#[test]
+fn customers_sharing_assets_keep_their_own_named_incidents() {
+    // X and Y use the same asset (one exposure group), so the pass computes the broad downtime
+    // and time-SLA counts of their group once; only Y is named by N1 (on another asset).
+    // Y's SLAs come first (the lake keeps SLAs in id order), so a group figure that took in
+    // Y's named incident would show in X's.
+    let w = Work::new();
+    w.write(
+        "d/customers.csv",
+        "customer_id,name,segment,arr,since\nX,Xco,enterprise,120000,2025-01-01\nY,Yco,enterprise,120000,2025-01-01\n",
+    );
+    w.write(
+        "d/customer_assets.csv",
+        "customer_id,asset_id\nX,app\nY,app\n",
+    );
+    w.write(
+        "d/assets.csv",
+        "asset_id,name,kind,tier,owner_team,depends_on,monthly_cost\napp,App,service,1,platform,,100\nother,Other,service,2,platform,,100\n",
+    );
+    w.write(
+        "d/incidents.csv",
+        "incident_id,title,severity,status,asset_id,impact,customer_ids,started_at,detected_at,acknowledged_at,resolved_at\n\
+         B1,app down,sev1,resolved,app,outage,,2026-03-05T10:00:00Z,2026-03-05T10:00:00Z,2026-03-05T10:30:00Z,2026-03-05T11:00:00Z\n\
+         N1,other down for Y,sev1,resolved,other,outage,Y,2026-03-12T10:00:00Z,2026-03-12T10:00:00Z,2026-03-12T10:20:00Z,2026-03-12T10:45:00Z\n",
+    );
+    w.write(
+        "d/slas.csv",
+        "sla_id,customer_id,asset_id,metric,target,period,severities,credit_tiers,valid_from,valid_to\n\
+         S1-Y-AV,Y,,availability,99.9,month,,99.9:10,2025-01-01,\n\
+         S1-Y-TTA,Y,,time_to_acknowledge,15,month,sev1;sev2,,2025-01-01,\n\
+         S2-X-AV,X,,availability,99.9,month,,99.9:10,2025-01-01,\n\
+         S2-X-TTA,X,,time_to_acknowledge,15,month,sev1;sev2,,2025-01-01,\n",
+    );
+    w.ok(&["--lake", "lake", "ingest", "--dir", "d"]);
+    let df = query(&w, AS_OF, "sla-attainment", &["period=2026-03"]);
+    // Both acknowledged after 30 and 20 min, against 15: breached.
+    assert_eq!(num(&df, "sla_id", "S2-X-TTA", "incidents_in_scope"), 1.0);
+    assert_eq!(num(&df, "sla_id", "S2-X-TTA", "incidents_breached"), 1.0);
+    assert_eq!(num(&df, "sla_id", "S1-Y-TTA", "incidents_in_scope"), 2.0);
+    assert_eq!(num(&df, "sla_id", "S1-Y-TTA", "incidents_breached"), 2.0);
+    // B1 is 60 min down for both; N1 adds 45 min for Y only.
+    assert_eq!(num(&df, "sla_id", "S2-X-AV", "downtime_minutes"), 60.0);
+    assert_eq!(num(&df, "sla_id", "S1-Y-AV", "downtime_minutes"), 105.0);
+}
