@@ -12,7 +12,7 @@
 use super::base::Incident;
 use super::base::{Customers, Incidents, day_start};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
-use super::frames::{floats, frame, ints, lists, text, texts};
+use super::frames::{float_col, frame, int_col, text, texts};
 use super::intervals::{Segment, merge_max};
 use super::mrr;
 use super::{Calendar, MIN, Window};
@@ -246,6 +246,48 @@ impl<'c> Bounds<'c> {
     }
 }
 
+/// Each SLA's severity filter, by number, and the filters: `None` (every severity) for a null
+/// or empty list, else the incidents' severity labels it names, sorted (a name no incident
+/// carries matches none). SLAs share a handful of filters.
+#[allow(clippy::type_complexity)]
+fn severity_filters(
+    slas: &DataFrame,
+    inc: &Incidents,
+) -> Result<(Vec<u32>, Vec<Option<Vec<u32>>>)> {
+    let lists = slas
+        .column("severities")
+        .and_then(|c| c.list().cloned())
+        .map_err(crate::error::Error::polars("model: column severities"))?;
+    let mut filters: Vec<Option<Vec<u32>>> = vec![None];
+    let mut known: PlHashMap<Vec<u32>, u32> = PlHashMap::default();
+    let mut buf: Vec<u32> = Vec::new();
+    let mut of = Vec::with_capacity(lists.len());
+    for l in lists.amortized_iter() {
+        let names = l.as_ref().and_then(|s| s.as_ref().str().ok().cloned());
+        let mut named = false;
+        buf.clear();
+        for name in names.iter().flat_map(|n| n.iter().flatten()) {
+            named = true;
+            buf.extend(inc.labels.get(name));
+        }
+        if !named {
+            of.push(0);
+            continue;
+        }
+        buf.sort_unstable();
+        let k = match known.get(buf.as_slice()) {
+            Some(&k) => k,
+            None => {
+                filters.push(Some(buf.clone()));
+                known.insert(buf.clone(), filters.len() as u32 - 1);
+                filters.len() as u32 - 1
+            }
+        };
+        of.push(k);
+    }
+    Ok((of, filters))
+}
+
 /// The SLA periods `which` asks for, and the `extras`; with `only`, just the SLAs of the
 /// customers it marks (by position in [`Customers::list`]).
 #[allow(clippy::too_many_arguments)]
@@ -260,7 +302,8 @@ pub(crate) fn build(
     extras: Extras,
     only: Option<&[bool]>,
 ) -> Result<Built> {
-    // Text columns borrowed, not copied: at 10 M incidents there are 3.5 M SLAs.
+    // Columns read in place, row by row, not copied into vectors: at 10 M incidents there
+    // are 3.5 M SLAs, and each pass over them fresh memory to fill.
     let column = |name: &str| texts(slas, name);
     let (ids, cust, asset, metric, period, tiers) = (
         column("sla_id")?,
@@ -270,21 +313,10 @@ pub(crate) fn build(
         column("period")?,
         column("credit_tiers")?,
     );
-    fn borrow(c: &StringChunked) -> Vec<Option<&str>> {
-        c.iter().collect()
-    }
-    let (ids, cust, asset, metric, period, tiers) = (
-        borrow(&ids),
-        borrow(&cust),
-        borrow(&asset),
-        borrow(&metric),
-        borrow(&period),
-        borrow(&tiers),
-    );
-    let target = floats(slas, "target")?;
-    let sevs = lists(slas, "severities")?;
-    let from = ints(slas, "valid_from")?;
-    let to = ints(slas, "valid_to")?;
+    let target = float_col(slas, "target")?;
+    let from = int_col(slas, "valid_from")?;
+    let to = int_col(slas, "valid_to")?;
+    let (sev_of, sev_filters) = severity_filters(slas, inc)?;
 
     let mut p = Cols::default();
     let mut si = IncCols::default();
@@ -293,10 +325,9 @@ pub(crate) fn build(
     let mut set_tl: PlHashMap<Vec<u32>, Timeline> = PlHashMap::default();
     // (asset, severities, metric, target) -> running counts over the asset's broad incidents
     // (by start) of those in scope and of those breaching the target: any window's counts are
-    // two binary searches. Severity filters numbered as they are met.
+    // two binary searches. Severity filters by their number.
     type VerdictKey = (u32, usize, bool, u64);
     let mut verdicts: PlHashMap<VerdictKey, Verdicts> = PlHashMap::default();
-    let mut sev_keys: PlHashMap<Option<Vec<u32>>, usize> = PlHashMap::default();
     let mut closures: PlHashMap<String, BTreeSet<String>> = PlHashMap::default();
     let mut bounds = Bounds::new(cal);
     // Downtime of an asset in a period (the same for every customer exposed to it).
@@ -310,7 +341,7 @@ pub(crate) fn build(
     sh.sum = extras.credit_by_asset;
 
     for r in 0..slas.height() {
-        let (Some(cid), Some(m), Some(tgt)) = (cust[r], metric[r], target[r]) else {
+        let (Some(cid), Some(m), Some(tgt)) = (cust.get(r), metric.get(r), target.get(r)) else {
             continue;
         };
         if credits_only && m != "availability" {
@@ -324,9 +355,13 @@ pub(crate) fn build(
         }
         let c = &cu.list[ci];
         let g = c.group as usize;
-        let months_per = if period[r] == Some("quarter") { 3 } else { 1 };
+        let months_per = if period.get(r) == Some("quarter") {
+            3
+        } else {
+            1
+        };
         let valid_start = [
-            from[r].map(|d| bounds.day(d)),
+            from.get(r).map(|d| bounds.day(d)),
             c.since,
             cal.starts.first().copied(),
         ]
@@ -335,7 +370,7 @@ pub(crate) fn build(
         .max()
         .unwrap_or(cal.as_of);
         let valid_end = [
-            to[r].map(|d| bounds.day(d + 1)),
+            to.get(r).map(|d| bounds.day(d + 1)),
             c.churned.map(|d| bounds.day(d)),
             Some(cal.as_of),
         ]
@@ -360,12 +395,13 @@ pub(crate) fn build(
             continue;
         }
         // The SLA's scope: every asset whose failure reaches the named asset.
-        if let Some(a) = asset[r]
+        let asset_r = asset.get(r);
+        if let Some(a) = asset_r
             && !closures.contains_key(a)
         {
             closures.insert(a.to_string(), cu.closure(a));
         }
-        let scope: Option<&BTreeSet<String>> = asset[r].map(|a| &closures[a]);
+        let scope: Option<&BTreeSet<String>> = asset_r.map(|a| &closures[a]);
         let in_scope = |a: Option<u32>| match (scope, a) {
             (None, _) => true,
             (Some(s), Some(a)) => s.contains(inc.assets.name(a)),
@@ -385,14 +421,9 @@ pub(crate) fn build(
             .filter(|&i| in_scope(inc.list[i as usize].asset))
             .collect();
         // Severities in scope (None: all).
-        let sev_filter: Option<Vec<u32>> = (!sevs[r].is_empty()).then(|| {
-            let mut v: Vec<u32> = sevs[r].iter().filter_map(|s| inc.labels.get(s)).collect();
-            v.sort_unstable();
-            v
-        });
+        let sev_key = sev_of[r] as usize;
+        let sev_filter = &sev_filters[sev_key];
         let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
-        let next_key = sev_keys.len();
-        let sev_key = *sev_keys.entry(sev_filter.clone()).or_insert(next_key);
         // Availability: the downtime the SLA's assets cause this customer: their group's (or,
         // for an SLA scoped to an asset, that of the scoped assets), plus the excess of the
         // incidents naming them.
@@ -424,8 +455,8 @@ pub(crate) fn build(
         } else {
             None
         };
-        let tiers_r = tiers[r].unwrap_or_default();
-        let sla_id = ids[r].unwrap_or_default();
+        let tiers_r = tiers.get(r).unwrap_or_default();
+        let sla_id = ids.get(r).unwrap_or_default();
         loop {
             let (ps, pe, label) = bounds.period(per);
             if ps >= stop {
@@ -573,7 +604,7 @@ pub(crate) fn build(
                 }
                 p.sla.push(sla_id);
                 p.customer.push(c.id.as_str());
-                p.asset.push(asset[r]);
+                p.asset.push(asset_r);
                 p.metric.push(m);
                 p.period_kind
                     .push(if months_per == 3 { "quarter" } else { "month" });
