@@ -204,9 +204,16 @@ fn customer_month_rows(
 ) {
     let n = cal.months.len();
     let ends: Vec<i64> = (0..n).map(|i| cal.end(i)).collect();
+    // A group's downtime in a whole month is the same for each of its customers (at 10 M
+    // incidents 4.5 M customers share 6 k groups): computed on first use, by group and month
+    // (NaN: not yet), unless the table would be large.
+    let memo = cu.groups.len().saturating_mul(n) <= 1 << 24;
+    let mut whole = vec![f64::NAN; if memo { cu.groups.len() * n } else { 0 }];
     for c in 0..cu.list.len() {
         let (since, until) = active(cu, c, cal);
         let first = cal.index(since).unwrap_or(0);
+        let g = cu.list[c].group as usize;
+        let excess = ex.excess.get(&(c as u32));
         for i in first..n {
             let from = cal.starts[i].max(since);
             let to = ends[i].min(until);
@@ -217,7 +224,17 @@ fn customer_month_rows(
                 continue;
             }
             let m = (to - from) as f64 / MIN as f64;
-            each(c, i, m, ex.customer_downtime(cu, c, from, to));
+            // As Exposure::customer_downtime: the group's, plus the named incidents' excess.
+            let group = if memo && from == cal.starts[i] && to == ends[i] {
+                let w = &mut whole[g * n + i];
+                if w.is_nan() {
+                    *w = ex.group_downtime(g, from, to);
+                }
+                *w
+            } else {
+                ex.group_downtime(g, from, to)
+            };
+            each(c, i, m, group + excess.map_or(0.0, |t| t.within(from, to)));
         }
     }
 }
