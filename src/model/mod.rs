@@ -473,6 +473,8 @@ pub struct Model {
     customers: OnceCell<Customers>,
     exposure: OnceCell<Exposure>,
     revenue: OnceCell<mrr::Revenue>,
+    mrr_of: OnceCell<Vec<Option<u32>>>,
+    slas: OnceCell<sla::Terms>,
     cache: RefCell<TableCache>,
     trace: Trace,
 }
@@ -525,6 +527,8 @@ impl Model {
             customers: OnceCell::new(),
             exposure: OnceCell::new(),
             revenue: OnceCell::new(),
+            mrr_of: OnceCell::new(),
+            slas: OnceCell::new(),
             cache: RefCell::new(TableCache::default()),
             trace,
         }
@@ -604,13 +608,23 @@ impl Model {
                     self.exposure()?,
                     self.cal()?,
                 );
-                // Every column of the SLAs.
-                let slas = src
-                    .scan(DatasetKind::Slas)?
-                    .collect()
-                    .map_err(Error::polars("reading slas"))?;
-                let mrr = mrr::MonthlyMrr::build(self.revenue()?, cu);
-                sla::build(&slas, &mrr, inc, cu, ex, cal, which, extras, only)
+                let terms = once(&self.slas, self.trace, "model: slas", || {
+                    // Every column of the SLAs.
+                    let slas = src
+                        .scan(DatasetKind::Slas)?
+                        .collect()
+                        .map_err(Error::polars("reading slas"))?;
+                    sla::Terms::new(slas, inc, cu)
+                })?;
+                let revenue = self.revenue()?;
+                let of = once(
+                    &self.mrr_of,
+                    self.trace,
+                    "model: revenue by customer",
+                    || Ok(mrr::customer_numbers(revenue, cu)),
+                )?;
+                let mrr = mrr::MonthlyMrr { revenue, of };
+                sla::build(terms, &mrr, inc, cu, ex, cal, which, extras, only)
             };
         let window = scoped.window;
         let overlapping = window.map_or(sla::Which::All, sla::Which::Overlapping);

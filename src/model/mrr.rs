@@ -199,26 +199,28 @@ impl Revenue {
     }
 }
 
+/// Each customer's number in the revenue (by position in [`Customers::list`]; `None`: no
+/// revenue), for [`MonthlyMrr`]: built once per run, as the revenue is.
+pub(crate) fn customer_numbers(revenue: &Revenue, cu: &Customers) -> Vec<Option<u32>> {
+    let mut of = vec![None; cu.list.len()];
+    for (k, name) in revenue.names.iter().enumerate() {
+        // Revenue of a customer the lake does not know is not looked up.
+        if let Some(&ci) = cu.index.get(name.as_str()) {
+            of[ci] = Some(k as u32);
+        }
+    }
+    of
+}
+
 /// MRR per customer (by position in [`Customers::list`]) and month number (year × 12 +
 /// month0): the SLA period fee's lookup, over the run's [`Revenue`].
 pub(crate) struct MonthlyMrr<'a> {
-    /// Per customer of the list: its number in the revenue, if it has any.
-    of: Vec<Option<u32>>,
-    revenue: &'a Revenue,
+    pub revenue: &'a Revenue,
+    /// [`customer_numbers`] of the revenue.
+    pub of: &'a [Option<u32>],
 }
 
-impl<'a> MonthlyMrr<'a> {
-    pub fn build(revenue: &'a Revenue, cu: &Customers) -> MonthlyMrr<'a> {
-        let mut of = vec![None; cu.list.len()];
-        for (k, name) in revenue.names.iter().enumerate() {
-            // Revenue of a customer the lake does not know is not looked up.
-            if let Some(&ci) = cu.index.get(name.as_str()) {
-                of[ci] = Some(k as u32);
-            }
-        }
-        MonthlyMrr { of, revenue }
-    }
-
+impl MonthlyMrr<'_> {
     /// The customer's MRR in the month, if the revenue has any row for it.
     pub fn get(&self, ci: usize, month_no: i32) -> Option<f64> {
         let (months, mrr) = self.revenue.customer(self.of[ci]? as usize);

@@ -246,53 +246,73 @@ impl<'c> Bounds<'c> {
     }
 }
 
-/// Each SLA's severity filter, by number, and the filters: `None` (every severity) for a null
-/// or empty list, else the incidents' severity labels it names, sorted (a name no incident
-/// carries matches none). SLAs share a handful of filters.
-#[allow(clippy::type_complexity)]
-fn severity_filters(
-    slas: &DataFrame,
-    inc: &Incidents,
-) -> Result<(Vec<u32>, Vec<Option<Vec<u32>>>)> {
-    let lists = slas
-        .column("severities")
-        .and_then(|c| c.list().cloned())
-        .map_err(crate::error::Error::polars("model: column severities"))?;
-    let mut filters: Vec<Option<Vec<u32>>> = vec![None];
-    let mut known: PlHashMap<Vec<u32>, u32> = PlHashMap::default();
-    let mut buf: Vec<u32> = Vec::new();
-    let mut of = Vec::with_capacity(lists.len());
-    for l in lists.amortized_iter() {
-        let names = l.as_ref().and_then(|s| s.as_ref().str().ok().cloned());
-        let mut named = false;
-        buf.clear();
-        for name in names.iter().flat_map(|n| n.iter().flatten()) {
-            named = true;
-            buf.extend(inc.labels.get(name));
-        }
-        if !named {
-            of.push(0);
-            continue;
-        }
-        buf.sort_unstable();
-        let k = match known.get(buf.as_slice()) {
-            Some(&k) => k,
-            None => {
-                filters.push(Some(buf.clone()));
-                known.insert(buf.clone(), filters.len() as u32 - 1);
-                filters.len() as u32 - 1
+/// The SLA rows of a run, with what every SLA pass looks up the same way: read and resolved
+/// once per run (a report makes four passes over 3.5 M SLAs at 10 M incidents).
+pub(crate) struct Terms {
+    /// Every column of the SLAs, in lake order.
+    slas: DataFrame,
+    /// Each row's customer (position in [`Customers::list`]); `None`: no id, or not a customer
+    /// the lake knows.
+    customer: Vec<Option<u32>>,
+    /// Each row's severity filter, an index into `filters`.
+    sev_of: Vec<u32>,
+    /// Severity filters: `None` (every severity) for a null or empty list, else the incident
+    /// severity labels the list names, sorted (a name no incident carries matches none). SLAs
+    /// share a handful.
+    filters: Vec<Option<Vec<u32>>>,
+}
+
+impl Terms {
+    pub fn new(slas: DataFrame, inc: &Incidents, cu: &Customers) -> Result<Terms> {
+        let customer = texts(&slas, "customer_id")?
+            .iter()
+            .map(|c| c.and_then(|c| cu.index.get(c)).map(|&ci| ci as u32))
+            .collect();
+        let lists = slas
+            .column("severities")
+            .and_then(|c| c.list().cloned())
+            .map_err(crate::error::Error::polars("model: column severities"))?;
+        let mut filters: Vec<Option<Vec<u32>>> = vec![None];
+        let mut known: PlHashMap<Vec<u32>, u32> = PlHashMap::default();
+        let mut buf: Vec<u32> = Vec::new();
+        let mut sev_of = Vec::with_capacity(lists.len());
+        for l in lists.amortized_iter() {
+            let names = l.as_ref().and_then(|s| s.as_ref().str().ok().cloned());
+            let mut named = false;
+            buf.clear();
+            for name in names.iter().flat_map(|n| n.iter().flatten()) {
+                named = true;
+                buf.extend(inc.labels.get(name));
             }
-        };
-        of.push(k);
+            if !named {
+                sev_of.push(0);
+                continue;
+            }
+            buf.sort_unstable();
+            let k = match known.get(buf.as_slice()) {
+                Some(&k) => k,
+                None => {
+                    filters.push(Some(buf.clone()));
+                    known.insert(buf.clone(), filters.len() as u32 - 1);
+                    filters.len() as u32 - 1
+                }
+            };
+            sev_of.push(k);
+        }
+        Ok(Terms {
+            slas,
+            customer,
+            sev_of,
+            filters,
+        })
     }
-    Ok((of, filters))
 }
 
 /// The SLA periods `which` asks for, and the `extras`; with `only`, just the SLAs of the
 /// customers it marks (by position in [`Customers::list`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
-    slas: &DataFrame,
+    terms: &Terms,
     mrr: &mrr::MonthlyMrr,
     inc: &Incidents,
     cu: &Customers,
@@ -304,10 +324,10 @@ pub(crate) fn build(
 ) -> Result<Built> {
     // Columns read in place, row by row, not copied into vectors: at 10 M incidents there
     // are 3.5 M SLAs, and each pass over them fresh memory to fill.
+    let slas = &terms.slas;
     let column = |name: &str| texts(slas, name);
-    let (ids, cust, asset, metric, period, tiers) = (
+    let (ids, asset, metric, period, tiers) = (
         column("sla_id")?,
-        column("customer_id")?,
         column("asset_id")?,
         column("metric")?,
         column("period")?,
@@ -316,7 +336,6 @@ pub(crate) fn build(
     let target = float_col(slas, "target")?;
     let from = int_col(slas, "valid_from")?;
     let to = int_col(slas, "valid_to")?;
-    let (sev_of, sev_filters) = severity_filters(slas, inc)?;
 
     let mut p = Cols::default();
     let mut si = IncCols::default();
@@ -341,15 +360,14 @@ pub(crate) fn build(
     sh.sum = extras.credit_by_asset;
 
     for r in 0..slas.height() {
-        let (Some(cid), Some(m), Some(tgt)) = (cust.get(r), metric.get(r), target.get(r)) else {
+        let (Some(ci), Some(m), Some(tgt)) = (terms.customer[r], metric.get(r), target.get(r))
+        else {
             continue;
         };
         if credits_only && m != "availability" {
             continue;
         }
-        let Some(&ci) = cu.index.get(cid) else {
-            continue;
-        };
+        let ci = ci as usize;
         if only.is_some_and(|keep| !keep[ci]) {
             continue;
         }
@@ -421,8 +439,8 @@ pub(crate) fn build(
             .filter(|&i| in_scope(inc.list[i as usize].asset))
             .collect();
         // Severities in scope (None: all).
-        let sev_key = sev_of[r] as usize;
-        let sev_filter = &sev_filters[sev_key];
+        let sev_key = terms.sev_of[r] as usize;
+        let sev_filter = &terms.filters[sev_key];
         let sev_ok = |x: &Incident| sev_filter.as_ref().is_none_or(|v| v.contains(&x.severity));
         // Availability: the downtime the SLA's assets cause this customer: their group's (or,
         // for an SLA scoped to an asset, that of the scoped assets), plus the excess of the
