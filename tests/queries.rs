@@ -940,3 +940,42 @@ fn customers_sharing_assets_keep_their_own_named_incidents() {
     assert_eq!(num(&df, "sla_id", "S2-X-AV", "downtime_minutes"), 60.0);
     assert_eq!(num(&df, "sla_id", "S1-Y-AV", "downtime_minutes"), 105.0);
 }
+
+#[test]
+fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
+    // A query with a period reads only the revenue months near it for the SLA fees; `sql`
+    // (no period) builds every SLA period from the whole revenue history. The fees of the
+    // periods they share must agree.
+    let w = Work::with_sample();
+    w.write(
+        "mine/fees.sql",
+        "WITH p AS (SELECT * FROM params)\nSELECT s.sla_id, s.period, s.period_fee FROM sla_periods s CROSS JOIN p\nWHERE s.period_start < p.period_end AND s.period_end > p.period_start\nORDER BY s.sla_id, s.period\n",
+    );
+    w.write(
+        "mine/fees.toml",
+        "title = \"fees\"\nquestion = \"q\"\n[[params]]\nname = \"period\"\ntype = \"period\"\ndoc = \"d\"\n\
+         [[columns]]\nname = \"sla_id\"\ndoc = \"d\"\n[[columns]]\nname = \"period\"\ndoc = \"d\"\n\
+         [[columns]]\nname = \"period_fee\"\ndoc = \"d\"\n",
+    );
+    let near = w.ok(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        "2026-11-01",
+        "--queries",
+        "mine",
+        "query",
+        "run",
+        "fees",
+        "--param",
+        "period=2026-Q3",
+        "--format",
+        "csv",
+    ]);
+    let whole = w.ok(&[
+        "--lake", "lake", "--as-of", "2026-11-01", "sql", "--format", "csv",
+        "SELECT sla_id, period, period_fee FROM sla_periods WHERE period IN ('2026-07', '2026-08', '2026-09', '2026-Q3') ORDER BY sla_id, period",
+    ]);
+    assert!(near.lines().count() > 100, "{near}");
+    assert_eq!(near, whole);
+}

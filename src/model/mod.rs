@@ -616,14 +616,31 @@ impl Model {
                         .map_err(Error::polars("reading slas"))?;
                     sla::Terms::new(slas, inc, cu)
                 })?;
-                let revenue = self.revenue()?;
-                let of = once(
-                    &self.mrr_of,
-                    self.trace,
-                    "model: revenue by customer",
-                    || Ok(mrr::customer_numbers(revenue, cu)),
-                )?;
-                let mrr = mrr::MonthlyMrr { revenue, of };
+                // The fee's MRR: from the run's revenue if a table built it; else, for a
+                // window, from only the months near it (a single query over one period then
+                // reads a fraction of the history, and holds none of it after).
+                let near;
+                let own_of;
+                let mrr = match (self.revenue.get(), which) {
+                    (None, sla::Which::Overlapping(w)) => {
+                        near = mrr::Revenue::build(&self.revenue_rows(Some(w))?)?;
+                        own_of = mrr::customer_numbers(&near, cu);
+                        mrr::MonthlyMrr {
+                            revenue: &near,
+                            of: &own_of,
+                        }
+                    }
+                    _ => {
+                        let revenue = self.revenue()?;
+                        let of = once(
+                            &self.mrr_of,
+                            self.trace,
+                            "model: revenue by customer",
+                            || Ok(mrr::customer_numbers(revenue, cu)),
+                        )?;
+                        mrr::MonthlyMrr { revenue, of }
+                    }
+                };
                 sla::build(terms, &mrr, inc, cu, ex, cal, which, extras, only)
             };
         let window = scoped.window;
@@ -777,11 +794,26 @@ impl Model {
     /// MRR per customer and month, from every revenue row: built once per run.
     fn revenue(&self) -> Result<&mrr::Revenue> {
         once(&self.revenue, self.trace, "model: revenue", || {
-            mrr::Revenue::build(&read(
+            mrr::Revenue::build(&self.revenue_rows(None)?)
+        })
+    }
+
+    /// Revenue rows (customer, month, MRR); with a window, only the months within 100 days of
+    /// it (enough for the quarters that overlap it).
+    fn revenue_rows(&self, window: Option<Window>) -> Result<DataFrame> {
+        let keep = window.map(|w| {
+            let day = |t: i64| t.div_euclid(reach::DAY) as i32;
+            let lo = lit(day(w.start) - 100).cast(DataType::Date);
+            let hi = lit(day(w.end) + 100).cast(DataType::Date);
+            col("month").gt_eq(lo).and(col("month").lt_eq(hi))
+        });
+        self.trace.time("model: revenue rows", || {
+            read_where(
                 &*self.src,
                 DatasetKind::Revenue,
                 &["customer_id", "month", "mrr"],
-            )?)
+                keep,
+            )
         })
     }
 }
