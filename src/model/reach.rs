@@ -105,7 +105,7 @@ pub(crate) fn incident_reach(
         n.push(count);
         arr.push(a);
     }
-    let mut columns = cols.columns();
+    let mut columns = cols.columns(cal);
     columns.extend([
         Column::new("names_customers".into(), named),
         Column::new("customers_reached".into(), n),
@@ -122,7 +122,8 @@ struct IncidentCols<'a> {
     sev: Vec<&'a str>,
     imp: Vec<&'a str>,
     start: Vec<i64>,
-    month: Vec<Option<String>>,
+    /// Index into the calendar's months (its label is written once per month, not per row).
+    month: Vec<Option<u32>>,
     down: Vec<f64>,
     open: Vec<bool>,
 }
@@ -134,19 +135,24 @@ impl<'a> IncidentCols<'a> {
         self.sev.push(inc.severity(x));
         self.imp.push(inc.impact(x));
         self.start.push(x.started);
-        self.month.push(cal.label(x.started));
+        self.month.push(cal.index(x.started).map(|i| i as u32));
         self.down.push(x.downtime());
         self.open.push(x.open);
     }
 
-    fn columns(self) -> Vec<Column> {
+    fn columns(self, cal: &Calendar) -> Vec<Column> {
+        let labels: Vec<String> = cal.months.iter().map(|p| p.label()).collect();
+        let mut month = StringChunkedBuilder::new("month".into(), self.month.len());
+        for i in self.month {
+            month.append_option(i.map(|i| labels[i as usize].as_str()));
+        }
         vec![
             Column::new("incident_id".into(), self.id),
             Column::new("asset_id".into(), self.asset),
             Column::new("severity".into(), self.sev),
             Column::new("impact".into(), self.imp),
             Column::new("started_at".into(), self.start),
-            Column::new("month".into(), self.month),
+            month.finish().into_column(),
             Column::new("downtime_minutes".into(), self.down),
             Column::new("is_open".into(), self.open),
         ]
@@ -553,7 +559,7 @@ pub(crate) fn customer_incidents(
         }
     }
     let mut columns = vec![Column::new("customer_id".into(), cid)];
-    columns.extend(cols.columns());
+    columns.extend(cols.columns(cal));
     frame(columns, &["started_at"])
 }
 
