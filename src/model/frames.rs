@@ -34,10 +34,14 @@ pub fn float_col(df: &DataFrame, name: &str) -> Result<Float64Chunked> {
     Ok(c.f64().map_err(Error::polars("model"))?.clone())
 }
 
-/// A text column built from borrowed values by a builder sized once.
-pub fn text<'a>(name: &str, values: impl ExactSizeIterator<Item = &'a str>) -> Column {
+/// A text column built from borrowed values (`&str`, or `Option<&str>` for nulls) by a
+/// builder sized once.
+pub fn text<'a, V: Into<Option<&'a str>>>(
+    name: &str,
+    values: impl ExactSizeIterator<Item = V>,
+) -> Column {
     let mut b = StringChunkedBuilder::new(name.into(), values.len());
-    values.for_each(|v| b.append_value(v));
+    values.for_each(|v| b.append_option(v.into()));
     b.finish().into_column()
 }
 

@@ -15,7 +15,7 @@ use chrono::Datelike;
 use polars::prelude::*;
 use std::cmp::Ordering;
 
-/// Movement kinds, by the code [`walk`] gives them.
+/// Movement kinds, by the code [`Revenue::walk`] gives them.
 const KINDS: [&str; 6] = [
     "new",
     "reactivation",
@@ -41,10 +41,9 @@ struct Movement {
     amount: f64,
 }
 
-/// Every customer's MRR per month, summed over the revenue rows: read once per run and shared
-/// by the movements, the monthly sums and the SLA fee lookup (each read the revenue and built
-/// its own before; at 51 M revenue rows that was 3–6 s a table). Customers are in id order,
-/// each with its months in order, in flat arrays (12 bytes a month).
+/// Every customer's MRR per month, summed over the revenue rows: built once per run and
+/// shared by the movements, the monthly sums and the SLA fee lookup. Customers are in id
+/// order, each with its months in order, in flat arrays (12 bytes a month).
 pub(crate) struct Revenue {
     /// Customer ids in order.
     names: Vec<PlSmallStr>,

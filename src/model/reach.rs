@@ -10,7 +10,7 @@
 
 use super::base::{Calendar, Customers, Incident, Incidents};
 use super::exposure::{Exposure, Reach, Tally};
-use super::frames::{frame, ints, strs};
+use super::frames::{frame, ints, strs, text};
 use super::intervals::{Segment, merge_max};
 use super::tables::segments_frame;
 use super::{MIN, Window};
@@ -142,17 +142,18 @@ impl<'a> IncidentCols<'a> {
 
     fn columns(self, cal: &Calendar) -> Vec<Column> {
         let labels: Vec<String> = cal.months.iter().map(|p| p.label()).collect();
-        let mut month = StringChunkedBuilder::new("month".into(), self.month.len());
-        for i in self.month {
-            month.append_option(i.map(|i| labels[i as usize].as_str()));
-        }
         vec![
             Column::new("incident_id".into(), self.id),
             Column::new("asset_id".into(), self.asset),
             Column::new("severity".into(), self.sev),
             Column::new("impact".into(), self.imp),
             Column::new("started_at".into(), self.start),
-            month.finish().into_column(),
+            text(
+                "month",
+                self.month
+                    .iter()
+                    .map(|i| i.map(|i| labels[i as usize].as_str())),
+            ),
             Column::new("downtime_minutes".into(), self.down),
             Column::new("is_open".into(), self.open),
         ]

@@ -540,44 +540,48 @@ pub(crate) fn build(
                         }
                         (n, bad)
                     };
-                    // Without rows and without a scope, the counts over the group's assets are
-                    // the same for every customer of the group with the same terms and window.
-                    let memo = (!extras.incidents && scope.is_none()).then_some((
-                        g as u32,
-                        sev_key,
-                        ack,
-                        tgt.to_bits(),
-                        ws,
-                        we,
-                    ));
-                    let known = memo.and_then(|k| group_counts.get(&k).copied());
-                    let (mut n, mut bad) = known.unwrap_or_default();
-                    // Without rows, each asset's running counts, shared by every SLA with the
-                    // same severities, metric and target.
-                    for &a in assets.iter().filter(|_| known.is_none()) {
-                        let (an, ab) = if extras.incidents {
-                            broad(a, &mut si)
-                        } else {
-                            let line = &ex.lines[a as usize];
-                            verdicts
-                                .entry((a, sev_key, ack, tgt.to_bits()))
-                                .or_insert_with(|| {
-                                    let mut no_rows = IncCols::default();
-                                    Verdicts::new(line.incidents.iter().map(|&i| {
-                                        let scoped = sev_ok(&inc.list[i as usize]);
-                                        (scoped, scoped && !judge(i, &mut no_rows, false))
-                                    }))
-                                })
-                                .within(line.bounds(ws, we))
-                        };
-                        n += an;
-                        bad += ab;
-                    }
-                    if let Some(k) = memo
-                        && known.is_none()
-                    {
-                        group_counts.insert(k, (n, bad));
-                    }
+                    // Over the SLA's assets: with rows, each broad incident judged; without,
+                    // each asset's running counts, shared by every SLA with the same
+                    // severities, metric and target.
+                    let mut over_assets = |si: &mut IncCols| {
+                        let (mut n, mut bad) = (0i64, 0i64);
+                        for &a in &assets {
+                            let (an, ab) = if extras.incidents {
+                                broad(a, si)
+                            } else {
+                                let line = &ex.lines[a as usize];
+                                verdicts
+                                    .entry((a, sev_key, ack, tgt.to_bits()))
+                                    .or_insert_with(|| {
+                                        let mut no_rows = IncCols::default();
+                                        Verdicts::new(line.incidents.iter().map(|&i| {
+                                            let scoped = sev_ok(&inc.list[i as usize]);
+                                            (scoped, scoped && !judge(i, &mut no_rows, false))
+                                        }))
+                                    })
+                                    .within(line.bounds(ws, we))
+                            };
+                            n += an;
+                            bad += ab;
+                        }
+                        (n, bad)
+                    };
+                    // Without rows and without a scope, the SLA's assets are its group's: the
+                    // counts are the same for every customer of the group with the same terms
+                    // and window.
+                    let (mut n, mut bad) = if !extras.incidents && scope.is_none() {
+                        let key = (g as u32, sev_key, ack, tgt.to_bits(), ws, we);
+                        match group_counts.get(&key) {
+                            Some(&counts) => counts,
+                            None => {
+                                let counts = over_assets(&mut si);
+                                group_counts.insert(key, counts);
+                                counts
+                            }
+                        }
+                    } else {
+                        over_assets(&mut si)
+                    };
                     for &i in &named {
                         let x = &inc.list[i as usize];
                         if x.started < ws || x.started >= we || !sev_ok(x) {
