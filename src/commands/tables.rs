@@ -11,7 +11,7 @@ use crate::output::{table, thousands};
 use crate::query::Session;
 use crate::schema::DatasetKind;
 use polars::prelude::*;
-use std::rc::Rc;
+use std::sync::Arc;
 
 fn columns(schema: &Schema) -> String {
     schema
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &TablesArgs) -> Result<()> {
     };
     // The schemas come from the empty lake; the rows, if asked for, from the lake.
     let empty = Model::new(
-        Rc::new(Empty),
+        Arc::new(Empty),
         ctx.as_of,
         ctx.tz,
         Policy::default(),

@@ -28,8 +28,8 @@ use exposure::Exposure;
 use polars::prelude::*;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::str::FromStr;
+use std::sync::Arc;
 
 const MIN: i64 = 60_000_000;
 
@@ -81,7 +81,7 @@ impl FromStr for Policy {
 }
 
 /// Where the model reads the lake's datasets from: the run's lake snapshot, or frames in tests.
-pub trait Source {
+pub trait Source: Send + Sync {
     /// A lazy scan of a dataset with its canonical columns.
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame>;
     /// The minimum of the dataset's time column ([`crate::schema::Dataset::time_column`]):
@@ -464,7 +464,7 @@ impl TableCache {
 
 /// The model of one run and policy: shared pieces built on first use, tables cached.
 pub struct Model {
-    src: Rc<dyn Source>,
+    src: Arc<dyn Source>,
     as_of: DateTime<Utc>,
     tz: Tz,
     policy: Policy,
@@ -511,7 +511,7 @@ fn once<'a, T>(
 
 impl Model {
     pub fn new(
-        src: Rc<dyn Source>,
+        src: Arc<dyn Source>,
         as_of: DateTime<Utc>,
         tz: Tz,
         policy: Policy,
@@ -552,11 +552,34 @@ impl Model {
             || Customers::load(&*self.src, self.as_of, self.tz),
         )
     }
-    fn exposure(&self) -> Result<&Exposure> {
+    /// Incidents, customers and the exposure built from both. The two inputs, when neither is
+    /// built yet, load side by side: each is a scan and then a walk in one thread, and the
+    /// machine has more than one core.
+    fn exposed(&self) -> Result<(&Incidents, &Customers, &Exposure)> {
+        if self.incidents.get().is_none() && self.customers.get().is_none() {
+            let (src, as_of, tz, policy, trace) =
+                (&*self.src, self.as_of, self.tz, self.policy, self.trace);
+            let (inc, cu) = std::thread::scope(|s| {
+                let cu = s.spawn(move || {
+                    trace.time("model: customers and exposure groups", || {
+                        Customers::load(src, as_of, tz)
+                    })
+                });
+                let inc = trace.time("model: incidents", || {
+                    Incidents::load(src, as_of.timestamp_micros(), policy)
+                });
+                let cu = cu.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (inc, cu)
+            });
+            // Set only if still empty: nothing else runs on this model meanwhile.
+            let _ = self.incidents.set(inc?);
+            let _ = self.customers.set(cu?);
+        }
         let (inc, cu, cal) = (self.incidents()?, self.customers()?, self.cal()?);
-        once(&self.exposure, self.trace, "model: exposure", || {
+        let ex = once(&self.exposure, self.trace, "model: exposure", || {
             Ok(Exposure::build(inc, cu, cal))
-        })
+        })?;
+        Ok((inc, cu, ex))
     }
 
     /// Build (or take from the cache) the derived table `name`.
@@ -602,12 +625,7 @@ impl Model {
         // The SLA pass; `only`: just the SLAs of the customers it marks.
         let sla =
             |which: sla::Which, extras: sla::Extras, only: Option<&[bool]>| -> Result<sla::Built> {
-                let (inc, cu, ex, cal) = (
-                    self.incidents()?,
-                    self.customers()?,
-                    self.exposure()?,
-                    self.cal()?,
-                );
+                let ((inc, cu, ex), cal) = (self.exposed()?, self.cal()?);
                 let terms = once(&self.slas, self.trace, "model: slas", || {
                     // Every column of the SLAs.
                     let slas = src
@@ -693,19 +711,17 @@ impl Model {
             "customer_groups" => reach::customer_groups(self.customers()?),
             "group_assets" => reach::group_assets(self.customers()?),
             "asset_exposure" => reach::asset_exposure(self.customers()?),
-            "incident_reach" => reach::incident_reach(
-                self.incidents()?,
-                self.customers()?,
-                self.exposure()?,
-                self.cal()?,
-            ),
-            "incident_named_customers" => reach::incident_named_customers(
-                self.incidents()?,
-                self.customers()?,
-                self.exposure()?,
-            ),
+            "incident_reach" => {
+                let (inc, cu, ex) = self.exposed()?;
+                reach::incident_reach(inc, cu, ex, self.cal()?)
+            }
+            "incident_named_customers" => {
+                let (inc, cu, ex) = self.exposed()?;
+                reach::incident_named_customers(inc, cu, ex)
+            }
             "availability_months" => {
-                reach::availability_months(self.exposure()?, self.customers()?, self.cal()?)
+                let (_, cu, ex) = self.exposed()?;
+                reach::availability_months(ex, cu, self.cal()?)
             }
             "customer_period" => {
                 let cal = self.cal()?;
@@ -713,17 +729,12 @@ impl Model {
                     start: cal.starts.first().copied().unwrap_or(cal.as_of),
                     end: cal.as_of,
                 });
-                reach::customer_period(
-                    self.incidents()?,
-                    self.customers()?,
-                    self.exposure()?,
-                    cal,
-                    w,
-                )
+                let (inc, cu, ex) = self.exposed()?;
+                reach::customer_period(inc, cu, ex, cal, w)
             }
             "churn_exposure" | "churn_exposure_assets" => {
                 let churn = churn_in(src, window)?;
-                let (inc, cu, ex) = (self.incidents()?, self.customers()?, self.exposure()?);
+                let (inc, cu, ex) = self.exposed()?;
                 if name == "churn_exposure" {
                     reach::churn_exposure(&churn, inc, cu, ex)
                 } else {
@@ -772,20 +783,17 @@ impl Model {
                     .expect("asked for"))
             }
             "asset_customers" => reach::asset_customers(self.customers()?),
-            "customer_incidents" => reach::customer_incidents(
-                self.incidents()?,
-                self.customers()?,
-                self.exposure()?,
-                self.cal()?,
-            ),
-            "customer_outages" => reach::customer_outages(
-                self.incidents()?,
-                self.customers()?,
-                self.exposure()?,
-                self.cal()?,
-            ),
+            "customer_incidents" => {
+                let (inc, cu, ex) = self.exposed()?;
+                reach::customer_incidents(inc, cu, ex, self.cal()?)
+            }
+            "customer_outages" => {
+                let (inc, cu, ex) = self.exposed()?;
+                reach::customer_outages(inc, cu, ex, self.cal()?)
+            }
             "customer_months" => {
-                reach::customer_months(self.exposure()?, self.customers()?, self.cal()?)
+                let (_, cu, ex) = self.exposed()?;
+                reach::customer_months(ex, cu, self.cal()?)
             }
             other => Err(Error::Usage(format!("no derived table named `{other}`"))),
         }

@@ -15,7 +15,7 @@ use crate::schema::DatasetKind;
 use catalog::{ParamType, Query, QueryEngine};
 use polars::prelude::*;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One run's access to the lake: a snapshot of it (read lazily, under the reader's lock), the
 /// derived model per availability policy (each table built once, when a query first names it),
@@ -23,7 +23,7 @@ use std::rc::Rc;
 pub struct Session<'a> {
     pub ctx: &'a Context,
     pub queries: Vec<Query>,
-    snapshot: Rc<Snapshot>,
+    snapshot: Arc<Snapshot>,
     models: BTreeMap<&'static str, Model>,
 }
 
@@ -39,7 +39,7 @@ impl<'a> Session<'a> {
         Ok(Session {
             ctx,
             queries: catalog::load_all(ctx.queries.as_deref())?,
-            snapshot: Rc::new(Snapshot::open(&ctx.lake)?),
+            snapshot: Arc::new(Snapshot::open(&ctx.lake)?),
             models: BTreeMap::new(),
         })
     }
