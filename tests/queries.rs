@@ -979,3 +979,42 @@ fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
     assert!(near.lines().count() > 100, "{near}");
     assert_eq!(near, whole);
 }
+
+/// The tables a run asks to be built ahead, in a second thread (as the executive report
+/// does), give the same answers as those its own thread builds when a query reads them.
+#[test]
+fn tables_built_ahead_give_the_same_answers() {
+    use opsintel::context::Context;
+    use opsintel::query::Session;
+    let w = Work::with_sample();
+    let ctx = Context::resolve(
+        Some(w.path("lake")),
+        Some("2026-11-01"),
+        None,
+        Some(repo().join("queries")),
+    )
+    .unwrap();
+    let arg = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let runs: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("headline-kpis", vec![arg("period", "2026-Q3")]),
+        ("troublesome-components", vec![arg("period", "2026")]),
+        ("incident-trends", vec![arg("months", "12")]),
+        ("trailing-twelve-months", vec![]),
+    ];
+    let answers = |ahead: bool| {
+        let mut s = Session::open(&ctx).unwrap();
+        if ahead {
+            s.build_ahead(&runs).unwrap();
+            // Take the worker's tables, not the ones this thread would build first.
+            s.wait_ahead();
+        }
+        runs.iter()
+            .map(|(q, args)| s.answer(q, args).unwrap().df)
+            .collect::<Vec<_>>()
+    };
+    let (ahead, here) = (answers(true), answers(false));
+    for ((q, _), (a, h)) in runs.iter().zip(ahead.iter().zip(&here)) {
+        assert!(a.height() > 0, "{q}");
+        assert!(a.equals_missing(h), "{q}:\n{a}\n{h}");
+    }
+}

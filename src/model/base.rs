@@ -53,6 +53,7 @@ pub(crate) fn epoch_day(day: i64) -> NaiveDate {
 }
 
 /// The calendar of reporting months.
+#[derive(Clone)]
 pub(crate) struct Calendar {
     pub months: Vec<Period>,
     pub starts: Vec<i64>,

@@ -8,6 +8,7 @@
 //! (customers who depend on the same assets), so cost grows with incidents plus customers, not
 //! their product. Pure: frames in, frames out; the lake is reached only through [`Source`].
 
+mod ahead;
 mod base;
 mod exposure;
 mod frames;
@@ -419,6 +420,47 @@ pub struct Scoped {
 
 type CacheKey = (&'static str, u32, Option<Window>, Option<String>);
 
+/// A table's key in the run's cache: its name and what its scope depends on.
+fn cache_key(def: &TableDef, scoped: &Scoped) -> CacheKey {
+    match def.scope {
+        Scope::Run => (def.name, 0, None, None),
+        Scope::Trend => (def.name, scoped.trend_months, None, None),
+        Scope::Period => (def.name, 0, scoped.window, None),
+        Scope::PeriodAsset => (def.name, 0, scoped.window, scoped.asset.clone()),
+        Scope::Asset => (def.name, 0, None, scoped.asset.clone()),
+    }
+}
+
+/// The derived tables polars computes from the lake's scans alone, without the Rust model:
+/// those a run can build ahead in a second thread ([`Model::build_ahead`]).
+const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
+
+/// Build one of [`LAKE_TABLES`].
+fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> Result<DataFrame> {
+    match name {
+        "change_months" => {
+            tables::change_sums(tables::change_outcomes(src, cal, scoped.window)?, "month")
+        }
+        "change_assets" => {
+            let plan = tables::change_outcomes(src, cal, scoped.window)?;
+            // One asset's changes: the filter reaches the scan of the changes.
+            let plan = match &scoped.asset {
+                Some(a) => plan.filter(col("asset_id").eq(lit(a.as_str()))),
+                None => plan,
+            };
+            tables::change_sums(plan, "asset_id")
+        }
+        "incident_months" => trend::incident_months(
+            tables::incident_response_times(src, cal)?,
+            cal,
+            scoped.trend_months,
+        ),
+        other => Err(Error::Usage(format!(
+            "`{other}` is not built from the lake alone"
+        ))),
+    }
+}
+
 /// How much memory the cached derived tables of a run may hold together (polars' estimate).
 /// A report runs a dozen queries over one model; at 10 M incidents their tables together did
 /// not fit beside the model, so the least recently used go first (and are built again if a
@@ -476,6 +518,8 @@ pub struct Model {
     mrr_of: OnceCell<Vec<Option<u32>>>,
     slas: OnceCell<sla::Terms>,
     cache: RefCell<TableCache>,
+    /// Tables being built ahead in a second thread.
+    ahead: RefCell<ahead::Ahead<CacheKey>>,
     trace: Trace,
 }
 
@@ -530,6 +574,7 @@ impl Model {
             mrr_of: OnceCell::new(),
             slas: OnceCell::new(),
             cache: RefCell::new(TableCache::default()),
+            ahead: RefCell::default(),
             trace,
         }
     }
@@ -582,7 +627,6 @@ impl Model {
         Ok((inc, cu, ex))
     }
 
-    /// Build (or take from the cache) the derived table `name`.
     /// A derived table that is a polars plan over the lake (not built in Rust), so that SQL
     /// reading it fuses with it: its filters and aggregations run in the same plan as the scan
     /// and the row-level table is never materialised. `None` for tables built in Rust.
@@ -598,22 +642,52 @@ impl Model {
         }
     }
 
+    /// Start building, in a second thread, those of `wanted` that polars computes from the
+    /// lake alone ([`LAKE_TABLES`]), last first: a run that knows what it will read (the
+    /// executive report) gets them while its own thread builds the model. [`Model::table`]
+    /// takes each from there, or builds it itself if the worker has not started it.
+    pub fn build_ahead(&self, wanted: &[(&str, Scoped)]) -> Result<()> {
+        let mut jobs = Vec::new();
+        for (name, scoped) in wanted.iter().rev() {
+            let Some(def) = table_def(name).filter(|d| LAKE_TABLES.contains(&d.name)) else {
+                continue;
+            };
+            let key = cache_key(def, scoped);
+            if self.cache.borrow().tables.contains_key(&key) {
+                continue;
+            }
+            jobs.push((key, (def.name, scoped.clone())));
+        }
+        let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
+        self.ahead.borrow_mut().start(jobs, move |(name, scoped)| {
+            trace.time(&format!("table {name} (ahead)"), || {
+                lake_table(&*src, &cal, name, scoped)
+            })
+        });
+        Ok(())
+    }
+
+    /// Wait until the tables asked for by [`Model::build_ahead`] are built. A run need not:
+    /// [`Model::table`] waits for the one it takes; this is for tests that want the worker's
+    /// tables rather than their own thread's.
+    pub fn wait_ahead(&self) {
+        self.ahead.borrow_mut().wait();
+    }
+
     pub fn table(&self, name: &str, scoped: &Scoped) -> Result<DataFrame> {
         let def = table_def(name)
             .ok_or_else(|| Error::Usage(format!("no derived table named `{name}`")))?;
-        let key: CacheKey = match def.scope {
-            Scope::Run => (def.name, 0, None, None),
-            Scope::Trend => (def.name, scoped.trend_months, None, None),
-            Scope::Period => (def.name, 0, scoped.window, None),
-            Scope::PeriodAsset => (def.name, 0, scoped.window, scoped.asset.clone()),
-            Scope::Asset => (def.name, 0, None, scoped.asset.clone()),
-        };
+        let key = cache_key(def, scoped);
         if let Some(df) = self.cache.borrow_mut().get(&key) {
             return Ok(df);
         }
-        let df = self.trace.time(&format!("table {}", def.name), || {
-            self.build(def.name, scoped)
-        })?;
+        let ahead = self.ahead.borrow().take(&key);
+        let df = match ahead {
+            Some(built) => built?,
+            None => self.trace.time(&format!("table {}", def.name), || {
+                self.build(def.name, scoped)
+            })?,
+        };
         self.cache
             .borrow_mut()
             .insert(key, df.clone(), TABLE_CACHE_BYTES);
@@ -676,21 +750,9 @@ impl Model {
                 .expect("a plan")
                 .collect()
                 .map_err(Error::polars(format!("model: {name}"))),
-            "change_months" => tables::change_sums(
-                self.plan("change_outcomes", scoped)?.expect("a plan"),
-                "month",
-            ),
-            "change_assets" => tables::change_sums(
-                {
-                    // One asset's changes: the filter reaches the scan of the changes.
-                    let plan = self.plan("change_outcomes", scoped)?.expect("a plan");
-                    match &scoped.asset {
-                        Some(a) => plan.filter(col("asset_id").eq(lit(a.as_str()))),
-                        None => plan,
-                    }
-                },
-                "asset_id",
-            ),
+            "change_months" | "change_assets" | "incident_months" => {
+                lake_table(src, self.cal()?, name, scoped)
+            }
             "mrr_movements" => {
                 // With a period: its months and the one before (the churn rates' starting
                 // MRR).
@@ -701,11 +763,6 @@ impl Model {
                 mrr::movements(self.revenue()?, cal, from)
             }
             "mrr_months" => mrr::months(self.revenue()?, self.cal()?),
-            "incident_months" => trend::incident_months(
-                tables::incident_response_times(src, self.cal()?)?,
-                self.cal()?,
-                scoped.trend_months,
-            ),
             "incident_trend" => trend::table(&self.table("incident_months", scoped)?),
             "customer_status" => tables::customer_status(self.customers()?),
             "customer_groups" => reach::customer_groups(self.customers()?),

@@ -10,7 +10,7 @@ pub mod period;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::lake::Snapshot;
-use crate::model::{Model, Policy, Trace};
+use crate::model::{Model, Policy, Scoped, Trace};
 use crate::schema::DatasetKind;
 use catalog::{ParamType, Query, QueryEngine};
 use polars::prelude::*;
@@ -111,8 +111,8 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Run the canned query `name` with `given` parameters (`name=value` pairs, unparsed).
-    pub fn answer(&mut self, name: &str, given: &[(String, String)]) -> Result<Answer> {
+    /// The canned query `name` and its parameters resolved from `given` (`name=value` pairs).
+    fn resolve(&self, name: &str, given: &[(String, String)]) -> Result<(Query, params::Params)> {
         let query = catalog::find(&self.queries, name)?.clone();
         let p = params::resolve(
             &query.name,
@@ -122,6 +122,46 @@ impl<'a> Session<'a> {
             self.ctx.tz,
             &|t, v| self.has_id(t, v),
         )?;
+        Ok((query, p))
+    }
+
+    /// Tell the models which canned queries this run will answer, in order (name and given
+    /// parameters): the derived tables among them that polars builds from the lake alone
+    /// start building in a second thread ([`Model::build_ahead`]).
+    pub fn build_ahead(&mut self, runs: &[(&str, Vec<(String, String)>)]) -> Result<()> {
+        let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
+        // Per policy (a model each): the tables each query reads, with its scope.
+        let mut wanted: Vec<(Policy, Vec<(String, Scoped)>)> = Vec::new();
+        for (name, given) in runs {
+            let (query, p) = self.resolve(name, given)?;
+            let scoped = engine::scoped(&p, query.meta.months, as_of, tz);
+            let at = match wanted.iter().position(|(policy, _)| *policy == p.policy()) {
+                Some(i) => i,
+                None => {
+                    wanted.push((p.policy(), Vec::new()));
+                    wanted.len() - 1
+                }
+            };
+            for table in engine::tables_read(&query.sql) {
+                wanted[at].1.push((table, scoped.clone()));
+            }
+        }
+        for (policy, list) in wanted {
+            let list: Vec<(&str, Scoped)> =
+                list.iter().map(|(t, s)| (t.as_str(), s.clone())).collect();
+            self.model(policy).build_ahead(&list)?;
+        }
+        Ok(())
+    }
+
+    /// Wait until every model's tables built ahead are ready (see [`Model::wait_ahead`]).
+    pub fn wait_ahead(&self) {
+        self.models.values().for_each(Model::wait_ahead);
+    }
+
+    /// Run the canned query `name` with `given` parameters (`name=value` pairs, unparsed).
+    pub fn answer(&mut self, name: &str, given: &[(String, String)]) -> Result<Answer> {
+        let (query, p) = self.resolve(name, given)?;
         let df = self
             .sql_with(&query.sql, &p, query.meta.engine, query.meta.months)
             .map_err(|e| match e {

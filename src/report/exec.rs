@@ -207,46 +207,58 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
         ]
     };
     let policy_only = vec![("policy".to_string(), opts.policy.clone())];
-    let cur = session.answer("headline-kpis", &pp(&period))?;
-    let prev = session.answer("headline-kpis", &pp(&period.previous()))?;
-
-    let mut answers: Vec<Answer> = Vec::new();
-    for q in [
-        "sla-attainment",
-        "since-last-downtime",
-        "invest-next-dollar",
-        "churn-causes",
-    ] {
-        answers.push(session.answer(q, &pp(&period))?);
-    }
-    answers.push(session.answer("change-outcomes", &[("period".to_string(), period.label())])?);
-    let trouble = session.answer("troublesome-components", &pp(&period))?;
-    // The blast-radius example: the most troublesome component, else the most depended-on one.
-    let asset = super::str_at(&trouble.df, "asset_id", 0).or_else(|| most_depended_on(session));
-    answers.push(trouble);
-    if let Some(asset) = asset {
-        let mut args = policy_only.clone();
-        args.push(("asset".to_string(), asset));
-        answers.push(session.answer("blast-radius", &args)?);
-    }
     let mut top = pp(&period);
     top.push(("n".to_string(), "10".to_string()));
-    answers.push(session.answer("top-customers", &top)?);
-    answers.push(session.answer(
-        "incident-trends",
-        &[("months".to_string(), "12".to_string())],
-    )?);
-    answers.push(session.answer("trailing-twelve-months", &policy_only)?);
+    let months = |n: &str| vec![("months".to_string(), n.to_string())];
+    let mut heat_args = months("12");
+    heat_args.extend(policy_only.clone());
+    // The queries of the report, in order (blast-radius, whose asset comes from
+    // troublesome-components' answer, is run after it). What polars computes from the lake
+    // alone starts in a second thread while the model is built.
+    let runs: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("headline-kpis", pp(&period)),
+        ("headline-kpis", pp(&period.previous())),
+        ("sla-attainment", pp(&period)),
+        ("since-last-downtime", pp(&period)),
+        ("invest-next-dollar", pp(&period)),
+        ("churn-causes", pp(&period)),
+        (
+            "change-outcomes",
+            vec![("period".to_string(), period.label())],
+        ),
+        ("troublesome-components", pp(&period)),
+        ("top-customers", top),
+        ("incident-trends", months("12")),
+        ("trailing-twelve-months", policy_only.clone()),
+        ("downtime-by-month", heat_args),
+    ];
+    session.build_ahead(&runs)?;
+    let mut answered = Vec::with_capacity(runs.len());
+    for (q, args) in &runs {
+        answered.push(session.answer(q, args)?);
+        if *q == "troublesome-components" {
+            // The blast-radius example: the most troublesome component, else the most
+            // depended-on one.
+            let trouble = answered.last().expect("just answered");
+            let asset =
+                super::str_at(&trouble.df, "asset_id", 0).or_else(|| most_depended_on(session));
+            if let Some(asset) = asset {
+                let mut args = policy_only.clone();
+                args.push(("asset".to_string(), asset));
+                answered.push(session.answer("blast-radius", &args)?);
+            }
+        }
+    }
+    let heat = answered.pop().expect("downtime-by-month");
+    let mut answered = answered.into_iter();
+    let (cur, prev) = (
+        answered.next().expect("headline-kpis"),
+        answered.next().expect("headline-kpis, previous period"),
+    );
+    let answers: Vec<Answer> = answered.collect();
 
     // Extra charts shown beside a section's own: where and when downtime hit, with the
     // troublesome components.
-    let heat = session.answer(
-        "downtime-by-month",
-        &[
-            ("months".to_string(), "12".to_string()),
-            ("policy".to_string(), opts.policy.clone()),
-        ],
-    )?;
     let mut charts = Vec::new();
     let mut sections = Vec::new();
     for a in &answers {

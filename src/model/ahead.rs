@@ -1,0 +1,232 @@
+//! Tables built ahead, in a second thread. A run that knows which tables it will read (the
+//! executive report runs a dozen queries over one model) hands the model the ones that are
+//! polars plans over the lake alone; one worker thread builds them, latest-needed first, while
+//! the run's own thread builds the Rust model, which mostly keeps one core busy.
+//!
+//! Each table has a slot. The run's thread that reaches a table first takes it: a table the
+//! worker has not started is built by the run's thread (the worker skips it), one it is
+//! building is waited for, one it has built is taken as is. So a table is built once, by
+//! whichever thread gets there first, and the answer is the same either way.
+
+use crate::error::Result;
+use polars::prelude::DataFrame;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+enum State {
+    Queued,
+    Running,
+    Done(Result<DataFrame>),
+    /// Taken by the run's thread, or given up (a build that panicked is built again there).
+    Taken,
+}
+
+struct Slot {
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn finish(&self, state: State) {
+        *self.lock() = state;
+        self.done.notify_all();
+    }
+}
+
+/// The tables being built ahead, by key, and the worker building them.
+pub(crate) struct Ahead<K> {
+    slots: HashMap<K, Arc<Slot>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl<K> Default for Ahead<K> {
+    fn default() -> Self {
+        Ahead {
+            slots: HashMap::new(),
+            worker: None,
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone + Send + 'static> Ahead<K> {
+    /// Start one worker building `jobs` in order (keys already queued are skipped): `build`
+    /// makes a table from its job. Jobs queued by an earlier call are not waited for.
+    pub fn start<J: Send + 'static>(
+        &mut self,
+        jobs: Vec<(K, J)>,
+        build: impl Fn(&J) -> Result<DataFrame> + Send + 'static,
+    ) {
+        let mut queue = Vec::with_capacity(jobs.len());
+        for (key, job) in jobs {
+            if self.slots.contains_key(&key) {
+                continue;
+            }
+            let slot = Arc::new(Slot {
+                state: Mutex::new(State::Queued),
+                done: Condvar::new(),
+            });
+            self.slots.insert(key, slot.clone());
+            queue.push((slot, job));
+        }
+        if queue.is_empty() {
+            return;
+        }
+        let previous = self.worker.take();
+        self.worker = Some(std::thread::spawn(move || {
+            // One worker at a time: the machine has few cores and each build uses them all.
+            if let Some(w) = previous {
+                let _ = w.join();
+            }
+            for (slot, job) in queue {
+                {
+                    let mut state = slot.lock();
+                    if !matches!(*state, State::Queued) {
+                        continue;
+                    }
+                    *state = State::Running;
+                }
+                let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&job)));
+                slot.finish(match built {
+                    Ok(r) => State::Done(r),
+                    Err(_) => State::Taken,
+                });
+            }
+        }));
+    }
+
+    /// The table for `key` if the worker built it (waiting while it builds); `None` if it was
+    /// not asked for, not started (the worker will now skip it) or already taken.
+    pub fn take(&self, key: &K) -> Option<Result<DataFrame>> {
+        let slot = self.slots.get(key)?;
+        let mut state = slot.lock();
+        loop {
+            match std::mem::replace(&mut *state, State::Taken) {
+                State::Running => {
+                    *state = State::Running;
+                    state = slot
+                        .done
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                State::Done(r) => return Some(r),
+                State::Queued | State::Taken => return None,
+            }
+        }
+    }
+}
+
+impl<K> Ahead<K> {
+    /// Wait until the worker has built (or given up) everything queued.
+    pub fn wait(&mut self) {
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl<K> Drop for Ahead<K> {
+    /// Give up what the worker has not started, and wait for the build it is in.
+    fn drop(&mut self) {
+        for slot in self.slots.values() {
+            let mut state = slot.lock();
+            if matches!(*state, State::Queued) {
+                *state = State::Taken;
+            }
+        }
+        self.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::*;
+    use std::sync::mpsc;
+
+    fn frame(n: i64) -> Result<DataFrame> {
+        Ok(df!("n" => [n]).unwrap())
+    }
+
+    fn value(r: Option<Result<DataFrame>>) -> Option<i64> {
+        r.map(|r| {
+            r.unwrap()
+                .column("n")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .get(0)
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn built_tables_are_taken_once_and_unknown_keys_are_not_there() {
+        let mut ahead: Ahead<&'static str> = Ahead::default();
+        let (tx, rx) = mpsc::channel();
+        ahead.start(vec![("a", 1), ("b", 2)], move |&n| {
+            tx.send(n).unwrap();
+            frame(n * 10)
+        });
+        // Both built, in the order given.
+        assert_eq!((rx.recv().unwrap(), rx.recv().unwrap()), (1, 2));
+        assert_eq!(value(ahead.take(&"b")), Some(20));
+        assert_eq!(value(ahead.take(&"a")), Some(10));
+        assert_eq!(value(ahead.take(&"a")), None);
+        assert_eq!(value(ahead.take(&"c")), None);
+    }
+
+    #[test]
+    fn a_table_not_yet_started_is_left_to_the_caller_and_a_running_one_is_waited_for() {
+        let mut ahead: Ahead<&'static str> = Ahead::default();
+        // The first build waits until the test lets it go, so the second is still queued.
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel();
+        let go_rx = Mutex::new(go_rx);
+        ahead.start(vec![("slow", 1), ("next", 2)], move |&n| {
+            started_tx.send(n).unwrap();
+            if n == 1 {
+                go_rx.lock().unwrap().recv().unwrap();
+            }
+            frame(n)
+        });
+        assert_eq!(started_rx.recv().unwrap(), 1);
+        // "next" has not started: the caller builds it, and the worker must not.
+        assert_eq!(value(ahead.take(&"next")), None);
+        // "slow" is running: take waits for it.
+        let waiter = std::thread::spawn(move || {
+            go_tx.send(()).unwrap();
+        });
+        assert_eq!(value(ahead.take(&"slow")), Some(1));
+        waiter.join().unwrap();
+        drop(ahead);
+        // The worker never started "next".
+        assert!(started_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn an_error_is_handed_over_and_a_panic_leaves_the_table_to_the_caller() {
+        let mut ahead: Ahead<&'static str> = Ahead::default();
+        let (tx, rx) = mpsc::channel();
+        ahead.start(vec![("bad", 1), ("boom", 2), ("after", 3)], move |&n| {
+            let r = match n {
+                1 => Err(crate::error::Error::Usage("no such table".into())),
+                2 => panic!("a bug in a build"),
+                _ => frame(n),
+            };
+            tx.send(n).unwrap();
+            r
+        });
+        // The worker goes on after a panic.
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert_eq!(rx.recv().unwrap(), 3);
+        assert!(matches!(ahead.take(&"bad"), Some(Err(_))));
+        assert_eq!(value(ahead.take(&"boom")), None);
+        assert_eq!(value(ahead.take(&"after")), Some(3));
+    }
+}
