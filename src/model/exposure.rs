@@ -476,14 +476,208 @@ fn group_day_runs(
     (base_days, sweep(&rest, &groups_of, n_groups, days))
 }
 
-/// Day runs per group: one pass over every asset's segments in time order, each group
-/// counting its down assets per weight level; when a group's weight changes, the span just
-/// ended goes to its days.
+/// How the sweep finds the groups an asset's change moves (production asks for the cheaper;
+/// tests compare the two).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(not(test), allow(dead_code))]
+enum Walk {
+    /// Per change, the cheaper of the two below.
+    Cheaper,
+    /// Look at every group whose closure holds the asset.
+    Members,
+    /// Word-wide operations on sets of groups, then only the groups that move.
+    Bits,
+}
+
+/// Day runs per group: one pass over every asset's segments in time order. Each group has a
+/// level (the heaviest weight among its down assets, or up) and holds it since some time; when
+/// an asset goes down or up, the groups whose level that changes are moved, and the span a
+/// group just ended at its old level goes to its days. Exact microseconds: the same sums
+/// whichever [`Walk`] finds the groups.
 fn sweep(
     segs: &[Vec<Segment>],
     groups_of: &[Vec<u32>],
     n_groups: usize,
     days: &[i64],
+) -> Vec<DayRuns> {
+    sweep_with(segs, groups_of, n_groups, days, Walk::Cheaper)
+}
+
+/// Set or clear bit `i` of a bit set.
+fn set_bit(bits: &mut [u64], i: usize, on: bool) {
+    if on {
+        bits[i / 64] |= 1 << (i % 64);
+    } else {
+        bits[i / 64] &= !(1 << (i % 64));
+    }
+}
+
+/// Whether two bit sets share a bit.
+fn meet(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+/// The sweep's state: which assets are down at each level, each group's level and since when,
+/// and the groups at each level as bit sets.
+struct Sweep<'a> {
+    n_levels: usize,
+    n_groups: usize,
+    days: &'a [i64],
+    /// Open segments per asset and level.
+    open: Vec<u32>,
+    /// Per level: its down assets (`aw` words each).
+    down: Vec<u64>,
+    /// Per level, and n_levels for up: its groups (`gw` words each).
+    at: Vec<u64>,
+    level: Vec<usize>,
+    /// Since when each group holds its level, and the index of that time's day.
+    since: Vec<(i64, usize)>,
+    /// The day of the time being swept (times only grow).
+    day: usize,
+    /// Per group: its assets (`aw` words each).
+    assets_of: Vec<u64>,
+    /// Per asset: its groups (`gw` words each).
+    groups_bits: Vec<u64>,
+    aw: usize,
+    gw: usize,
+    /// Microseconds per day, group and level, day-major: the groups that move at one time
+    /// add to the same few kilobytes.
+    per_day: Vec<i64>,
+}
+
+impl Sweep<'_> {
+    fn down_at(&self, l: usize) -> &[u64] {
+        &self.down[l * self.aw..(l + 1) * self.aw]
+    }
+
+    fn group_assets(&self, g: usize) -> &[u64] {
+        &self.assets_of[g * self.aw..(g + 1) * self.aw]
+    }
+
+    /// The level of group `g` counting only levels from `from` on.
+    fn level_from(&self, g: usize, from: usize) -> usize {
+        (from..self.n_levels)
+            .find(|&l| meet(self.group_assets(g), self.down_at(l)))
+            .unwrap_or(self.n_levels)
+    }
+
+    /// Move the sweep to time `t` (never earlier than the last): its day, as [`add_days`]
+    /// counts them (a time before the first boundary is in the first day).
+    fn seek(&mut self, t: i64) {
+        while self.day + 1 < self.days.len() && self.days[self.day + 1] <= t {
+            self.day += 1;
+        }
+    }
+
+    /// Move group `g` to level `to` at the sweep's time `t`; the span it held its old level
+    /// goes to its days, as [`add_days`] would add it.
+    fn shift(&mut self, g: usize, to: usize, t: i64) {
+        let was = self.level[g];
+        if was == to {
+            return;
+        }
+        if was < self.n_levels {
+            let (from, first) = self.since[g];
+            let at = |d: usize| (d * self.n_groups + g) * self.n_levels + was;
+            if first == self.day {
+                self.per_day[at(first)] += t - from;
+            } else {
+                self.per_day[at(first)] += self.days[first + 1] - from;
+                for d in first + 1..self.day {
+                    self.per_day[at(d)] += self.days[d + 1] - self.days[d];
+                }
+                self.per_day[at(self.day)] += t - self.days[self.day];
+            }
+        }
+        let gw = self.gw;
+        set_bit(&mut self.at[was * gw..(was + 1) * gw], g, false);
+        set_bit(&mut self.at[to * gw..(to + 1) * gw], g, true);
+        self.level[g] = to;
+        self.since[g] = (t, self.day);
+    }
+
+    /// Asset `a` goes down (`start`) or up at level `lv`, at the sweep's time `t`.
+    fn change(&mut self, a: usize, lv: usize, start: bool, t: i64, members: &[u32], walk: Walk) {
+        let k = a * self.n_levels + lv;
+        if start {
+            self.open[k] += 1;
+            if self.open[k] > 1 {
+                return;
+            }
+        } else {
+            self.open[k] -= 1;
+            if self.open[k] > 0 {
+                return;
+            }
+        }
+        let aw = self.aw;
+        set_bit(&mut self.down[lv * aw..(lv + 1) * aw], a, start);
+        // Going up: the other assets still down at this level keep their groups there.
+        let mut others = Vec::new();
+        if !start {
+            for (w, &word) in self.down_at(lv).iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    others.push(w * 64 + bits.trailing_zeros() as usize);
+                    bits &= bits - 1;
+                }
+            }
+        }
+        let by_members = match walk {
+            Walk::Members => true,
+            Walk::Bits => false,
+            Walk::Cheaper => members.len() <= self.gw * (1 + others.len()),
+        };
+        if by_members {
+            for &g in members {
+                let g = g as usize;
+                if start {
+                    if self.level[g] > lv {
+                        self.shift(g, lv, t);
+                    }
+                } else if self.level[g] == lv && !meet(self.group_assets(g), self.down_at(lv)) {
+                    let to = self.level_from(g, lv + 1);
+                    self.shift(g, to, t);
+                }
+            }
+            return;
+        }
+        let gw = self.gw;
+        for w in 0..gw {
+            let mine = self.groups_bits[a * gw + w];
+            // Down: the asset's groups at a lighter level or up. Up: its groups at this level
+            // with no other asset down at it.
+            let mut moved = if start {
+                mine & (lv + 1..=self.n_levels).fold(0, |m, l| m | self.at[l * gw + w])
+            } else {
+                mine & self.at[lv * gw + w]
+            };
+            for &b in &others {
+                if moved == 0 {
+                    break;
+                }
+                moved &= !self.groups_bits[b * gw + w];
+            }
+            while moved != 0 {
+                let g = w * 64 + moved.trailing_zeros() as usize;
+                moved &= moved - 1;
+                let to = if start {
+                    lv
+                } else {
+                    self.level_from(g, lv + 1)
+                };
+                self.shift(g, to, t);
+            }
+        }
+    }
+}
+
+fn sweep_with(
+    segs: &[Vec<Segment>],
+    groups_of: &[Vec<u32>],
+    n_groups: usize,
+    days: &[i64],
+    walk: Walk,
 ) -> Vec<DayRuns> {
     let levels = weight_levels(segs.iter().flatten());
     let n_levels = levels.len();
@@ -504,55 +698,75 @@ fn sweep(
         }
     }
     events.sort_unstable();
-    let mut per_day: Vec<Vec<Vec<i64>>> = vec![vec![vec![0; days.len()]; n_levels]; n_groups];
-    let mut counts = vec![0u32; n_groups * n_levels];
-    // Current level (n_levels = up) and since when, per group.
-    let mut state: Vec<(usize, i64)> = vec![(n_levels, 0); n_groups];
-    let mut touched: Vec<u32> = Vec::new();
-    let mut marked = vec![false; n_groups];
-    let mut i = 0;
-    while i < events.len() {
-        let t = events[i].0;
-        while i < events.len() && events[i].0 == t {
-            let (_, d, a, lv) = events[i];
-            for &g in &groups_of[a as usize] {
-                let k = g as usize * n_levels + lv as usize;
-                if d > 0 {
-                    counts[k] += 1;
-                } else {
-                    counts[k] -= 1;
-                }
-                if !marked[g as usize] {
-                    marked[g as usize] = true;
-                    touched.push(g);
-                }
-            }
-            i += 1;
-        }
-        for &g in &touched {
+    let n_assets = segs.len();
+    let (aw, gw) = (n_assets.div_ceil(64), n_groups.div_ceil(64));
+    let mut assets_of = vec![0u64; n_groups * aw];
+    let mut groups_bits = vec![0u64; n_assets * gw];
+    for (a, gs) in groups_of.iter().enumerate() {
+        for &g in gs {
             let g = g as usize;
-            marked[g] = false;
-            let now = (0..n_levels)
-                .find(|&l| counts[g * n_levels + l] > 0)
-                .unwrap_or(n_levels);
-            let (was, since) = state[g];
-            if now != was {
-                if was < n_levels {
-                    add_days(&mut per_day[g][was], days, since, t);
+            set_bit(&mut assets_of[g * aw..(g + 1) * aw], a, true);
+            set_bit(&mut groups_bits[a * gw..(a + 1) * gw], g, true);
+        }
+    }
+    // Every group starts up.
+    let mut at = vec![0u64; (n_levels + 1) * gw];
+    for g in 0..n_groups {
+        set_bit(&mut at[n_levels * gw..], g, true);
+    }
+    let mut sw = Sweep {
+        n_levels,
+        n_groups,
+        days,
+        open: vec![0; n_assets * n_levels],
+        down: vec![0; n_levels * aw],
+        at,
+        level: vec![n_levels; n_groups],
+        since: vec![(0, 0); n_groups],
+        day: 0,
+        assets_of,
+        groups_bits,
+        aw,
+        gw,
+        per_day: vec![0; days.len() * n_groups * n_levels],
+    };
+    for &(t, d, a, lv) in &events {
+        sw.seek(t);
+        sw.change(
+            a as usize,
+            lv as usize,
+            d > 0,
+            t,
+            &groups_of[a as usize],
+            walk,
+        );
+    }
+    // Per group and level, the running sums over days (blocks of days, so the day-major sums
+    // are read a few pages at a time).
+    let width = n_groups * n_levels;
+    let mut runs: Vec<Vec<Vec<i64>>> = (0..n_groups)
+        .map(|_| {
+            (0..n_levels)
+                .map(|_| Vec::with_capacity(days.len()))
+                .collect()
+        })
+        .collect();
+    let mut total = vec![0i64; width];
+    for block in (0..days.len()).step_by(16) {
+        for (g, group) in runs.iter_mut().enumerate() {
+            for (l, run) in group.iter_mut().enumerate() {
+                let k = g * n_levels + l;
+                for d in block..(block + 16).min(days.len()) {
+                    run.push(total[k]);
+                    total[k] += sw.per_day[d * width + k];
                 }
-                state[g] = (now, t);
             }
         }
-        touched.clear();
     }
-    per_day
-        .into_iter()
-        .map(|mut runs| {
-            runs.iter_mut().for_each(|r| running(r));
-            DayRuns {
-                levels: levels.clone(),
-                runs,
-            }
+    runs.into_iter()
+        .map(|runs| DayRuns {
+            levels: levels.clone(),
+            runs,
         })
         .collect()
 }
@@ -678,6 +892,67 @@ mod tests {
                         (want - got).abs() < 1e-6,
                         "group {g} days {a}..{b}: {want} vs {got}"
                     );
+                }
+            }
+        }
+    }
+
+    /// With more groups and assets than a word holds and three weights, the sweep's two ways
+    /// of finding the groups that move give the same microseconds, and each group's day sums
+    /// equal, to the microsecond, those of merging its assets directly.
+    #[test]
+    fn sweep_walks_agree_and_match_merging_each_group() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let day = 1440 * M;
+        let days: Vec<i64> = (0..=30).map(|d| d * day).collect();
+        for _round in 0..6 {
+            let n_assets = rng.random_range(60..140usize);
+            let segs: Vec<Vec<Segment>> = (0..n_assets)
+                .map(|_| {
+                    let raw: Vec<Segment> = (0..rng.random_range(0..25))
+                        .map(|_| {
+                            // Some start before the first day boundary or run past the last.
+                            let a = rng.random_range(-600..30 * 1440i64);
+                            let len = rng.random_range(1..4000i64);
+                            let w = [1.0, 0.5, 0.3][rng.random_range(0..3usize)];
+                            seg(a, a + len, w)
+                        })
+                        .collect();
+                    merge_max(&raw)
+                })
+                .collect();
+            // Groups of every size: a few assets to most of them.
+            let n_groups = rng.random_range(65..200usize);
+            let mut groups_of: Vec<Vec<u32>> = vec![Vec::new(); n_assets];
+            let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_groups];
+            for (g, m) in members.iter_mut().enumerate() {
+                let p = [0.03, 0.3, 0.9][g % 3];
+                for (a, of) in groups_of.iter_mut().enumerate() {
+                    if rng.random_bool(p) {
+                        of.push(g as u32);
+                        m.push(a as u32);
+                    }
+                }
+            }
+            let runs = |walk| sweep_with(&segs, &groups_of, n_groups, &days, walk);
+            let (cheaper, by_members, by_bits) =
+                (runs(Walk::Cheaper), runs(Walk::Members), runs(Walk::Bits));
+            for g in 0..n_groups {
+                assert_eq!(by_members[g].runs, by_bits[g].runs, "group {g}");
+                assert_eq!(cheaper[g].runs, by_bits[g].runs, "group {g}");
+                let all: Vec<Segment> = members[g]
+                    .iter()
+                    .flat_map(|&a| segs[a as usize].iter().copied())
+                    .collect();
+                // Exact microseconds per weight: the day runs of the group's merged assets.
+                let truth = day_runs(&merge_max(&all), &days);
+                for (l, w) in cheaper[g].levels.iter().enumerate() {
+                    let want = match truth.levels.iter().position(|x| x == w) {
+                        Some(i) => truth.runs[i].clone(),
+                        None => vec![0; days.len()],
+                    };
+                    assert_eq!(cheaper[g].runs[l], want, "group {g} weight {w}");
                 }
             }
         }
