@@ -520,6 +520,9 @@ pub struct Model {
     cache: RefCell<TableCache>,
     /// Tables being built ahead in a second thread.
     ahead: RefCell<ahead::Ahead<CacheKey>>,
+    /// Load incidents and customers together on the first need of either: the run will read
+    /// tables built from the Rust model ([`Model::build_ahead`]).
+    together: std::cell::Cell<bool>,
     trace: Trace,
 }
 
@@ -575,6 +578,7 @@ impl Model {
             slas: OnceCell::new(),
             cache: RefCell::new(TableCache::default()),
             ahead: RefCell::default(),
+            together: Default::default(),
             trace,
         }
     }
@@ -584,12 +588,26 @@ impl Model {
             Calendar::build(&*self.src, self.as_of, self.tz)
         })
     }
+    /// The incidents; with the customers beside them if the run said it will read both
+    /// ([`Model::build_ahead`]).
     fn incidents(&self) -> Result<&Incidents> {
+        if self.together.get() {
+            return Ok(self.inputs()?.0);
+        }
+        self.load_incidents()
+    }
+    fn customers(&self) -> Result<&Customers> {
+        if self.together.get() {
+            return Ok(self.inputs()?.1);
+        }
+        self.load_customers()
+    }
+    fn load_incidents(&self) -> Result<&Incidents> {
         once(&self.incidents, self.trace, "model: incidents", || {
             Incidents::load(&*self.src, self.as_of.timestamp_micros(), self.policy)
         })
     }
-    fn customers(&self) -> Result<&Customers> {
+    fn load_customers(&self) -> Result<&Customers> {
         once(
             &self.customers,
             self.trace,
@@ -597,10 +615,9 @@ impl Model {
             || Customers::load(&*self.src, self.as_of, self.tz),
         )
     }
-    /// Incidents, customers and the exposure built from both. The two inputs, when neither is
-    /// built yet, load side by side: each is a scan and then a walk in one thread, and the
-    /// machine has more than one core.
-    fn exposed(&self) -> Result<(&Incidents, &Customers, &Exposure)> {
+    /// Incidents and customers. When neither is built yet they load side by side: each is a
+    /// scan and then a walk in one thread, and the machine has more than one core.
+    fn inputs(&self) -> Result<(&Incidents, &Customers)> {
         if self.incidents.get().is_none() && self.customers.get().is_none() {
             let (src, as_of, tz, policy, trace) =
                 (&*self.src, self.as_of, self.tz, self.policy, self.trace);
@@ -620,7 +637,12 @@ impl Model {
             let _ = self.incidents.set(inc?);
             let _ = self.customers.set(cu?);
         }
-        let (inc, cu, cal) = (self.incidents()?, self.customers()?, self.cal()?);
+        Ok((self.load_incidents()?, self.load_customers()?))
+    }
+
+    /// Incidents, customers and the exposure built from both.
+    fn exposed(&self) -> Result<(&Incidents, &Customers, &Exposure)> {
+        let ((inc, cu), cal) = (self.inputs()?, self.cal()?);
         let ex = once(&self.exposure, self.trace, "model: exposure", || {
             Ok(Exposure::build(inc, cu, cal))
         })?;
@@ -645,13 +667,20 @@ impl Model {
     /// Start building, in a second thread, those of `wanted` that polars computes from the
     /// lake alone ([`LAKE_TABLES`]), last first: a run that knows what it will read (the
     /// executive report) gets them while its own thread builds the model. [`Model::table`]
-    /// takes each from there, or builds it itself if the worker has not started it.
+    /// takes each from there, or builds it itself if the worker has not started it. If it
+    /// names other tables, incidents and customers will load side by side when the first of
+    /// them is needed.
     pub fn build_ahead(&self, wanted: &[(&str, Scoped)]) -> Result<()> {
         let mut jobs = Vec::new();
         for (name, scoped) in wanted.iter().rev() {
-            let Some(def) = table_def(name).filter(|d| LAKE_TABLES.contains(&d.name)) else {
+            let Some(def) = table_def(name) else {
                 continue;
             };
+            if !LAKE_TABLES.contains(&def.name) {
+                // Most others are built from incidents, customers or both.
+                self.together.set(true);
+                continue;
+            }
             let key = cache_key(def, scoped);
             if self.cache.borrow().tables.contains_key(&key) {
                 continue;
