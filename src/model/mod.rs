@@ -435,6 +435,20 @@ fn cache_key(def: &TableDef, scoped: &Scoped) -> CacheKey {
 /// those a run can build ahead in a second thread ([`Model::build_ahead`]).
 const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
 
+/// Whether building a derived table loads the incidents model, the customers model (each
+/// directly or through the exposure). Only a hint for loading both at once: a wrong answer
+/// costs time, not correctness.
+fn model_inputs(name: &str) -> (bool, bool) {
+    match name {
+        "months" | "incident_response" | "change_outcomes" | "change_months" | "change_assets"
+        | "mrr_movements" | "mrr_months" | "incident_months" | "incident_trend" => (false, false),
+        "incident_timings" | "outages" | "downtime_all" => (true, false),
+        "customer_status" | "customer_groups" | "group_assets" | "asset_exposure"
+        | "asset_customers" => (false, true),
+        _ => (true, true),
+    }
+}
+
 /// Build one of [`LAKE_TABLES`].
 fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> Result<DataFrame> {
     match name {
@@ -521,7 +535,7 @@ pub struct Model {
     /// Tables being built ahead in a second thread.
     ahead: RefCell<ahead::Ahead<CacheKey>>,
     /// Load incidents and customers together on the first need of either: the run will read
-    /// tables built from the Rust model ([`Model::build_ahead`]).
+    /// tables built from both ([`Model::build_ahead`]).
     together: std::cell::Cell<bool>,
     trace: Trace,
 }
@@ -667,25 +681,25 @@ impl Model {
     /// Start building, in a second thread, those of `wanted` that polars computes from the
     /// lake alone ([`LAKE_TABLES`]), last first: a run that knows what it will read (the
     /// executive report) gets them while its own thread builds the model. [`Model::table`]
-    /// takes each from there, or builds it itself if the worker has not started it. If it
-    /// names other tables, incidents and customers will load side by side when the first of
-    /// them is needed.
+    /// takes each from there, or builds it itself if the worker has not started it. If the
+    /// tables it names need both the incidents and the customers, those load side by side
+    /// when the first of them is needed.
     pub fn build_ahead(&self, wanted: &[(&str, Scoped)]) -> Result<()> {
         let mut jobs = Vec::new();
+        let (mut incidents, mut customers) = (false, false);
         for (name, scoped) in wanted.iter().rev() {
             let Some(def) = table_def(name) else {
                 continue;
             };
-            if !LAKE_TABLES.contains(&def.name) {
-                // Most others are built from incidents, customers or both.
-                self.together.set(true);
-                continue;
-            }
+            let (i, c) = model_inputs(def.name);
+            (incidents, customers) = (incidents || i, customers || c);
             let key = cache_key(def, scoped);
-            if self.cache.borrow().tables.contains_key(&key) {
-                continue;
+            if LAKE_TABLES.contains(&def.name) && !self.cache.borrow().tables.contains_key(&key) {
+                jobs.push((key, (def.name, scoped.clone())));
             }
-            jobs.push((key, (def.name, scoped.clone())));
+        }
+        if incidents && customers {
+            self.together.set(true);
         }
         let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
         self.ahead.borrow_mut().start(jobs, move |(name, scoped)| {

@@ -106,6 +106,12 @@ impl<'a> Session<'a> {
         let snapshot = self.snapshot.clone();
         let trace = Trace(self.ctx.timings);
         let model = self.model(p.policy());
+        // What this statement reads from polars alone starts in a second thread, and the
+        // model's inputs load side by side if it needs both.
+        let names = engine::tables_read(sql);
+        let wanted: Vec<(&str, Scoped)> =
+            names.iter().map(|t| (t.as_str(), scoped.clone())).collect();
+        model.build_ahead(&wanted)?;
         trace.time("sql", || {
             engine::run_sql(&snapshot, model, &scoped, params_df, sql, engine)
         })
