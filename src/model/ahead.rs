@@ -78,7 +78,7 @@ impl<K: Eq + Hash + Clone + Send + 'static> Ahead<K> {
             return;
         }
         let previous = self.worker.take();
-        self.worker = Some(std::thread::spawn(move || {
+        let work = move || {
             // One worker at a time: the machine has few cores and each build uses them all.
             if let Some(w) = previous {
                 let _ = w.join();
@@ -97,7 +97,12 @@ impl<K: Eq + Hash + Clone + Send + 'static> Ahead<K> {
                     Err(_) => State::Taken,
                 });
             }
-        }));
+        };
+        // Without a thread, nothing is built ahead: each table is then built when taken.
+        self.worker = std::thread::Builder::new()
+            .stack_size(super::THREAD_STACK)
+            .spawn(work)
+            .ok();
     }
 
     /// The table for `key` if the worker built it (waiting while it builds); `None` if it was

@@ -844,6 +844,29 @@ mod tests {
         assert_eq!(t.within(55 * M, 55 * M), 0.0);
     }
 
+    /// Per asset, up to `most` random outages (minutes) starting in `starts`, each of one of
+    /// `weights`, merged.
+    fn random_downtime(
+        rng: &mut impl rand::Rng,
+        n_assets: usize,
+        most: usize,
+        starts: std::ops::Range<i64>,
+        weights: &[f64],
+    ) -> Vec<Vec<Segment>> {
+        (0..n_assets)
+            .map(|_| {
+                let raw: Vec<Segment> = (0..rng.random_range(0..most))
+                    .map(|_| {
+                        let a = rng.random_range(starts.clone());
+                        let len = rng.random_range(1..4000i64);
+                        seg(a, a + len, weights[rng.random_range(0..weights.len())])
+                    })
+                    .collect();
+                merge_max(&raw)
+            })
+            .collect()
+    }
+
     /// Group downtime from the sweep's day sums equals merging each group's assets directly,
     /// for random assets, weights, groups and day-aligned windows.
     #[test]
@@ -854,19 +877,17 @@ mod tests {
         let days: Vec<i64> = (0..=40).map(|d| d * day).collect();
         for _round in 0..20 {
             let n_assets = rng.random_range(1..8usize);
-            let merged: Vec<Vec<Segment>> = (0..n_assets)
-                .map(|_| {
-                    let raw: Vec<Segment> = (0..rng.random_range(0..30))
-                        .map(|_| {
-                            let a = rng.random_range(0..40 * 1440i64);
-                            let len = rng.random_range(1..3000i64);
-                            let w = if rng.random_bool(0.5) { 1.0 } else { 0.3 };
-                            seg(a, (a + len).min(40 * 1440), w)
-                        })
-                        .collect();
-                    merge_max(&raw)
-                })
-                .collect();
+            // Cut at the last day boundary.
+            let merged: Vec<Vec<Segment>> =
+                random_downtime(&mut rng, n_assets, 30, 0..40 * 1440, &[1.0, 0.3])
+                    .into_iter()
+                    .map(|segs| {
+                        let end = days[40];
+                        segs.into_iter()
+                            .map(|s| Segment::new(s.start, s.end.min(end), s.weight))
+                            .collect()
+                    })
+                    .collect();
             // Random groups; the first asset is in all of them (a common core).
             let groups: Vec<Vec<u32>> = (0..rng.random_range(1..6))
                 .map(|_| {
@@ -908,20 +929,8 @@ mod tests {
         let days: Vec<i64> = (0..=30).map(|d| d * day).collect();
         for _round in 0..6 {
             let n_assets = rng.random_range(60..140usize);
-            let segs: Vec<Vec<Segment>> = (0..n_assets)
-                .map(|_| {
-                    let raw: Vec<Segment> = (0..rng.random_range(0..25))
-                        .map(|_| {
-                            // Some start before the first day boundary or run past the last.
-                            let a = rng.random_range(-600..30 * 1440i64);
-                            let len = rng.random_range(1..4000i64);
-                            let w = [1.0, 0.5, 0.3][rng.random_range(0..3usize)];
-                            seg(a, a + len, w)
-                        })
-                        .collect();
-                    merge_max(&raw)
-                })
-                .collect();
+            // Some start before the first day boundary or run past the last.
+            let segs = random_downtime(&mut rng, n_assets, 25, -600..30 * 1440, &[1.0, 0.5, 0.3]);
             // Groups of every size: a few assets to most of them.
             let n_groups = rng.random_range(65..200usize);
             let mut groups_of: Vec<Vec<u32>> = vec![Vec::new(); n_assets];

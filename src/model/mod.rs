@@ -431,6 +431,11 @@ fn cache_key(def: &TableDef, scoped: &Scoped) -> CacheKey {
     }
 }
 
+/// Stack size of the model's own threads: polars' planner recurses deeply on the canned SQL
+/// (a debug build overflowed the 2 MiB a spawned thread gets by default); the main thread has
+/// 8 MiB. Only reserved, not touched.
+pub(crate) const THREAD_STACK: usize = 64 << 20;
+
 /// The derived tables polars computes from the lake's scans alone, without the Rust model:
 /// those a run can build ahead in a second thread ([`Model::build_ahead`]).
 const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
@@ -635,16 +640,23 @@ impl Model {
         if self.incidents.get().is_none() && self.customers.get().is_none() {
             let (src, as_of, tz, policy, trace) =
                 (&*self.src, self.as_of, self.tz, self.policy, self.trace);
+            let load_customers = move || {
+                trace.time("model: customers and exposure groups", || {
+                    Customers::load(src, as_of, tz)
+                })
+            };
             let (inc, cu) = std::thread::scope(|s| {
-                let cu = s.spawn(move || {
-                    trace.time("model: customers and exposure groups", || {
-                        Customers::load(src, as_of, tz)
-                    })
-                });
+                let other = std::thread::Builder::new()
+                    .stack_size(THREAD_STACK)
+                    .spawn_scoped(s, load_customers);
                 let inc = trace.time("model: incidents", || {
                     Incidents::load(src, as_of.timestamp_micros(), policy)
                 });
-                let cu = cu.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                let cu = match other {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    // No second thread to be had: one after the other.
+                    Err(_) => load_customers(),
+                };
                 (inc, cu)
             });
             // Set only if still empty: nothing else runs on this model meanwhile.
