@@ -151,7 +151,7 @@ pub(crate) struct Exposure {
     /// its other assets above it: running sums of exact microseconds, so every window sums
     /// without rounding. Built on first use (the sweep is the dearest part of the exposure, and
     /// queries that need only who an incident reaches never ask for it).
-    runs: std::cell::OnceCell<(DayRuns, Vec<DayRuns>)>,
+    runs: std::sync::OnceLock<(DayRuns, Vec<DayRuns>)>,
     /// Per customer named by incidents: those incidents, by start.
     pub named: PlHashMap<u32, Vec<u32>>,
     /// Per customer named by incidents: downtime of theirs above the group's.
@@ -257,7 +257,7 @@ impl Exposure {
             lines,
             group_assets,
             days,
-            runs: std::cell::OnceCell::new(),
+            runs: std::sync::OnceLock::new(),
             named,
             excess: PlHashMap::default(),
             exposed,

@@ -436,6 +436,25 @@ fn cache_key(def: &TableDef, scoped: &Scoped) -> CacheKey {
 /// 8 MiB. Only reserved, not touched.
 pub(crate) const THREAD_STACK: usize = 64 << 20;
 
+/// `f` over `0..n` in two halves, the second in a thread of its own (the model's walks are one
+/// thread each, and the machine has two cores): the first half's result, then the second's.
+/// Both in this thread if a second cannot be started.
+pub(crate) fn halves<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> (T, T) {
+    let mid = n / 2;
+    std::thread::scope(|s| {
+        let f = &f;
+        let second = std::thread::Builder::new()
+            .stack_size(THREAD_STACK)
+            .spawn_scoped(s, move || f(mid..n));
+        let first = f(0..mid);
+        let second = match second {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => f(mid..n),
+        };
+        (first, second)
+    })
+}
+
 /// The derived tables polars computes from the lake's scans alone, without the Rust model:
 /// those a run can build ahead in a second thread ([`Model::build_ahead`]).
 const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
@@ -941,6 +960,17 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halves_cover_the_range_in_order() {
+        for n in [0usize, 1, 2, 7, 1000] {
+            let (a, b) = halves(n, |r| r.collect::<Vec<usize>>());
+            let mut all = a.clone();
+            all.extend(&b);
+            assert_eq!(all, (0..n).collect::<Vec<_>>(), "n = {n}");
+            assert_eq!(a.len(), n / 2, "n = {n}");
+        }
+    }
 
     #[test]
     fn the_table_cache_drops_the_least_recently_used_beyond_its_budget() {

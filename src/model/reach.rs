@@ -341,6 +341,33 @@ fn customer_tally(
 /// One row per customer for the query's period: availability over the months of the period,
 /// incidents that reached them in it, open incidents reaching them, and the incidents and
 /// downtime of the 90 days before the period's end.
+/// `customer_period`'s columns for a range of customers.
+#[derive(Default)]
+struct PeriodRows {
+    mins: Vec<Option<f64>>,
+    down: Vec<Option<f64>>,
+    avail: Vec<Option<f64>>,
+    incs: Vec<i64>,
+    sev: Vec<i64>,
+    open: Vec<i64>,
+    i90: Vec<i64>,
+    d90: Vec<f64>,
+}
+
+impl PeriodRows {
+    /// Add the rows of the customers after these.
+    fn append(&mut self, mut o: PeriodRows) {
+        self.mins.append(&mut o.mins);
+        self.down.append(&mut o.down);
+        self.avail.append(&mut o.avail);
+        self.incs.append(&mut o.incs);
+        self.sev.append(&mut o.sev);
+        self.open.append(&mut o.open);
+        self.i90.append(&mut o.i90);
+        self.d90.append(&mut o.d90);
+    }
+}
+
 pub(crate) fn customer_period(
     inc: &Incidents,
     cu: &Customers,
@@ -348,36 +375,50 @@ pub(crate) fn customer_period(
     cal: &Calendar,
     w: Window,
 ) -> Result<DataFrame> {
-    let n = cu.list.len();
-    let (mut mins, mut down, mut avail) = (vec![None; n], vec![None; n], vec![None; n]);
-    let (mut incs, mut sev, mut open, mut i90, mut d90) = (
-        vec![0i64; n],
-        vec![0i64; n],
-        vec![0i64; n],
-        vec![0i64; n],
-        vec![0.0f64; n],
-    );
-    let g = cu.groups.len();
-    let (mut in_period, mut all_time, mut last90) = (vec![None; g], vec![None; g], vec![None; g]);
-    for c in 0..n {
-        let (since, until) = active(cu, c, cal);
-        let (from, to) = (w.start.max(since), w.end.min(until));
-        if to > from {
-            let m = (to - from) as f64 / MIN as f64;
-            let dm = ex.customer_downtime(cu, c, from, to);
-            mins[c] = Some(m);
-            down[c] = Some(dm);
-            avail[c] = Some(100.0 * (1.0 - dm / m));
+    // Each customer's row depends on it alone (the group sums are memos): two halves of the
+    // customers, one per core, each with its own memos.
+    let rows = |customers: std::ops::Range<usize>| {
+        let mut r = PeriodRows::default();
+        let g = cu.groups.len();
+        let (mut in_period, mut all_time, mut last90) =
+            (vec![None; g], vec![None; g], vec![None; g]);
+        for c in customers {
+            let (since, until) = active(cu, c, cal);
+            let (from, to) = (w.start.max(since), w.end.min(until));
+            if to > from {
+                let m = (to - from) as f64 / MIN as f64;
+                let dm = ex.customer_downtime(cu, c, from, to);
+                r.mins.push(Some(m));
+                r.down.push(Some(dm));
+                r.avail.push(Some(100.0 * (1.0 - dm / m)));
+            } else {
+                r.mins.push(None);
+                r.down.push(None);
+                r.avail.push(None);
+            }
+            let t = customer_tally(inc, cu, ex, c, w.start, w.end, Some(&mut in_period));
+            r.incs.push(t.incidents as i64);
+            r.sev.push(t.sev1_sev2 as i64);
+            let all = customer_tally(inc, cu, ex, c, i64::MIN, i64::MAX, Some(&mut all_time));
+            r.open.push(all.open as i64);
+            let t = customer_tally(inc, cu, ex, c, w.end - 90 * DAY, w.end, Some(&mut last90));
+            r.i90.push(t.incidents as i64);
+            r.d90.push(t.downtime);
         }
-        let t = customer_tally(inc, cu, ex, c, w.start, w.end, Some(&mut in_period));
-        incs[c] = t.incidents as i64;
-        sev[c] = t.sev1_sev2 as i64;
-        open[c] =
-            customer_tally(inc, cu, ex, c, i64::MIN, i64::MAX, Some(&mut all_time)).open as i64;
-        let t = customer_tally(inc, cu, ex, c, w.end - 90 * DAY, w.end, Some(&mut last90));
-        i90[c] = t.incidents as i64;
-        d90[c] = t.downtime;
-    }
+        r
+    };
+    let (mut rows, rest) = super::halves(cu.list.len(), rows);
+    rows.append(rest);
+    let PeriodRows {
+        mins,
+        down,
+        avail,
+        incs,
+        sev,
+        open,
+        i90,
+        d90,
+    } = rows;
     frame(
         vec![
             Column::new(
