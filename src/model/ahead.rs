@@ -55,8 +55,9 @@ impl<K> Default for Ahead<K> {
 }
 
 impl<K: Eq + Hash + Clone + Send + 'static> Ahead<K> {
-    /// Start one worker building `jobs` in order (keys already queued are skipped): `build`
-    /// makes a table from its job. Jobs queued by an earlier call are not waited for.
+    /// Start a worker building `jobs` in order (keys already queued are skipped): `build`
+    /// makes a table from its job. Returns at once; the worker starts on its jobs when the
+    /// worker of the call before has finished (one at a time).
     pub fn start<J: Send + 'static>(
         &mut self,
         jobs: Vec<(K, J)>,
@@ -203,8 +204,10 @@ mod tests {
         assert_eq!(started_rx.recv().unwrap(), 1);
         // "next" has not started: the caller builds it, and the worker must not.
         assert_eq!(value(ahead.take(&"next")), None);
-        // "slow" is running: take waits for it.
+        // "slow" is running: take waits for it (let go only later, so that take finds it
+        // running; a take that did not wait would return None and fail below).
         let waiter = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
             go_tx.send(()).unwrap();
         });
         assert_eq!(value(ahead.take(&"slow")), Some(1));

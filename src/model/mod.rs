@@ -193,21 +193,42 @@ pub enum Scope {
     Asset,
 }
 
+/// Which of the Rust model's two inputs building a table loads, directly or through the
+/// exposure built from both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    /// Neither: a plan over the lake, the calendar or the revenue.
+    Neither,
+    Incidents,
+    Customers,
+    Both,
+}
+
 /// A derived table: its name, what one row is, and what its rows depend on.
 pub struct TableDef {
     pub name: &'static str,
     pub row: &'static str,
     pub scope: Scope,
+    /// What it loads of the model (a run that will read tables needing both loads them side
+    /// by side; the model's tests check each entry against what building it loads).
+    pub inputs: Inputs,
     /// Rows grow with the product of incidents and customers (or customers and months): for
     /// ad-hoc SQL on small lakes; no canned query reads it.
     pub fan_out: bool,
 }
 
-const fn t(name: &'static str, row: &'static str, scope: Scope, fan_out: bool) -> TableDef {
+const fn t(
+    name: &'static str,
+    row: &'static str,
+    scope: Scope,
+    inputs: Inputs,
+    fan_out: bool,
+) -> TableDef {
     TableDef {
         name,
         row,
         scope,
+        inputs,
         fan_out,
     }
 }
@@ -218,186 +239,217 @@ pub const TABLES: &[TableDef] = &[
         "months",
         "reporting month from the first data to the as-of month (`month`, bounds, `complete`, `minutes`, `year_ago_month`)",
         Scope::Run,
+        Inputs::Neither,
         false,
     ),
     t(
         "incident_response",
         "incident: severity, impact, open at as-of, month; time to detect, acknowledge, first notice, mitigate, resolve",
         Scope::Run,
+        Inputs::Neither,
         false,
     ),
     t(
         "incident_timings",
         "incident: the columns of `incident_response` and its downtime",
         Scope::Run,
+        Inputs::Incidents,
         false,
     ),
     t(
         "outages",
         "merged downtime interval of an asset, split by month",
         Scope::Run,
+        Inputs::Incidents,
         false,
     ),
     t(
         "downtime_all",
         "merged downtime of all assets together, split by month",
         Scope::Run,
+        Inputs::Incidents,
         false,
     ),
     t(
         "change_outcomes",
         "change started in the query's period: completed, failed, incidents caused, counts as failure",
         Scope::Period,
+        Inputs::Neither,
         false,
     ),
     t(
         "change_months",
         "month of the query's period with changes: changes, completed, failed (incl. rolled back), succeeded but caused an incident, failures (the change failure rate's numerator)",
         Scope::Period,
+        Inputs::Neither,
         false,
     ),
     t(
         "change_assets",
         "asset with changes in the query's period (only the query's `asset`, if it names one): the columns of `change_months`",
         Scope::PeriodAsset,
+        Inputs::Neither,
         false,
     ),
     t(
         "mrr_movements",
         "customer × month: MRR, previous MRR, movement kind and amount (with a period: its months and the one before)",
         Scope::Period,
+        Inputs::Neither,
         false,
     ),
     t(
         "mrr_months",
         "month the revenue covers: MRR, churned MRR, 12-month net revenue retention (its base and kept MRR): `mrr_movements` summed",
         Scope::Run,
+        Inputs::Neither,
         false,
     ),
     t(
         "incident_months",
         "month of the trend window: incidents by severity; mean, median, p90 time to acknowledge and to resolve; mean time to first notice",
         Scope::Trend,
+        Inputs::Neither,
         false,
     ),
     t(
         "incident_trend",
         "metric: Mann–Kendall test and verdict over the trend window",
         Scope::Trend,
+        Inputs::Neither,
         false,
     ),
     t(
         "customer_status",
         "customer: active, full churn date",
         Scope::Run,
+        Inputs::Customers,
         false,
     ),
     t(
         "customer_groups",
         "customer: their exposure group (customers who depend on the same set of assets)",
         Scope::Run,
+        Inputs::Customers,
         false,
     ),
     t(
         "group_assets",
         "exposure group × asset whose failure reaches its customers",
         Scope::Run,
+        Inputs::Customers,
         false,
     ),
     t(
         "asset_exposure",
         "asset: customers whose closure holds it, and their ARR",
         Scope::Run,
+        Inputs::Customers,
         false,
     ),
     t(
         "incident_reach",
         "incident with an impact: customers and ARR it reached, whether it names customers",
         Scope::Run,
+        Inputs::Both,
         false,
     ),
     t(
         "incident_named_customers",
         "incident with an impact × customer it names (`exposed`: the asset reaches them anyway)",
         Scope::Run,
+        Inputs::Both,
         false,
     ),
     t(
         "availability_months",
         "month: customer-months, their mean availability, downtime and minutes",
         Scope::Run,
+        Inputs::Both,
         false,
     ),
     t(
         "customer_period",
         "customer: availability, incidents and open incidents in the query's period; incidents and downtime in the 90 days to its end",
         Scope::Period,
+        Inputs::Both,
         false,
     ),
     t(
         "churn_exposure",
         "churn event: the incidents and downtime that reached the customer in the 90 days before",
         Scope::Period,
+        Inputs::Both,
         false,
     ),
     t(
         "churn_exposure_assets",
         "churn event × asset whose incidents (with downtime) reached the customer in the 90 days before",
         Scope::Period,
+        Inputs::Both,
         false,
     ),
     t(
         "sla_periods",
         "SLA × SLA period overlapping the query's period: attainment, breach, credit, fee, error budget",
         Scope::Period,
+        Inputs::Both,
         false,
     ),
     t(
         "sla_current",
         "SLA: its latest period (running at as-of, or its last); with an `asset` parameter, only the SLAs of the active customers it reaches (its blast radius)",
         Scope::Asset,
+        Inputs::Both,
         false,
     ),
     t(
         "sla_credit_assets",
         "credited availability SLA period overlapping the query's period × asset: downtime and share of the credit",
         Scope::Period,
+        Inputs::Both,
         false,
     ),
     t(
         "sla_credit_by_asset",
         "asset × start of a credited availability SLA period overlapping the query's period: sum of the asset's credit shares",
         Scope::Period,
+        Inputs::Both,
         false,
     ),
     t(
         "sla_incidents",
         "time SLA period overlapping the query's period × in-scope incident: actual vs target minutes",
         Scope::Period,
+        Inputs::Both,
         true,
     ),
     t(
         "asset_customers",
         "asset × customer who depends on it (directly or through the graph)",
         Scope::Run,
+        Inputs::Customers,
         true,
     ),
     t(
         "customer_incidents",
         "incident × customer it reached (impact other than none)",
         Scope::Run,
+        Inputs::Both,
         true,
     ),
     t(
         "customer_outages",
         "merged downtime interval of a customer",
         Scope::Run,
+        Inputs::Both,
         true,
     ),
     t(
         "customer_months",
         "customer × month while a customer: minutes, downtime, availability",
         Scope::Run,
+        Inputs::Both,
         true,
     ),
 ];
@@ -436,42 +488,33 @@ fn cache_key(def: &TableDef, scoped: &Scoped) -> CacheKey {
 /// 8 MiB. Only reserved, not touched.
 pub(crate) const THREAD_STACK: usize = 64 << 20;
 
-/// `f` over `0..n` in two halves, the second in a thread of its own (the model's walks are one
-/// thread each, and the machine has two cores): the first half's result, then the second's.
-/// Both in this thread if a second cannot be started.
+/// `a` in this thread and `b` in a second one, side by side (the model's walks are one thread
+/// each, and the machine has two cores); both here, one after the other, if a second thread
+/// cannot be started.
+pub(crate) fn side_by_side<A, B: Send>(a: impl FnOnce() -> A, b: impl Fn() -> B + Sync) -> (A, B) {
+    std::thread::scope(|s| {
+        let b = &b;
+        let other = std::thread::Builder::new()
+            .stack_size(THREAD_STACK)
+            .spawn_scoped(s, move || b());
+        let a = a();
+        let b = match other {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => b(),
+        };
+        (a, b)
+    })
+}
+
+/// `f` over `0..n` in two halves, side by side: the first half's result, then the second's.
 pub(crate) fn halves<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> (T, T) {
     let mid = n / 2;
-    std::thread::scope(|s| {
-        let f = &f;
-        let second = std::thread::Builder::new()
-            .stack_size(THREAD_STACK)
-            .spawn_scoped(s, move || f(mid..n));
-        let first = f(0..mid);
-        let second = match second {
-            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            Err(_) => f(mid..n),
-        };
-        (first, second)
-    })
+    side_by_side(|| f(0..mid), || f(mid..n))
 }
 
 /// The derived tables polars computes from the lake's scans alone, without the Rust model:
 /// those a run can build ahead in a second thread ([`Model::build_ahead`]).
 const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
-
-/// Whether building a derived table loads the incidents model, the customers model (each
-/// directly or through the exposure). Only a hint for loading both at once: a wrong answer
-/// costs time, not correctness.
-fn model_inputs(name: &str) -> (bool, bool) {
-    match name {
-        "months" | "incident_response" | "change_outcomes" | "change_months" | "change_assets"
-        | "mrr_movements" | "mrr_months" | "incident_months" | "incident_trend" => (false, false),
-        "incident_timings" | "outages" | "downtime_all" => (true, false),
-        "customer_status" | "customer_groups" | "group_assets" | "asset_exposure"
-        | "asset_customers" => (false, true),
-        _ => (true, true),
-    }
-}
 
 /// Build one of [`LAKE_TABLES`].
 fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> Result<DataFrame> {
@@ -559,7 +602,7 @@ pub struct Model {
     /// Tables being built ahead in a second thread.
     ahead: RefCell<ahead::Ahead<CacheKey>>,
     /// Load incidents and customers together on the first need of either: the run will read
-    /// tables built from both ([`Model::build_ahead`]).
+    /// tables that need both ([`Model::build_ahead`]).
     together: std::cell::Cell<bool>,
     trace: Trace,
 }
@@ -659,25 +702,18 @@ impl Model {
         if self.incidents.get().is_none() && self.customers.get().is_none() {
             let (src, as_of, tz, policy, trace) =
                 (&*self.src, self.as_of, self.tz, self.policy, self.trace);
-            let load_customers = move || {
-                trace.time("model: customers and exposure groups", || {
-                    Customers::load(src, as_of, tz)
-                })
-            };
-            let (inc, cu) = std::thread::scope(|s| {
-                let other = std::thread::Builder::new()
-                    .stack_size(THREAD_STACK)
-                    .spawn_scoped(s, load_customers);
-                let inc = trace.time("model: incidents", || {
-                    Incidents::load(src, as_of.timestamp_micros(), policy)
-                });
-                let cu = match other {
-                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                    // No second thread to be had: one after the other.
-                    Err(_) => load_customers(),
-                };
-                (inc, cu)
-            });
+            let (inc, cu) = side_by_side(
+                || {
+                    trace.time("model: incidents", || {
+                        Incidents::load(src, as_of.timestamp_micros(), policy)
+                    })
+                },
+                || {
+                    trace.time("model: customers and exposure groups", || {
+                        Customers::load(src, as_of, tz)
+                    })
+                },
+            );
             // Set only if still empty: nothing else runs on this model meanwhile.
             let _ = self.incidents.set(inc?);
             let _ = self.customers.set(cu?);
@@ -709,33 +745,38 @@ impl Model {
         }
     }
 
-    /// Start building, in a second thread, those of `wanted` that polars computes from the
-    /// lake alone ([`LAKE_TABLES`]), last first: a run that knows what it will read (the
-    /// executive report) gets them while its own thread builds the model. [`Model::table`]
-    /// takes each from there, or builds it itself if the worker has not started it. If the
-    /// tables it names need both the incidents and the customers, those load side by side
-    /// when the first of them is needed.
-    pub fn build_ahead(&self, wanted: &[(&str, Scoped)]) -> Result<()> {
+    /// Start building, in a second thread, those of the tables `names` (with `scoped`) that
+    /// polars computes from the lake alone ([`LAKE_TABLES`]): a run that knows what it will
+    /// read gets them while its own thread builds the model. Each call's tables are built after
+    /// those of the calls before it. [`Model::table`] takes each from there, or builds it
+    /// itself if the worker has not started it. If the tables need both of the model's inputs
+    /// ([`TableDef::inputs`]), those load side by side when the first of them is needed.
+    pub fn build_ahead<'n>(
+        &self,
+        names: impl IntoIterator<Item = &'n str>,
+        scoped: &Scoped,
+    ) -> Result<()> {
         let mut jobs = Vec::new();
         let (mut incidents, mut customers) = (false, false);
-        for (name, scoped) in wanted.iter().rev() {
-            let Some(def) = table_def(name) else {
-                continue;
-            };
-            let (i, c) = model_inputs(def.name);
-            (incidents, customers) = (incidents || i, customers || c);
+        for def in names.into_iter().filter_map(table_def) {
+            incidents |= matches!(def.inputs, Inputs::Incidents | Inputs::Both);
+            customers |= matches!(def.inputs, Inputs::Customers | Inputs::Both);
             let key = cache_key(def, scoped);
             if LAKE_TABLES.contains(&def.name) && !self.cache.borrow().tables.contains_key(&key) {
-                jobs.push((key, (def.name, scoped.clone())));
+                jobs.push((key, def.name));
             }
         }
         if incidents && customers {
             self.together.set(true);
         }
+        if jobs.is_empty() {
+            return Ok(());
+        }
         let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
-        self.ahead.borrow_mut().start(jobs, move |(name, scoped)| {
+        let scoped = scoped.clone();
+        self.ahead.borrow_mut().start(jobs, move |name| {
             trace.time(&format!("table {name} (ahead)"), || {
-                lake_table(&*src, &cal, name, scoped)
+                lake_table(&*src, &cal, name, &scoped)
             })
         });
         Ok(())
@@ -960,6 +1001,41 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each table's declared inputs are what building it loads (on the empty lake, in a model
+    /// that was not told to load both together), and every table built ahead is one
+    /// `lake_table` builds.
+    #[test]
+    fn tables_declare_the_model_inputs_they_load() {
+        for def in TABLES {
+            let m = Model::new(
+                Arc::new(Empty),
+                Utc::now(),
+                chrono_tz::UTC,
+                Policy::default(),
+                Trace(false),
+            );
+            let scoped = Scoped {
+                trend_months: 12,
+                ..Default::default()
+            };
+            m.table(def.name, &scoped)
+                .unwrap_or_else(|e| panic!("{}: {e}", def.name));
+            let loaded = (m.incidents.get().is_some(), m.customers.get().is_some());
+            let declared = (
+                matches!(def.inputs, Inputs::Incidents | Inputs::Both),
+                matches!(def.inputs, Inputs::Customers | Inputs::Both),
+            );
+            assert_eq!(loaded, declared, "{}", def.name);
+        }
+        let cal = Calendar::build(&Empty, Utc::now(), chrono_tz::UTC).unwrap();
+        for name in LAKE_TABLES {
+            let def = table_def(name).expect("a derived table");
+            assert_eq!(def.inputs, Inputs::Neither, "{name}");
+            lake_table(&Empty, &cal, name, &Scoped::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 
     #[test]
     fn halves_cover_the_range_in_order() {

@@ -338,9 +338,6 @@ fn customer_tally(
     t
 }
 
-/// One row per customer for the query's period: availability over the months of the period,
-/// incidents that reached them in it, open incidents reaching them, and the incidents and
-/// downtime of the 90 days before the period's end.
 /// `customer_period`'s columns for a range of customers.
 #[derive(Default)]
 struct PeriodRows {
@@ -368,6 +365,9 @@ impl PeriodRows {
     }
 }
 
+/// One row per customer for the query's period: availability over the months of the period,
+/// incidents that reached them in it, open incidents reaching them, and the incidents and
+/// downtime of the 90 days before the period's end.
 pub(crate) fn customer_period(
     inc: &Incidents,
     cu: &Customers,

@@ -178,6 +178,9 @@ pub fn run_sql(
     engine: QueryEngine,
 ) -> Result<DataFrame> {
     let names = tables_read(sql);
+    // What polars computes from the lake alone starts in a second thread, and the model's
+    // inputs load side by side if the tables need both.
+    model.build_ahead(names.iter().map(String::as_str), scoped)?;
     let ctx = SQLContext::new();
     for kind in DatasetKind::ALL {
         if names.contains(kind.name()) {

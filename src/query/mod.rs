@@ -10,7 +10,7 @@ pub mod period;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::lake::Snapshot;
-use crate::model::{Model, Policy, Scoped, Trace};
+use crate::model::{Model, Policy, Trace};
 use crate::schema::DatasetKind;
 use catalog::{ParamType, Query, QueryEngine};
 use polars::prelude::*;
@@ -106,12 +106,6 @@ impl<'a> Session<'a> {
         let snapshot = self.snapshot.clone();
         let trace = Trace(self.ctx.timings);
         let model = self.model(p.policy());
-        // What this statement reads from polars alone starts in a second thread, and the
-        // model's inputs load side by side if it needs both.
-        let names = engine::tables_read(sql);
-        let wanted: Vec<(&str, Scoped)> =
-            names.iter().map(|t| (t.as_str(), scoped.clone())).collect();
-        model.build_ahead(&wanted)?;
         trace.time("sql", || {
             engine::run_sql(&snapshot, model, &scoped, params_df, sql, engine)
         })
@@ -132,30 +126,17 @@ impl<'a> Session<'a> {
     }
 
     /// Tell the models which canned queries this run will answer, in order (name and given
-    /// parameters): the derived tables among them that polars builds from the lake alone
-    /// start building in a second thread ([`Model::build_ahead`]).
+    /// parameters): the derived tables they read that polars builds from the lake alone start
+    /// building in a second thread, the last query's first ([`Model::build_ahead`]; the run's
+    /// own thread reaches the first query's tables before a worker could).
     pub fn build_ahead(&mut self, runs: &[(&str, Vec<(String, String)>)]) -> Result<()> {
         let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
-        // Per policy (a model each): the tables each query reads, with its scope.
-        let mut wanted: Vec<(Policy, Vec<(String, Scoped)>)> = Vec::new();
-        for (name, given) in runs {
+        for (name, given) in runs.iter().rev() {
             let (query, p) = self.resolve(name, given)?;
             let scoped = engine::scoped(&p, query.meta.months, as_of, tz);
-            let at = match wanted.iter().position(|(policy, _)| *policy == p.policy()) {
-                Some(i) => i,
-                None => {
-                    wanted.push((p.policy(), Vec::new()));
-                    wanted.len() - 1
-                }
-            };
-            for table in engine::tables_read(&query.sql) {
-                wanted[at].1.push((table, scoped.clone()));
-            }
-        }
-        for (policy, list) in wanted {
-            let list: Vec<(&str, Scoped)> =
-                list.iter().map(|(t, s)| (t.as_str(), s.clone())).collect();
-            self.model(policy).build_ahead(&list)?;
+            let names = engine::tables_read(&query.sql);
+            self.model(p.policy())
+                .build_ahead(names.iter().map(String::as_str), &scoped)?;
         }
         Ok(())
     }
