@@ -496,7 +496,7 @@ pub(crate) fn side_by_side<A, B: Send>(a: impl FnOnce() -> A, b: impl Fn() -> B 
         let b = &b;
         let other = std::thread::Builder::new()
             .stack_size(THREAD_STACK)
-            .spawn_scoped(s, move || b());
+            .spawn_scoped(s, b);
         let a = a();
         let b = match other {
             Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
