@@ -58,7 +58,8 @@ struct Phases {
     parse: f64,
     /// Typed parsing and checks of every value.
     validate: f64,
-    /// Writing month spill files (or gathering rows in memory).
+    /// Writing month spill files (or gathering rows in memory), in a second thread beside the
+    /// reading: time that overlaps the three above.
     spill: f64,
     /// Merging into the dataset and writing the new version.
     merge: f64,
@@ -256,11 +257,10 @@ fn ingest_stream(
         }
     }
     let mut reader = chunks::ReadAhead::new(chunks::CsvChunks::open(path, opts.chunk_bytes)?, 1);
-    let mut spill = match spec.layout {
-        Layout::MonthlyBy(_) => Some(tx.spill(kind)?),
-        Layout::Single => None,
+    let sink = match spec.layout {
+        Layout::MonthlyBy(_) => Sink::Spill(tx.spill(kind)?),
+        Layout::Single => Sink::Frames(None),
     };
-    let mut frames: Option<DataFrame> = None;
     let mut c = Checked {
         sha256: String::new(),
         bytes: size,
@@ -271,8 +271,116 @@ fn ingest_stream(
         filtered: 0,
         superseded: 0,
     };
-    let mut first = true;
     let mut ph = Phases::default();
+    // Chunks are read and validated here while a second thread spills the one before (one
+    // chunk waits between them): the two halves of the work on two cores.
+    let sink = std::thread::scope(|scope| -> Result<Sink> {
+        let (to_sink, from_reader) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        let sinking = std::thread::Builder::new()
+            .stack_size(crate::model::THREAD_STACK)
+            .spawn_scoped(scope, move || {
+                let mut sink = sink;
+                let mut secs = 0.0;
+                for df in from_reader {
+                    timed(&mut secs, || sink.push(df))?;
+                }
+                Ok((sink, secs))
+            })
+            .map_err(|e| Error::io(path, e))?;
+        let read = read_chunks(
+            &mut reader,
+            path,
+            spec,
+            tz,
+            opts,
+            pb,
+            &mut c,
+            &mut ph,
+            |df| to_sink.send(df).is_ok(),
+        );
+        drop(to_sink);
+        let sunk: Result<(Sink, f64)> = sinking
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        // The reader's error first: a failed spill only stops the reading early.
+        read?;
+        let (sink, secs) = sunk?;
+        ph.spill = secs;
+        Ok(sink)
+    })?;
+    if opts.strict && c.rows_rejected > 0 {
+        return Err(strict_error(path, &c));
+    }
+    let peak_read = opts.timings.then(peak_rss_mib).flatten();
+    c.sha256 = reader.sha256().unwrap_or_default();
+    let id = tx.next_ingest_id();
+    pb.set_message(format!("{shown}: merging"));
+    let (stats, accepted) = timed(&mut ph.merge, || -> Result<(MergeStats, u64)> {
+        Ok(match sink {
+            Sink::Spill(mut spill) => (tx.put_spill(kind, &mut spill, id)?, spill.rows()),
+            Sink::Frames(frames) => {
+                let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
+                incoming.rechunk_mut();
+                let stats = merge_whole(tx, kind, &incoming, id, pb, &shown)?;
+                (stats, incoming.height() as u64)
+            }
+        })
+    })?;
+    if opts.timings {
+        eprintln!(
+            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s, spill {:.3} s (beside them), merge and write {:.3} s; peak memory {} MiB after reading, {} MiB after merging",
+            ph.wait,
+            ph.parse,
+            ph.validate,
+            ph.spill,
+            ph.merge,
+            peak_read.map_or("?".into(), |m| m.to_string()),
+            peak_rss_mib().map_or("?".into(), |m| m.to_string()),
+        );
+    }
+    finish(tx, input, opts, tz, c, stats, accepted, id)
+}
+
+/// Where a streamed file's validated chunks go: spill files by month, or one frame in memory
+/// for datasets kept in a single file.
+enum Sink {
+    Spill(crate::lake::Spill),
+    Frames(Option<DataFrame>),
+}
+
+impl Sink {
+    fn push(&mut self, df: DataFrame) -> Result<()> {
+        match self {
+            Sink::Spill(s) => s.push(df),
+            Sink::Frames(None) => {
+                *self = Sink::Frames(Some(df));
+                Ok(())
+            }
+            Sink::Frames(Some(acc)) => acc
+                .vstack_mut_owned(df)
+                .map(|_| ())
+                .map_err(Error::polars("combining chunks")),
+        }
+    }
+}
+
+/// Read, parse and validate every chunk of a streamed file, counting rows and rejects into `c`,
+/// and hand each chunk's valid rows to `keep` (which returns false to stop: the rows cannot be
+/// kept). In strict mode, once a row is rejected, the rest is only counted.
+#[allow(clippy::too_many_arguments)]
+fn read_chunks(
+    reader: &mut chunks::ReadAhead,
+    path: &Path,
+    spec: &'static crate::schema::Dataset,
+    tz: Tz,
+    opts: &IngestOptions,
+    pb: &ProgressBar,
+    c: &mut Checked,
+    ph: &mut Phases,
+    mut keep: impl FnMut(DataFrame) -> bool,
+) -> Result<()> {
+    let shown = path.display().to_string();
+    let mut first = true;
     while let Some(chunk) = timed(&mut ph.wait, || reader.next_chunk())? {
         let mut raw = timed(&mut ph.parse, || {
             read::read(path, chunk.text, read::Format::Csv)
@@ -295,51 +403,11 @@ fn ingest_stream(
         if opts.strict && c.rows_rejected > 0 {
             continue; // count the rest, keep nothing
         }
-        timed(&mut ph.spill, || -> Result<()> {
-            match spill.as_mut() {
-                Some(s) => s.push(valid.df)?,
-                None => match frames.as_mut() {
-                    None => frames = Some(valid.df),
-                    Some(acc) => {
-                        acc.vstack_mut_owned(valid.df)
-                            .map_err(Error::polars("combining chunks"))?;
-                    }
-                },
-            }
-            Ok(())
-        })?;
+        if !keep(valid.df) {
+            break;
+        }
     }
-    if opts.strict && c.rows_rejected > 0 {
-        return Err(strict_error(path, &c));
-    }
-    let peak_read = opts.timings.then(peak_rss_mib).flatten();
-    c.sha256 = reader.sha256().unwrap_or_default();
-    let id = tx.next_ingest_id();
-    pb.set_message(format!("{shown}: merging"));
-    let (stats, accepted) = timed(&mut ph.merge, || -> Result<(MergeStats, u64)> {
-        Ok(match spill {
-            Some(mut spill) => (tx.put_spill(kind, &mut spill, id)?, spill.rows()),
-            None => {
-                let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
-                incoming.rechunk_mut();
-                let stats = merge_whole(tx, kind, &incoming, id, pb, &shown)?;
-                (stats, incoming.height() as u64)
-            }
-        })
-    })?;
-    if opts.timings {
-        eprintln!(
-            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s, spill {:.3} s, merge and write {:.3} s; peak memory {} MiB after reading, {} MiB after merging",
-            ph.wait,
-            ph.parse,
-            ph.validate,
-            ph.spill,
-            ph.merge,
-            peak_read.map_or("?".into(), |m| m.to_string()),
-            peak_rss_mib().map_or("?".into(), |m| m.to_string()),
-        );
-    }
-    finish(tx, input, opts, tz, c, stats, accepted, id)
+    Ok(())
 }
 
 /// Merge a whole frame into a dataset and stage the result if anything changed.
