@@ -203,17 +203,16 @@ fn read_csv(path: &Path, text: String) -> Result<RawTable> {
         // counting line breaks inside fields, which is exact for well-formed files.
         (lines_from_fields(&df)?, Vec::new())
     };
-    // Blank lines carry no data: drop rows that are entirely empty.
-    let mut keep = vec![true; df.height()];
-    let mut any = vec![false; df.height()];
+    // Blank lines carry no data: drop rows that are entirely empty (but not a malformed
+    // record, which is reported). Whether a row has a value comes from the columns' validity
+    // bitmaps, OR-ed a column at a time.
+    let mut any = BooleanChunked::full("any".into(), false, df.height());
     for column in df.columns() {
-        let ca = column.str().map_err(Error::polars("reading CSV"))?;
-        for (i, v) in ca.iter().enumerate() {
-            any[i] |= v.is_some();
-        }
+        any = &any | &column.is_not_null();
     }
-    for (i, a) in any.iter().enumerate() {
-        keep[i] = *a || malformed.iter().any(|(m, _)| *m == i);
+    let mut keep: Vec<bool> = any.iter().map(|v| v.unwrap_or(false)).collect();
+    for (i, _) in &malformed {
+        keep[*i] = true;
     }
     let (df, lines, malformed) = if keep.iter().all(|k| *k) {
         (df, lines, malformed)
@@ -560,6 +559,20 @@ mod tests {
             t.df.column("a").unwrap().str().unwrap().get(3),
             Some("x,\"y\"")
         );
+    }
+
+    #[test]
+    fn rows_without_a_value_are_dropped_unless_malformed() {
+        // Line 3 has every field empty: dropped like a blank line. Line 4 is empty too, but
+        // has a field too many: kept, to be reported. Line 5 has one value.
+        let text = "a,b\n1,2\n,\n,,\n,9\n".to_string();
+        let t = read(p(), text, Format::Csv).unwrap();
+        assert_eq!(t.lines, vec![2, 4, 5]);
+        assert_eq!(
+            t.malformed,
+            vec![(1, "the record has 3 fields, the header has 2".to_string())]
+        );
+        assert_eq!(t.df.column("b").unwrap().str().unwrap().get(2), Some("9"));
     }
 
     #[test]
