@@ -160,3 +160,32 @@ fn a_record_whose_time_moves_to_another_month_stays_one_record() {
     );
     assert_eq!(w.scan("incidents").height(), 5);
 }
+
+#[test]
+fn a_file_that_breaks_after_chunks_were_spilled_leaves_the_lake_as_it_was() {
+    // The sample changes, gzip-compressed, cut off three quarters through: read 2 KiB at a
+    // time, dozens of chunks have gone to the spill thread before decompression fails.
+    let w = Work::with_sample();
+    let before = w.manifest_bytes().unwrap();
+    let rows = w.rows("changes");
+    let text = std::fs::read(repo().join("sample-data").join("changes.csv")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&text).unwrap();
+    let gz = gz.finish().unwrap();
+    w.write("cut/changes.csv.gz", &gz[..gz.len() * 3 / 4]);
+    let (code, err) = w.fail(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "changes",
+        "cut/changes.csv.gz",
+        "--chunk-size",
+        "2K",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cut/changes.csv.gz"), "{err}");
+    assert!(err.contains("truncated"), "{err}");
+    assert_eq!(w.manifest_bytes().unwrap(), before);
+    assert_eq!(w.rows("changes"), rows);
+    assert!(!w.path("lake/_opsintel/staging").exists());
+}

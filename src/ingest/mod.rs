@@ -278,7 +278,7 @@ fn ingest_stream(
         let (to_sink, from_reader) = std::sync::mpsc::sync_channel::<DataFrame>(1);
         let sinking = std::thread::Builder::new()
             .stack_size(crate::model::THREAD_STACK)
-            .spawn_scoped(scope, move || {
+            .spawn_scoped(scope, move || -> Result<(Sink, f64)> {
                 let mut sink = sink;
                 let mut secs = 0.0;
                 for df in from_reader {
@@ -287,24 +287,39 @@ fn ingest_stream(
                 Ok((sink, secs))
             })
             .map_err(|e| Error::io(path, e))?;
-        let read = read_chunks(
-            &mut reader,
-            path,
-            spec,
-            tz,
-            opts,
-            pb,
-            &mut c,
-            &mut ph,
-            |df| to_sink.send(df).is_ok(),
-        );
+        // A reader's error returns at once (the scope then waits for the spill thread, which
+        // ends when the channel closes); a spill error stops the reading and is taken below.
+        let mut first = true;
+        while let Some(chunk) = timed(&mut ph.wait, || reader.next_chunk())? {
+            let mut raw = timed(&mut ph.parse, || {
+                read::read(path, chunk.text, read::Format::Csv)
+            })?;
+            // Lines in the chunk count from its header (line 1); make them lines of the file.
+            let shift = chunk.first_line - 2;
+            raw.lines.iter_mut().for_each(|l| *l += shift);
+            let valid = timed(&mut ph.validate, || {
+                validate::validate(path, &raw, spec, tz)
+            })?;
+            drop(raw);
+            c.rows_read += valid.rows_read;
+            c.rows_rejected += valid.rows_rejected;
+            c.rejects.extend(valid.rejects);
+            if first {
+                c.ignored_columns = valid.ignored_columns;
+                first = false;
+            }
+            pb.set_message(format!("{shown}: {} rows read", c.rows_read));
+            if opts.strict && c.rows_rejected > 0 {
+                continue; // count the rest, keep nothing
+            }
+            if to_sink.send(valid.df).is_err() {
+                break;
+            }
+        }
         drop(to_sink);
-        let sunk: Result<(Sink, f64)> = sinking
+        let (sink, secs) = sinking
             .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        // The reader's error first: a failed spill only stops the reading early.
-        read?;
-        let (sink, secs) = sunk?;
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
         ph.spill = secs;
         Ok(sink)
     })?;
@@ -362,52 +377,6 @@ impl Sink {
                 .map_err(Error::polars("combining chunks")),
         }
     }
-}
-
-/// Read, parse and validate every chunk of a streamed file, counting rows and rejects into `c`,
-/// and hand each chunk's valid rows to `keep` (which returns false to stop: the rows cannot be
-/// kept). In strict mode, once a row is rejected, the rest is only counted.
-#[allow(clippy::too_many_arguments)]
-fn read_chunks(
-    reader: &mut chunks::ReadAhead,
-    path: &Path,
-    spec: &'static crate::schema::Dataset,
-    tz: Tz,
-    opts: &IngestOptions,
-    pb: &ProgressBar,
-    c: &mut Checked,
-    ph: &mut Phases,
-    mut keep: impl FnMut(DataFrame) -> bool,
-) -> Result<()> {
-    let shown = path.display().to_string();
-    let mut first = true;
-    while let Some(chunk) = timed(&mut ph.wait, || reader.next_chunk())? {
-        let mut raw = timed(&mut ph.parse, || {
-            read::read(path, chunk.text, read::Format::Csv)
-        })?;
-        // Lines in the chunk count from its header (line 1); make them lines of the file.
-        let shift = chunk.first_line - 2;
-        raw.lines.iter_mut().for_each(|l| *l += shift);
-        let valid = timed(&mut ph.validate, || {
-            validate::validate(path, &raw, spec, tz)
-        })?;
-        drop(raw);
-        c.rows_read += valid.rows_read;
-        c.rows_rejected += valid.rows_rejected;
-        c.rejects.extend(valid.rejects);
-        if first {
-            c.ignored_columns = valid.ignored_columns;
-            first = false;
-        }
-        pb.set_message(format!("{shown}: {} rows read", c.rows_read));
-        if opts.strict && c.rows_rejected > 0 {
-            continue; // count the rest, keep nothing
-        }
-        if !keep(valid.df) {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// Merge a whole frame into a dataset and stage the result if anything changed.

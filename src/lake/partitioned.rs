@@ -24,7 +24,7 @@ const ROW: &str = "__opsintel_row";
 /// The month partitions of `df` by its time column `t` (UTC, microseconds), in order of first
 /// appearance; rows keep their order. A missing time gives the partition `""`. Rows are grouped
 /// by an integer year-and-month and each partition is named from its first row's time, so no
-/// label is formatted per row (a per-row `strftime` was a tenth of a large ingest's time).
+/// label is formatted per row (a per-row `strftime` was about 2.5 % of an ingest's samples).
 pub fn month_parts(df: &DataFrame, t: &str) -> Result<Vec<(String, DataFrame)>> {
     const MONTH: &str = "__opsintel_month";
     let err = || Error::polars("partitioning by month");
