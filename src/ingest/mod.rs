@@ -336,8 +336,8 @@ fn ingest_stream(
             Sink::Frames(frames) => {
                 let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
                 incoming.rechunk_mut();
-                let stats = merge_whole(tx, kind, &incoming, id, pb, &shown)?;
-                (stats, incoming.height() as u64)
+                let rows = incoming.height() as u64;
+                (merge_whole(tx, kind, incoming, id, pb, &shown)?, rows)
             }
         })
     })?;
@@ -383,7 +383,7 @@ impl Sink {
 fn merge_whole(
     tx: &mut Transaction<'_>,
     kind: DatasetKind,
-    incoming: &DataFrame,
+    incoming: DataFrame,
     id: u64,
     pb: &ProgressBar,
     shown: &str,
@@ -450,8 +450,9 @@ fn ingest_whole(
     }
     let id = tx.next_ingest_id();
     pb.set_message(format!("{shown}: merging"));
-    let stats = merge_whole(tx, input.dataset, &valid.df, id, pb, &shown)?;
-    finish(tx, input, opts, tz, c, stats, valid.df.height() as u64, id)
+    let accepted = valid.df.height() as u64;
+    let stats = merge_whole(tx, input.dataset, valid.df, id, pb, &shown)?;
+    finish(tx, input, opts, tz, c, stats, accepted, id)
 }
 
 /// Stage the rejects file and record the ingest.

@@ -27,16 +27,61 @@ impl MergeStats {
 }
 
 /// The stored order of a dataset's rows: by time then key when partitioned by month, else by key.
+///
+/// The order is found on the sort columns alone; then each column is moved into it and its
+/// source freed at once, a column per core at a time. Gathering every column at once, beside
+/// the unsorted frame, held both: a month of 2.5 M changes (about 470 MiB) took 400 MiB more
+/// for the sort. Rows already in order are returned as they are.
 pub fn sort_rows(df: DataFrame, spec: &Dataset) -> Result<DataFrame> {
+    const IDX: &str = "__opsintel_order";
+    let err = || Error::polars(format!("sorting {}", spec.name()));
     let sort_by: Vec<&str> = match spec.layout {
         Layout::MonthlyBy(t) => std::iter::once(t).chain(spec.key.iter().copied()).collect(),
         Layout::Single => spec.key.to_vec(),
     };
-    df.sort(
-        sort_by,
-        SortMultipleOptions::default().with_maintain_order(true),
-    )
-    .map_err(Error::polars(format!("sorting {}", spec.name())))
+    let order = df
+        .select(sort_by.iter().copied())
+        .and_then(|keys| keys.with_row_index(IDX.into(), None))
+        .and_then(|keys| {
+            keys.sort(
+                sort_by,
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+        })
+        .map_err(err())?;
+    let idx = order
+        .column(IDX)
+        .and_then(|c| c.idx())
+        .map_err(err())?
+        .clone();
+    drop(order);
+    if idx
+        .iter()
+        .enumerate()
+        .all(|(i, at)| at == Some(i as IdxSize))
+    {
+        return Ok(df);
+    }
+    let height = df.height();
+    let moved = in_order(df.into_columns(), &idx).map_err(err())?;
+    DataFrame::new(height, moved).map_err(err())
+}
+
+/// Each column gathered at `idx`, a column per core at a time (in polars' thread pool, whose
+/// threads read the spill: memory they free is theirs to reuse); a batch's sources are dropped
+/// as soon as it is gathered. Each batch is made one chunk first, which makes the gather
+/// several times faster than over a spill's hundreds of chunks.
+fn in_order(columns: Vec<Column>, idx: &IdxCa) -> PolarsResult<Vec<Column>> {
+    let batch = std::thread::available_parallelism().map_or(1, usize::from);
+    let height = idx.len();
+    let mut out = Vec::with_capacity(columns.len());
+    let mut columns = columns.into_iter().peekable();
+    while columns.peek().is_some() {
+        let mut some = DataFrame::new(height, columns.by_ref().take(batch).collect())?;
+        some.rechunk_mut_par();
+        out.extend(some.take(idx)?.into_columns());
+    }
+    Ok(out)
 }
 
 /// Hash of each row's key (the key columns as text), deterministic within a process.
@@ -62,10 +107,11 @@ pub fn key_hashes(df: &DataFrame, key: &[&str]) -> Result<Vec<u64>> {
 
 const SEQ: &str = "__opsintel_seq";
 
-/// Merge `incoming` into `existing` (both with the dataset's canonical columns).
+/// Merge `incoming` into `existing` (both with the dataset's canonical columns). `incoming` is
+/// taken whole, so that a first load can sort it in place.
 pub fn upsert(
     existing: &DataFrame,
-    incoming: &DataFrame,
+    incoming: DataFrame,
     spec: &Dataset,
 ) -> Result<(DataFrame, MergeStats)> {
     let err = || Error::polars(format!("merging {}", spec.name()));
@@ -74,7 +120,7 @@ pub fn upsert(
         // Into an empty dataset (a first load, a new month): with no key repeated in the file,
         // every row is inserted as it is. Distinct key hashes prove it cheaply (a unique pass
         // over text keys is dear); equal hashes fall through to the full merge.
-        let mut hashes = key_hashes(incoming, spec.key)?;
+        let mut hashes = key_hashes(&incoming, spec.key)?;
         hashes.sort_unstable();
         if hashes.windows(2).all(|w| w[0] != w[1]) {
             let stats = MergeStats {
@@ -82,7 +128,7 @@ pub fn upsert(
                 ..MergeStats::default()
             };
             drop(hashes);
-            return Ok((sort_rows(incoming.clone(), spec)?, stats));
+            return Ok((sort_rows(incoming, spec)?, stats));
         }
     }
     let n_old = existing.height() as IdxSize;
@@ -209,7 +255,7 @@ mod tests {
     /// Upserts the rows into an empty customers dataset.
     fn into_empty(rows: &[(&str, f64, Option<i64>)]) -> (DataFrame, MergeStats) {
         let spec = DatasetKind::Customers.spec();
-        upsert(&crate::lake::empty_frame(spec), &customers(rows), spec).unwrap()
+        upsert(&crate::lake::empty_frame(spec), customers(rows), spec).unwrap()
     }
 
     fn stats(inserted: u64, updated: u64, unchanged: u64, dups: u64) -> MergeStats {
@@ -219,6 +265,73 @@ mod tests {
             unchanged,
             duplicates_in_file: dups,
         }
+    }
+
+    /// A changes frame (canonical columns) of (change_id, started_at seconds, summary) rows.
+    fn changes(rows: &[(&str, i64, &str)]) -> DataFrame {
+        let spec = DatasetKind::Changes.spec();
+        let mut cols = Vec::new();
+        for c in spec.columns {
+            let dtype = crate::lake::dtype(c.ty);
+            let col = match c.name {
+                "change_id" => {
+                    Column::new(c.name.into(), rows.iter().map(|r| r.0).collect::<Vec<_>>())
+                }
+                "summary" => {
+                    Column::new(c.name.into(), rows.iter().map(|r| r.2).collect::<Vec<_>>())
+                }
+                "started_at" => Column::new(
+                    c.name.into(),
+                    rows.iter().map(|r| r.1 * 1_000_000).collect::<Vec<_>>(),
+                )
+                .cast(&dtype)
+                .unwrap(),
+                _ => Column::full_null(c.name.into(), rows.len(), &dtype),
+            };
+            cols.push(col);
+        }
+        DataFrame::new_infer_height(cols).unwrap()
+    }
+
+    fn column_texts(df: &DataFrame, name: &str) -> Vec<String> {
+        let c = df.column(name).unwrap().str().unwrap().clone();
+        c.iter().map(|v| v.unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn rows_spread_over_chunks_are_sorted_by_time_then_key_keeping_ties_in_order() {
+        let spec = DatasetKind::Changes.spec();
+        // Three chunks, as a month read back from three spill files. C-1 and C-2 share a
+        // key and a time (a key repeated in a file): they keep their order, a then b.
+        let mut df = changes(&[("C-3", 30, "x"), ("C-1", 20, "a")]);
+        df.vstack_mut_owned(changes(&[("C-9", 10, "y"), ("C-1", 20, "b")]))
+            .unwrap();
+        df.vstack_mut_owned(changes(&[("C-2", 20, "z")])).unwrap();
+        assert_eq!(df.column("change_id").unwrap().n_chunks(), 3);
+        let sorted = sort_rows(df, spec).unwrap();
+        assert_eq!(
+            sorted.get_column_names(),
+            spec.columns.iter().map(|c| c.name).collect::<Vec<_>>()
+        );
+        // 10 s: C-9; 20 s: C-1 (a, then b), C-2; 30 s: C-3. Every column moved with its row.
+        assert_eq!(
+            column_texts(&sorted, "change_id"),
+            ["C-9", "C-1", "C-1", "C-2", "C-3"]
+        );
+        assert_eq!(column_texts(&sorted, "summary"), ["y", "a", "b", "z", "x"]);
+        let secs: Vec<i64> = sorted
+            .column("started_at")
+            .unwrap()
+            .to_physical_repr()
+            .i64()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap() / 1_000_000)
+            .collect();
+        assert_eq!(secs, [10, 20, 20, 20, 30]);
+        // Sorting again changes nothing.
+        let again = sort_rows(sorted.clone(), spec).unwrap();
+        assert!(again.equals_missing(&sorted));
     }
 
     #[test]
@@ -242,7 +355,7 @@ mod tests {
             ("E", 3.0, None),
             ("E", 4.0, None),
         ]);
-        let (merged, st) = upsert(&old, &new, spec).unwrap();
+        let (merged, st) = upsert(&old, new, spec).unwrap();
         assert_eq!(st, stats(1, 2, 2, 1));
         assert_eq!(merged.height(), 5);
         assert_eq!(arr_of(&merged, "A"), 2.0);
@@ -258,7 +371,7 @@ mod tests {
         let spec = DatasetKind::Customers.spec();
         let old = customers(&[("A", 1.0, Some(10))]);
         let new = customers(&[("A", 2.0, None)]);
-        let (merged, stats) = upsert(&old, &new, spec).unwrap();
+        let (merged, stats) = upsert(&old, new, spec).unwrap();
         assert_eq!(arr_of(&merged, "A"), 1.0);
         assert_eq!(stats.unchanged, 1);
     }

@@ -328,7 +328,7 @@ pub fn merge(
                 .map_err(err())?,
             None => super::empty_frame(spec),
         };
-        let (winners, s) = upsert(&old, &new, spec)?;
+        let (winners, s) = upsert(&old, new, spec)?;
         stats.add(s);
         for (m, part) in month_parts(&winners, t)? {
             movers.insert(m, part);
@@ -367,7 +367,7 @@ pub fn merge(
             existing = split_suspects(existing, key, &suspects)?.1;
             incoming = split_suspects(incoming, key, &suspects)?.1;
         }
-        let (mut merged, s) = upsert(&existing, &incoming, spec)?;
+        let (mut merged, s) = upsert(&existing, incoming, spec)?;
         stats.add(s);
         if let Some(extra) = movers.remove(m) {
             merged.vstack_mut_owned(extra).map_err(err())?;
