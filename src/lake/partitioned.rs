@@ -13,7 +13,7 @@ use super::read_files;
 use crate::error::{Error, Result};
 use crate::schema::{Dataset, Layout, PARTITION_KEY};
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -150,6 +150,15 @@ impl Spill {
 
     /// The spilled rows of `month`, in file order, with their row-number column.
     fn read_month(&self, month: &str) -> Result<Option<DataFrame>> {
+        self.read_month_columns(month, None)
+    }
+
+    /// The spilled rows of `month`, in file order: `columns` only, if given.
+    fn read_month_columns(
+        &self,
+        month: &str,
+        columns: Option<&[&str]>,
+    ) -> Result<Option<DataFrame>> {
         let Some(files) = self.months.get(month) else {
             return Ok(None);
         };
@@ -157,7 +166,11 @@ impl Spill {
         let mut out: Option<DataFrame> = None;
         for f in files {
             let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
-            stack(&mut out, ParquetReader::new(file).finish().map_err(err())?)?;
+            let part = ParquetReader::new(file)
+                .with_columns(columns.map(|cs| cs.iter().map(|c| c.to_string()).collect()))
+                .finish()
+                .map_err(err())?;
+            stack(&mut out, part)?;
         }
         Ok(out)
     }
@@ -199,6 +212,69 @@ fn split_suspects(
     let moving = df.filter(&mask).map_err(err())?;
     let staying = df.filter(&!&mask).map_err(err())?;
     Ok((moving, staying))
+}
+
+/// The key columns of a partition's current files.
+fn read_key_columns(paths: &[PathBuf], key: &[&str]) -> Result<DataFrame> {
+    let mut out: Option<DataFrame> = None;
+    for p in paths {
+        let file = fs::File::open(p).map_err(|e| Error::io(p, e))?;
+        let keys = ParquetReader::new(file)
+            .with_columns(Some(key.iter().map(|k| k.to_string()).collect()))
+            .finish()
+            .map_err(Error::polars(format!("reading {}", p.display())))?;
+        stack(&mut out, keys)?;
+    }
+    out.ok_or_else(|| Error::Usage("a partition without files".into()))
+}
+
+/// Record, for each row of `keys` whose hash is a candidate, its key's text and `month`.
+fn collect_candidates(
+    keys: &DataFrame,
+    key: &[&str],
+    candidates: &HashSet<u64>,
+    month: &str,
+    seen: &mut HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)>,
+) -> Result<()> {
+    let err = || Error::polars("reading keys that may have changed month");
+    let hashes = key_hashes(keys, key)?;
+    let texts: Vec<Column> = key
+        .iter()
+        .map(|k| keys.column(k).and_then(|c| c.cast(&DataType::String)))
+        .collect::<PolarsResult<_>>()
+        .map_err(err())?;
+    let texts: Vec<&StringChunked> = texts
+        .iter()
+        .map(|c| c.str())
+        .collect::<PolarsResult<_>>()
+        .map_err(err())?;
+    for (row, h) in hashes.iter().enumerate() {
+        let h = h & !MONTH_BITS;
+        if candidates.contains(&h) {
+            let text = texts
+                .iter()
+                .map(|t| t.get(row).map(str::to_string))
+                .collect();
+            let entry = seen.entry(text).or_insert_with(|| (h, BTreeSet::new()));
+            entry.1.insert(month.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Keys (by text) seen in more than one month: their hashes, and the months they are in.
+fn confirmed(
+    seen: HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)>,
+) -> (HashSet<u64>, BTreeSet<String>) {
+    let mut hashes = HashSet::new();
+    let mut months = BTreeSet::new();
+    for (hash, in_months) in seen.into_values() {
+        if in_months.len() > 1 {
+            hashes.insert(hash);
+            months.extend(in_months);
+        }
+    }
+    (hashes, months)
 }
 
 fn stack(acc: &mut Option<DataFrame>, df: DataFrame) -> Result<()> {
@@ -286,13 +362,38 @@ pub fn merge(
         }
     }
     words.sort_unstable();
-    let mut suspects = HashSet::new();
+    // Hashes found in more than one month, and those months. 48-bit hashes of distinct keys
+    // collide (18 pairs among the 91 M changes of the large benchmark), so these are only
+    // candidates: their months' keys are read, and only keys really found in more than one
+    // month are merged across months.
+    let mut candidates = HashSet::new();
+    let mut candidate_months: BTreeSet<u16> = BTreeSet::new();
     for run in words.chunk_by(|a, b| a & !MONTH_BITS == b & !MONTH_BITS) {
         if run.iter().any(|w| w & MONTH_BITS != run[0] & MONTH_BITS) {
-            suspects.insert(run[0] & !MONTH_BITS);
+            candidates.insert(run[0] & !MONTH_BITS);
+            candidate_months.extend(run.iter().map(|w| (w & MONTH_BITS) as u16));
         }
     }
     drop(words);
+    let month_names: BTreeMap<u16, &String> = index.iter().map(|(m, i)| (*i, m)).collect();
+    let mut seen: HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)> = HashMap::new();
+    for i in &candidate_months {
+        let Some(m) = month_names.get(i) else {
+            continue;
+        };
+        let mut frames: Vec<DataFrame> = spill
+            .read_month_columns(m, Some(key))?
+            .into_iter()
+            .collect();
+        if let Some(cs) = by_month.get(*m) {
+            let paths: Vec<PathBuf> = cs.iter().map(|c| c.path.clone()).collect();
+            frames.push(read_key_columns(&paths, key)?);
+        }
+        for keys in frames {
+            collect_candidates(&keys, key, &candidates, m, &mut seen)?;
+        }
+    }
+    let (suspects, suspect_months) = confirmed(seen);
 
     let months: BTreeSet<String> = spill
         .months
@@ -308,7 +409,7 @@ pub fn merge(
     let mut left: BTreeSet<String> = BTreeSet::new();
     if !suspects.is_empty() {
         let (mut old, mut new) = (None, None);
-        for m in &months {
+        for m in &suspect_months {
             if let Some(df) = read_current(m)? {
                 let (moving, _) = split_suspects(df, key, &suspects)?;
                 if moving.height() > 0 {
@@ -363,7 +464,7 @@ pub fn merge(
             Some(df) => df.drop(ROW).map_err(err())?,
             None => super::empty_frame(spec),
         };
-        if !suspects.is_empty() {
+        if suspect_months.contains(m) {
             existing = split_suspects(existing, key, &suspects)?.1;
             incoming = split_suspects(incoming, key, &suspects)?.1;
         }
@@ -415,6 +516,39 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_keys_found_in_more_than_one_month_are_merged_across_months() {
+        let keys = |ids: &[&str]| {
+            DataFrame::new(ids.len(), vec![Column::new("id".into(), ids.to_vec())]).unwrap()
+        };
+        let h: Vec<u64> = key_hashes(&keys(&["A", "B"]), &["id"])
+            .unwrap()
+            .into_iter()
+            .map(|h| h & !MONTH_BITS)
+            .collect();
+        // A and B are candidates (as a hash shared by two keys of different months would
+        // make them); C and D are not. A is in January and February, B in January only.
+        let candidates: HashSet<u64> = h.iter().copied().collect();
+        let mut seen = HashMap::new();
+        let jan = keys(&["A", "B", "C"]);
+        collect_candidates(&jan, &["id"], &candidates, "2025-01", &mut seen).unwrap();
+        collect_candidates(
+            &keys(&["D", "A"]),
+            &["id"],
+            &candidates,
+            "2025-02",
+            &mut seen,
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 2, "only candidates are recorded");
+        let (suspects, months) = confirmed(seen);
+        assert_eq!(suspects, HashSet::from([h[0]]));
+        assert_eq!(
+            months,
+            BTreeSet::from(["2025-01".to_string(), "2025-02".to_string()])
+        );
+    }
 
     #[test]
     fn month_parts_split_by_utc_month_in_order_of_appearance() {
