@@ -2,7 +2,7 @@
 //! tiers). They return the reason a value is rejected as text; they never see files or rows.
 
 use crate::schema::normalise_enum;
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _};
+use chrono::{DateTime, Datelike as _, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _};
 use chrono_tz::Tz;
 
 /// Microseconds since the Unix epoch, UTC.
@@ -61,22 +61,47 @@ pub fn timestamp(raw: &str, tz: Tz) -> Result<Micros, String> {
     }
 }
 
+/// `YYYY-MM-DD` or `YYYY-MM` (the first day) written with every digit, read without chrono's
+/// format interpreter: most exports write dates so, and interpreting `%Y-%m-%d` per value was
+/// a fifth of a revenue ingest's samples. `None` for any other shape (the caller then parses
+/// with the format, which decides), or for a day that does not exist.
+fn padded_ymd(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = match b.len() {
+        10 if b[4] == b'-' && b[7] == b'-' => (digits(0..4)?, digits(5..7)?, digits(8..10)?),
+        7 if b[4] == b'-' => (digits(0..4)?, digits(5..7)?, 1),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
 /// Parse a calendar date `YYYY-MM-DD`.
 pub fn date(raw: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+    let s = raw.trim();
+    if s.len() == 10
+        && let Some(d) = padded_ymd(s)
+    {
+        return Ok(d);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| "not a date (expected YYYY-MM-DD)".to_string())
 }
 
 /// Parse a month: `YYYY-MM` or the first day `YYYY-MM-01`.
 pub fn month(raw: &str) -> Result<NaiveDate, String> {
     let s = raw.trim();
-    let d = if s.len() == 7 {
-        NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
-    } else {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    let d = match padded_ymd(s) {
+        Some(d) => Ok(d),
+        None if s.len() == 7 => NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d"),
+        None => NaiveDate::parse_from_str(s, "%Y-%m-%d"),
     }
     .map_err(|_| "not a month (expected YYYY-MM or YYYY-MM-01)".to_string())?;
-    if d.format("%d").to_string() != "01" {
+    if d.day() != 1 {
         return Err("a month must be given as its first day (YYYY-MM-01) or as YYYY-MM".into());
     }
     Ok(d)
@@ -256,6 +281,57 @@ mod tests {
     fn bad_timestamps_are_rejected() {
         for bad in ["yesterday", "2025-13-01", "01/03/2025", "2025-02-30 10:00"] {
             assert!(timestamp(bad, Tz::UTC).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_padded_date_reader_agrees_with_chronos_format() {
+        let chrono_date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        let mut day = NaiveDate::from_ymd_opt(1999, 12, 25).unwrap();
+        while day < NaiveDate::from_ymd_opt(2001, 3, 5).unwrap() {
+            let s = day.format("%Y-%m-%d").to_string();
+            assert_eq!(date(&s).ok(), Some(day), "{s}");
+            day = day.succ_opt().unwrap();
+        }
+        for odd in [
+            "2023-02-29",
+            "2024-02-30",
+            "2025-00-10",
+            "2025-13-01",
+            "2025-01-32",
+            "2025-01-00",
+            "2025-3-01",
+            "2025-03-1",
+            "2025/03/01",
+            "2025-03-0a",
+            "+2025-03-01",
+            " 2025-03-01 ",
+            "0000-01-01",
+            "20250301",
+            "2025-03-01T",
+            "",
+        ] {
+            assert_eq!(date(odd).ok(), chrono_date(odd), "{odd:?}");
+        }
+        // Months: the first day, or the month alone.
+        for odd in [
+            "2025-07",
+            "2025-7",
+            "2025-13",
+            "2025-00",
+            "2025-07-01",
+            "2025-07-02",
+            "2025/07",
+        ] {
+            // The reference: seven characters are read as the month's first day ("2025-7" is
+            // neither form).
+            let want = if odd.len() == 7 {
+                chrono_date(&format!("{odd}-01"))
+            } else {
+                chrono_date(odd)
+            }
+            .filter(|d| d.day() == 1);
+            assert_eq!(month(odd).ok(), want, "{odd:?}");
         }
     }
 
