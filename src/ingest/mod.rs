@@ -56,10 +56,10 @@ struct Phases {
     wait: f64,
     /// CSV parsing by polars (all text).
     parse: f64,
-    /// Typed parsing and checks of every value.
+    /// Typed parsing and checks of every value, in a second thread beside the parsing.
     validate: f64,
-    /// Writing month spill files (or gathering rows in memory), in a second thread beside the
-    /// reading: time that overlaps the three above.
+    /// Writing month spill files (or gathering rows in memory), in a third thread: time that
+    /// overlaps the three above.
     spill: f64,
     /// Merging into the dataset and writing the new version.
     merge: f64,
@@ -261,7 +261,7 @@ fn ingest_stream(
         Layout::MonthlyBy(_) => Sink::Spill(tx.spill(kind)?),
         Layout::Single => Sink::Frames(None),
     };
-    let mut c = Checked {
+    let c = Checked {
         sha256: String::new(),
         bytes: size,
         rows_read: 0,
@@ -272,24 +272,60 @@ fn ingest_stream(
         superseded: 0,
     };
     let mut ph = Phases::default();
-    // Chunks are read and validated here while a second thread spills the one before (one
-    // chunk waits between them): the two halves of the work on two cores.
-    let sink = std::thread::scope(|scope| -> Result<Sink> {
-        let (to_sink, from_reader) = std::sync::mpsc::sync_channel::<DataFrame>(1);
-        let sinking = std::thread::Builder::new()
-            .stack_size(crate::model::THREAD_STACK)
+    // Three stages, each in its own thread: chunks are read and parsed here, validated in a
+    // second thread and spilled (or gathered) in a third. A parsed chunk is handed straight
+    // to the validation (no queue: each parsed chunk, all text, is larger than the CSV it
+    // came from); one validated chunk may wait for the spill. Parse, validation and spill
+    // each take a third to a half of the reading, so both cores stay busy whichever is
+    // longest for a dataset.
+    let shown_ref = &shown;
+    let (sink, c) = std::thread::scope(|scope| -> Result<(Sink, Checked)> {
+        let (to_sink, from_validator) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        let (to_validator, from_reader) = std::sync::mpsc::sync_channel::<read::RawTable>(0);
+        let spawn = |name: &str| {
+            std::thread::Builder::new()
+                .name(format!("opsintel-{name}"))
+                .stack_size(crate::model::THREAD_STACK)
+        };
+        let sinking = spawn("spill")
             .spawn_scoped(scope, move || -> Result<(Sink, f64)> {
                 let mut sink = sink;
                 let mut secs = 0.0;
-                for df in from_reader {
+                for df in from_validator {
                     timed(&mut secs, || sink.push(df))?;
                 }
                 Ok((sink, secs))
             })
             .map_err(|e| Error::io(path, e))?;
-        // A reader's error returns at once (the scope then waits for the spill thread, which
-        // ends when the channel closes); a spill error stops the reading and is taken below.
-        let mut first = true;
+        let validating = spawn("validate")
+            .spawn_scoped(scope, move || -> Result<(Checked, f64)> {
+                let mut c = c;
+                let mut secs = 0.0;
+                let mut first = true;
+                for raw in from_reader {
+                    let valid = timed(&mut secs, || validate::validate(path, &raw, spec, tz))?;
+                    drop(raw);
+                    c.rows_read += valid.rows_read;
+                    c.rows_rejected += valid.rows_rejected;
+                    c.rejects.extend(valid.rejects);
+                    if first {
+                        c.ignored_columns = valid.ignored_columns;
+                        first = false;
+                    }
+                    pb.set_message(format!("{shown_ref}: {} rows read", c.rows_read));
+                    if opts.strict && c.rows_rejected > 0 {
+                        continue; // count the rest, keep nothing
+                    }
+                    if to_sink.send(valid.df).is_err() {
+                        break;
+                    }
+                }
+                Ok((c, secs))
+            })
+            .map_err(|e| Error::io(path, e))?;
+        // A reader's error returns at once (the scope then waits for the other two threads,
+        // which end as their channels close); their errors stop the reading and are taken
+        // below, the validation's first.
         while let Some(chunk) = timed(&mut ph.wait, || reader.next_chunk())? {
             let mut raw = timed(&mut ph.parse, || {
                 read::read(path, chunk.text, read::Format::Csv)
@@ -297,32 +333,22 @@ fn ingest_stream(
             // Lines in the chunk count from its header (line 1); make them lines of the file.
             let shift = chunk.first_line - 2;
             raw.lines.iter_mut().for_each(|l| *l += shift);
-            let valid = timed(&mut ph.validate, || {
-                validate::validate(path, &raw, spec, tz)
-            })?;
-            drop(raw);
-            c.rows_read += valid.rows_read;
-            c.rows_rejected += valid.rows_rejected;
-            c.rejects.extend(valid.rejects);
-            if first {
-                c.ignored_columns = valid.ignored_columns;
-                first = false;
-            }
-            pb.set_message(format!("{shown}: {} rows read", c.rows_read));
-            if opts.strict && c.rows_rejected > 0 {
-                continue; // count the rest, keep nothing
-            }
-            if to_sink.send(valid.df).is_err() {
+            if to_validator.send(raw).is_err() {
                 break;
             }
         }
-        drop(to_sink);
-        let (sink, secs) = sinking
+        drop(to_validator);
+        let (c, validate_secs) = validating
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-        ph.spill = secs;
-        Ok(sink)
+        let (sink, spill_secs) = sinking
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        ph.validate = validate_secs;
+        ph.spill = spill_secs;
+        Ok((sink, c))
     })?;
+    let mut c = c;
     if opts.strict && c.rows_rejected > 0 {
         return Err(strict_error(path, &c));
     }
@@ -343,7 +369,7 @@ fn ingest_stream(
     })?;
     if opts.timings {
         eprintln!(
-            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s, spill {:.3} s (beside them), merge and write {:.3} s; peak memory {} MiB after reading, {} MiB after merging",
+            "timing: ingest {shown}: waiting for chunks {:.3} s, CSV parse {:.3} s, validation {:.3} s (beside it), spill {:.3} s (beside them), merge and write {:.3} s; peak memory {} MiB after reading, {} MiB after merging",
             ph.wait,
             ph.parse,
             ph.validate,
