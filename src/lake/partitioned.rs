@@ -228,13 +228,17 @@ fn read_key_columns(paths: &[PathBuf], key: &[&str]) -> Result<DataFrame> {
     out.ok_or_else(|| Error::Usage("a partition without files".into()))
 }
 
+/// Candidate keys by their text (one value per key column): their hash and the months they
+/// were found in.
+type Seen = HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)>;
+
 /// Record, for each row of `keys` whose hash is a candidate, its key's text and `month`.
 fn collect_candidates(
     keys: &DataFrame,
     key: &[&str],
     candidates: &HashSet<u64>,
     month: &str,
-    seen: &mut HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)>,
+    seen: &mut Seen,
 ) -> Result<()> {
     let err = || Error::polars("reading keys that may have changed month");
     let hashes = key_hashes(keys, key)?;
@@ -263,9 +267,7 @@ fn collect_candidates(
 }
 
 /// Keys (by text) seen in more than one month: their hashes, and the months they are in.
-fn confirmed(
-    seen: HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)>,
-) -> (HashSet<u64>, BTreeSet<String>) {
+fn confirmed(seen: Seen) -> (HashSet<u64>, BTreeSet<String>) {
     let mut hashes = HashSet::new();
     let mut months = BTreeSet::new();
     for (hash, in_months) in seen.into_values() {
@@ -376,7 +378,7 @@ pub fn merge(
     }
     drop(words);
     let month_names: BTreeMap<u16, &String> = index.iter().map(|(m, i)| (*i, m)).collect();
-    let mut seen: HashMap<Vec<Option<String>>, (u64, BTreeSet<String>)> = HashMap::new();
+    let mut seen = Seen::new();
     for i in &candidate_months {
         let Some(m) = month_names.get(i) else {
             continue;
