@@ -13,9 +13,7 @@ fn small_chunks_and_gzip_store_exactly_what_one_read_stores() {
     let w = Work::new();
     for ds in DATASETS {
         let text = std::fs::read(repo().join("sample-data").join(format!("{ds}.csv"))).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&text).unwrap();
-        w.write(&format!("in/{ds}.csv.gz"), gz.finish().unwrap());
+        w.write(&format!("in/{ds}.csv.gz"), gzip(&text));
     }
     w.ok(&[
         "--lake",
@@ -36,6 +34,13 @@ fn small_chunks_and_gzip_store_exactly_what_one_read_stores() {
     // The same content again is a no-op, compressed or not.
     let out = w.ok(&["--lake", "lake", "ingest", "--dir", "in"]);
     assert!(out.contains("already ingested"), "{out}");
+}
+
+/// `bytes` gzip-compressed.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
 }
 
 /// (partition, rows) of each file of a dataset, from the manifest.
@@ -169,9 +174,7 @@ fn a_file_that_breaks_after_chunks_were_spilled_leaves_the_lake_as_it_was() {
     let before = w.manifest_bytes().unwrap();
     let rows = w.rows("changes");
     let text = std::fs::read(repo().join("sample-data").join("changes.csv")).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&text).unwrap();
-    let gz = gz.finish().unwrap();
+    let gz = gzip(&text);
     w.write("cut/changes.csv.gz", &gz[..gz.len() * 3 / 4]);
     let (code, err) = w.fail(&[
         "--lake",

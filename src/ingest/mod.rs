@@ -278,8 +278,8 @@ fn ingest_stream(
     // came from); one validated chunk may wait for the spill. Parse, validation and spill
     // each take a third to a half of the reading, so both cores stay busy whichever is
     // longest for a dataset.
-    let shown_ref = &shown;
-    let (sink, c) = std::thread::scope(|scope| -> Result<(Sink, Checked)> {
+    let shown = shown.as_str();
+    let (sink, mut c) = std::thread::scope(|scope| -> Result<(Sink, Checked)> {
         let (to_sink, from_validator) = std::sync::mpsc::sync_channel::<DataFrame>(1);
         let (to_validator, from_reader) = std::sync::mpsc::sync_channel::<read::RawTable>(0);
         let spawn = |name: &str| {
@@ -312,7 +312,7 @@ fn ingest_stream(
                         c.ignored_columns = valid.ignored_columns;
                         first = false;
                     }
-                    pb.set_message(format!("{shown_ref}: {} rows read", c.rows_read));
+                    pb.set_message(format!("{shown}: {} rows read", c.rows_read));
                     if opts.strict && c.rows_rejected > 0 {
                         continue; // count the rest, keep nothing
                     }
@@ -348,7 +348,6 @@ fn ingest_stream(
         ph.spill = spill_secs;
         Ok((sink, c))
     })?;
-    let mut c = c;
     if opts.strict && c.rows_rejected > 0 {
         return Err(strict_error(path, &c));
     }

@@ -309,6 +309,7 @@ mod tests {
             "0000-01-01",
             "20250301",
             "2025-03-01T",
+            "2025-07",
             "",
         ] {
             assert_eq!(date(odd).ok(), chrono_date(odd), "{odd:?}");

@@ -159,20 +159,10 @@ impl Spill {
         month: &str,
         columns: Option<&[&str]>,
     ) -> Result<Option<DataFrame>> {
-        let Some(files) = self.months.get(month) else {
-            return Ok(None);
-        };
-        let err = || Error::polars(format!("reading spilled {}", self.spec.name()));
-        let mut out: Option<DataFrame> = None;
-        for f in files {
-            let file = fs::File::open(f).map_err(|e| Error::io(f, e))?;
-            let part = ParquetReader::new(file)
-                .with_columns(columns.map(|cs| cs.iter().map(|c| c.to_string()).collect()))
-                .finish()
-                .map_err(err())?;
-            stack(&mut out, part)?;
+        match self.months.get(month) {
+            Some(files) => read_stacked(files, columns),
+            None => Ok(None),
         }
-        Ok(out)
     }
 }
 
@@ -214,18 +204,19 @@ fn split_suspects(
     Ok((moving, staying))
 }
 
-/// The key columns of a partition's current files.
-fn read_key_columns(paths: &[PathBuf], key: &[&str]) -> Result<DataFrame> {
+/// The rows of the Parquet files `paths`, stacked in order (`columns` only, if given); `None`
+/// for no files. Spill files and the lake's files alike.
+fn read_stacked(paths: &[PathBuf], columns: Option<&[&str]>) -> Result<Option<DataFrame>> {
     let mut out: Option<DataFrame> = None;
     for p in paths {
         let file = fs::File::open(p).map_err(|e| Error::io(p, e))?;
-        let keys = ParquetReader::new(file)
-            .with_columns(Some(key.iter().map(|k| k.to_string()).collect()))
+        let part = ParquetReader::new(file)
+            .with_columns(columns.map(|cs| cs.iter().map(|c| c.to_string()).collect()))
             .finish()
             .map_err(Error::polars(format!("reading {}", p.display())))?;
-        stack(&mut out, keys)?;
+        stack(&mut out, part)?;
     }
-    out.ok_or_else(|| Error::Usage("a partition without files".into()))
+    Ok(out)
 }
 
 /// Candidate keys by their text (one value per key column): their hash and the months they
@@ -351,11 +342,9 @@ pub fn merge(
             }
         };
         for c in cs {
-            let file = fs::File::open(&c.path).map_err(|e| Error::io(&c.path, e))?;
-            let keys = ParquetReader::new(file)
-                .with_columns(Some(key.iter().map(|k| k.to_string()).collect()))
-                .finish()
-                .map_err(Error::polars(format!("reading {}", c.path.display())))?;
+            let Some(keys) = read_stacked(std::slice::from_ref(&c.path), Some(key))? else {
+                continue;
+            };
             words.extend(
                 key_hashes(&keys, key)?
                     .iter()
@@ -389,7 +378,7 @@ pub fn merge(
             .collect();
         if let Some(cs) = by_month.get(*m) {
             let paths: Vec<PathBuf> = cs.iter().map(|c| c.path.clone()).collect();
-            frames.push(read_key_columns(&paths, key)?);
+            frames.extend(read_stacked(&paths, Some(key))?);
         }
         for keys in frames {
             collect_candidates(&keys, key, &candidates, m, &mut seen)?;
@@ -499,12 +488,9 @@ pub fn merge(
         _ => Vec::new(),
     };
     for c in ends {
-        let file = fs::File::open(&c.path).map_err(|e| Error::io(&c.path, e))?;
-        let times = ParquetReader::new(file)
-            .with_columns(Some(vec![t.to_string()]))
-            .finish()
-            .map_err(err())?;
-        widen(&mut range, min_max(&times, t)?);
+        if let Some(times) = read_stacked(std::slice::from_ref(&c.path), Some(&[t]))? {
+            widen(&mut range, min_max(&times, t)?);
+        }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Merged {
