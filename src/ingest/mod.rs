@@ -362,7 +362,7 @@ fn ingest_stream(
                 let mut incoming = frames.unwrap_or_else(|| crate::lake::empty_frame(spec));
                 incoming.rechunk_mut();
                 let rows = incoming.height() as u64;
-                (merge_whole(tx, kind, incoming, id, pb, &shown)?, rows)
+                (merge_whole(tx, kind, incoming, id, pb, shown)?, rows)
             }
         })
     })?;
