@@ -714,6 +714,8 @@ impl Model {
                     })
                 },
             );
+            // Tables held back while both cores loaded them may now be built ahead.
+            self.ahead.borrow_mut().release();
             // Set only if still empty: nothing else runs on this model meanwhile.
             let _ = self.incidents.set(inc?);
             let _ = self.customers.set(cu?);
@@ -750,7 +752,8 @@ impl Model {
     /// read gets them while its own thread builds the model. Each call's tables are built after
     /// those of the calls before it. [`Model::table`] takes each from there, or builds it
     /// itself if the worker has not started it. If the tables need both of the model's inputs
-    /// ([`TableDef::inputs`]), those load side by side when the first of them is needed.
+    /// ([`TableDef::inputs`]), those load side by side when the first of them is needed, and
+    /// the worker starts after them ([`ahead::Ahead::hold`]).
     pub fn build_ahead<'n>(
         &self,
         names: impl IntoIterator<Item = &'n str>,
@@ -768,6 +771,10 @@ impl Model {
         }
         if incidents && customers {
             self.together.set(true);
+            // The two inputs will load side by side on both cores: the worker waits for them.
+            if self.incidents.get().is_none() && self.customers.get().is_none() {
+                self.ahead.borrow_mut().hold();
+            }
         }
         if jobs.is_empty() {
             return Ok(());
