@@ -15,6 +15,7 @@ pub mod graph;
 pub mod ingest;
 pub mod lake;
 pub mod mapping;
+pub mod memory;
 pub mod model;
 pub mod output;
 pub mod quality;

@@ -41,6 +41,13 @@ fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    // Commands that build the model reuse freed memory; ingest keeps the allocator's defaults.
+    if matches!(
+        cli.command,
+        Command::Query(_) | Command::Sql(_) | Command::Chart(_) | Command::Report(_)
+    ) {
+        crate::memory::keep_freed();
+    }
     let ctx = Context::resolve(
         cli.lake,
         cli.as_of.as_deref(),
