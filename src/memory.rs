@@ -8,7 +8,7 @@
 /// no trimming of the heap's top (glibc's documented `mallopt` settings; the same as
 /// `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=...`). For commands
 /// that build the model and then exit; not for ingest, whose peak it raised (1 M changes:
-/// 1.0 GiB → 1.15 GiB) for no gain in time. Whether the allocator took both settings; off
+/// 1.0 GiB → 1.1 GiB) for no gain in time. Whether the allocator took both settings; off
 /// glibc, nothing is done and the answer is `false`.
 pub fn keep_freed() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
