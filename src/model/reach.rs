@@ -352,6 +352,20 @@ struct PeriodRows {
 }
 
 impl PeriodRows {
+    /// Room for `n` customers' rows: each column sized once, never grown by copying.
+    fn with_capacity(n: usize) -> Self {
+        PeriodRows {
+            mins: Vec::with_capacity(n),
+            down: Vec::with_capacity(n),
+            avail: Vec::with_capacity(n),
+            incs: Vec::with_capacity(n),
+            sev: Vec::with_capacity(n),
+            open: Vec::with_capacity(n),
+            i90: Vec::with_capacity(n),
+            d90: Vec::with_capacity(n),
+        }
+    }
+
     /// Add the rows of the customers after these.
     fn append(&mut self, mut o: PeriodRows) {
         self.mins.append(&mut o.mins);
@@ -378,7 +392,7 @@ pub(crate) fn customer_period(
     // Each customer's row depends on it alone (the group sums are memos): two halves of the
     // customers, one per core, each with its own memos.
     let rows = |customers: std::ops::Range<usize>| {
-        let mut r = PeriodRows::default();
+        let mut r = PeriodRows::with_capacity(customers.len());
         let g = cu.groups.len();
         let (mut in_period, mut all_time, mut last90) =
             (vec![None; g], vec![None; g], vec![None; g]);
