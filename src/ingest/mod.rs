@@ -282,12 +282,7 @@ fn ingest_stream(
     let (sink, mut c) = std::thread::scope(|scope| -> Result<(Sink, Checked)> {
         let (to_sink, from_validator) = std::sync::mpsc::sync_channel::<DataFrame>(1);
         let (to_validator, from_reader) = std::sync::mpsc::sync_channel::<read::RawTable>(0);
-        let spawn = |name: &str| {
-            std::thread::Builder::new()
-                .name(format!("opsintel-{name}"))
-                .stack_size(crate::model::THREAD_STACK)
-        };
-        let sinking = spawn("spill")
+        let sinking = crate::model::thread("spill")
             .spawn_scoped(scope, move || -> Result<(Sink, f64)> {
                 let mut sink = sink;
                 let mut secs = 0.0;
@@ -297,7 +292,7 @@ fn ingest_stream(
                 Ok((sink, secs))
             })
             .map_err(|e| Error::io(path, e))?;
-        let validating = spawn("validate")
+        let validating = crate::model::thread("validate")
             .spawn_scoped(scope, move || -> Result<(Checked, f64)> {
                 let mut c = c;
                 let mut secs = 0.0;

@@ -159,10 +159,7 @@ impl<K> Ahead<K> {
             }
         };
         // Without a thread, nothing is built ahead: each table is then built when taken.
-        self.worker = std::thread::Builder::new()
-            .stack_size(super::THREAD_STACK)
-            .spawn(work)
-            .ok();
+        self.worker = super::thread("tables").spawn(work).ok();
     }
 
     /// Wait until the worker has built (or given up) everything queued (released first, if

@@ -483,10 +483,18 @@ fn cache_key(def: &TableDef, scoped: &Scoped) -> CacheKey {
     }
 }
 
-/// Stack size of the model's own threads: polars' planner recurses deeply on the canned SQL
+/// Stack size of the project's own threads: polars' planner recurses deeply on the canned SQL
 /// (a debug build overflowed the 2 MiB a spawned thread gets by default); the main thread has
 /// 8 MiB. Only reserved, not touched.
-pub(crate) const THREAD_STACK: usize = 64 << 20;
+const THREAD_STACK: usize = 64 << 20;
+
+/// A builder for one of the project's own threads (the model's, the table worker's, the
+/// ingest stages'), named `opsintel-NAME`, with [`THREAD_STACK`].
+pub(crate) fn thread(name: &str) -> std::thread::Builder {
+    std::thread::Builder::new()
+        .name(format!("opsintel-{name}"))
+        .stack_size(THREAD_STACK)
+}
 
 /// `a` in this thread and `b` in a second one, side by side (the model's walks are one thread
 /// each, and the machine has two cores); both here, one after the other, if a second thread
@@ -494,9 +502,7 @@ pub(crate) const THREAD_STACK: usize = 64 << 20;
 pub(crate) fn side_by_side<A, B: Send>(a: impl FnOnce() -> A, b: impl Fn() -> B + Sync) -> (A, B) {
     std::thread::scope(|s| {
         let b = &b;
-        let other = std::thread::Builder::new()
-            .stack_size(THREAD_STACK)
-            .spawn_scoped(s, b);
+        let other = thread("model").spawn_scoped(s, b);
         let a = a();
         let b = match other {
             Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
