@@ -720,13 +720,15 @@ impl Model {
                     })
                 },
             );
-            // Tables held back while both cores loaded them may now be built ahead.
-            self.ahead.borrow_mut().release();
             // Set only if still empty: nothing else runs on this model meanwhile.
             let _ = self.incidents.set(inc?);
             let _ = self.customers.set(cu?);
         }
-        Ok((self.load_incidents()?, self.load_customers()?))
+        let both = (self.load_incidents()?, self.load_customers()?);
+        // Both are in, however they were loaded: tables held back meanwhile may now be built
+        // ahead (nothing to do if none were).
+        self.ahead.borrow_mut().release();
+        Ok(both)
     }
 
     /// Incidents, customers and the exposure built from both.

@@ -339,7 +339,6 @@ fn customer_tally(
 }
 
 /// `customer_period`'s columns for a range of customers.
-#[derive(Default)]
 struct PeriodRows {
     mins: Vec<Option<f64>>,
     down: Vec<Option<f64>>,
@@ -352,7 +351,9 @@ struct PeriodRows {
 }
 
 impl PeriodRows {
-    /// Room for `n` customers' rows: each column sized once, never grown by copying.
+    /// Room for `n` customers' rows: each column sized once, never grown by copying (with
+    /// freed memory kept, see `memory.rs`, a grown block that cannot extend in place is
+    /// copied).
     fn with_capacity(n: usize) -> Self {
         PeriodRows {
             mins: Vec::with_capacity(n),
@@ -392,7 +393,9 @@ pub(crate) fn customer_period(
     // Each customer's row depends on it alone (the group sums are memos): two halves of the
     // customers, one per core, each with its own memos.
     let rows = |customers: std::ops::Range<usize>| {
-        let mut r = PeriodRows::with_capacity(customers.len());
+        // Room for the rows of these customers and of every one after them: the second
+        // half's rows are appended to the first's.
+        let mut r = PeriodRows::with_capacity(cu.list.len() - customers.start);
         let g = cu.groups.len();
         let (mut in_period, mut all_time, mut last90) =
             (vec![None; g], vec![None; g], vec![None; g]);
