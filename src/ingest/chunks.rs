@@ -181,6 +181,30 @@ impl CsvChunks {
             if limit.is_some_and(|l| i >= l) && self.cut.is_some() {
                 break;
             }
+            if !s.in_quotes {
+                // Most records hold no quote: then no field opens quotes before the next line
+                // break, which ends the record. Jump there (memchr), not byte by byte.
+                let rest = &b[i..];
+                let nl = memchr::memchr(b'\n', rest);
+                let line = &rest[..nl.unwrap_or(rest.len())];
+                if memchr::memchr(b'"', line).is_none() {
+                    match nl {
+                        Some(n) => {
+                            i += n + 1;
+                            s.lines += 1;
+                            s.field_start = true;
+                            self.cut = Some((i, s.lines));
+                        }
+                        None => {
+                            if let Some(&last) = line.last() {
+                                s.field_start = is_sep(last);
+                            }
+                            i = b.len();
+                        }
+                    }
+                    continue;
+                }
+            }
             let c = b[i];
             if s.in_quotes {
                 if c == b'"' {
@@ -379,6 +403,28 @@ mod tests {
             one[0].text,
             "id,title\n1,a\n2,\"x\ny\"\n3,b\n4,\"q\"\"z\"\n"
         );
+    }
+
+    #[test]
+    fn every_chunk_size_cuts_only_between_records() {
+        // Records end after "1,a\n", the blank line, the quoted line break's record, the
+        // record with a quote inside a field (literal: it opens nothing), the quoted separator
+        // ending in \r\n, and the last record (no line break).
+        let body = "1,a\n\n2,\"x\ny\"\n3,b\"c\n4,\"p,q\"\r\n5,z";
+        let ends = [4, 5, 13, 19, 28, body.len()];
+        for size in 1..=body.len() + 1 {
+            let (chunks, _) = chunks_of(format!("id,t\n{body}").as_bytes(), "t.csv", size).unwrap();
+            let (mut at, mut line) = (0, 2);
+            for c in &chunks {
+                let part = c.text.strip_prefix("id,t\n").unwrap();
+                assert_eq!(&body[at..at + part.len()], part, "size {size}");
+                assert_eq!(c.first_line, line, "size {size}");
+                at += part.len();
+                line += part.matches('\n').count() as u64;
+                assert!(ends.contains(&at), "size {size}: cut at {at}");
+            }
+            assert_eq!(at, body.len(), "size {size}");
+        }
     }
 
     #[test]

@@ -270,6 +270,20 @@ fn scan_records(text: &str, sep: u8) -> Vec<RecordSpan> {
     let (mut line, mut i) = (1u64, 0usize);
     while i < b.len() {
         let start_line = line;
+        // Most records hold no quote: then the record is the line, its fields are one more
+        // than its separators, and it is blank if it holds nothing but carriage returns.
+        let nl = memchr::memchr(b'\n', &b[i..]);
+        let record = &b[i..nl.map_or(b.len(), |n| i + n)];
+        if memchr::memchr(b'"', record).is_none() {
+            out.push(RecordSpan {
+                line: start_line,
+                fields: 1 + record.iter().filter(|&&c| c == sep).count(),
+                blank: record.iter().all(|&c| c == b'\r'),
+            });
+            line += 1;
+            i += record.len() + 1;
+            continue;
+        }
         let mut fields = 1;
         let mut field_start = true;
         let mut in_quotes = false;
@@ -540,6 +554,33 @@ mod tests {
         assert_eq!(t.df.height(), 4);
         // header=1; row 1 spans lines 2-3; row 2 = 4; row 3 spans 5-7 (\r\n counts once); row 4 = 8.
         assert_eq!(t.lines, vec![2, 4, 5, 8]);
+    }
+
+    #[test]
+    fn records_with_and_without_quotes_are_located_alike() {
+        // Quote-free records take the line-at-a-time path, the others the byte-at-a-time one:
+        // a blank line, a line of a carriage return, a quoted line break (lines 5-6), a quote
+        // inside a field (literal, so three fields), a quoted separator and escaped quote
+        // ending in \r\n, and a last record without a line break.
+        let text = "h1,h2\n1,a\n\n\r\n2,\"x\ny\"\n3,b\"c,d\n4,\"p,\"\"q\"\r\n5";
+        let span = |line, fields, blank| RecordSpan {
+            line,
+            fields,
+            blank,
+        };
+        assert_eq!(
+            scan_records(text, b','),
+            vec![
+                span(1, 2, false),
+                span(2, 2, false),
+                span(3, 1, true),
+                span(4, 1, true),
+                span(5, 2, false),
+                span(7, 3, false),
+                span(8, 2, false),
+                span(9, 1, false),
+            ]
+        );
     }
 
     #[test]
