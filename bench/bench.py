@@ -119,6 +119,15 @@ def duckdb_time(runs, fn, con=None):
     return statistics.median(times), value
 
 
+def duck_connect(work):
+    """A DuckDB connection whose spill files go under `work` (by default DuckDB spills to `.tmp`
+    in the current directory: the timeline questions at 1 M wrote up to 43 GB there)."""
+    import duckdb
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = '{Path(work) / 'duckdb-tmp'}'")
+    return con
+
+
 def csv_rows(text):
     return list(csv.DictReader(io.StringIO(text)))
 
@@ -339,7 +348,7 @@ def main():
                 return timed([args.bin, "--lake", str(target), "ingest", ds, str(src)])
             t, rss, _ = median_of(args.runs, ingest_once)
             shutil.rmtree(work / f"lake-{size}-scratch", ignore_errors=True)
-            con = duckdb.connect()
+            con = duck_connect(work)
             out = work / f"duck-{ds}.parquet"
             dt, _ = duckdb_time(args.duck_runs or args.runs, lambda: con.execute(f"COPY (SELECT * FROM read_csv_auto('{src}')) TO '{out}' (FORMAT PARQUET)"))
             con.close()
@@ -375,7 +384,7 @@ def main():
         for source, where in (("parquet", lake), ("csv", data)):
             if source not in args.duck_sources.split(","):
                 continue
-            con = duckdb.connect()
+            con = duck_connect(work)
             duck.views(con, source, where, ext)
             wanted = [q for q in CHECKS if q in args.duck_questions.split(",") and q in answers]
             if any(q in NEEDS_PREPARE for q in wanted):
