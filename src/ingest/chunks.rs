@@ -177,17 +177,23 @@ impl CsvChunks {
             None => c == b',' || c == b';' || c == b'\t',
         };
         let mut i = self.scanned;
+        // Where the line a quote was last found on ends: up to there, byte by byte (trying the
+        // jump below again at every byte outside quotes would search the rest of the line
+        // once per field of a quoted record).
+        let mut bytewise_until = 0;
         while i < b.len() {
             if limit.is_some_and(|l| i >= l) && self.cut.is_some() {
                 break;
             }
-            if !s.in_quotes {
+            if !s.in_quotes && i >= bytewise_until {
                 // Most records hold no quote: then no field opens quotes before the next line
                 // break, which ends the record. Jump there (memchr), not byte by byte.
                 let rest = &b[i..];
                 let nl = memchr::memchr(b'\n', rest);
                 let line = &rest[..nl.unwrap_or(rest.len())];
-                if memchr::memchr(b'"', line).is_none() {
+                if memchr::memchr(b'"', line).is_some() {
+                    bytewise_until = i + line.len();
+                } else {
                     match nl {
                         Some(n) => {
                             i += n + 1;

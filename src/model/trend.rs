@@ -114,14 +114,6 @@ pub(crate) fn window(cal: &Calendar, months: u32) -> Vec<usize> {
     full[full.len().saturating_sub(months as usize)..].to_vec()
 }
 
-/// The `incident_months` table: one row per month of the trend window (the last `months` full
-/// months before as-of, in order), from `incident_response` (a plan): incidents started in the
-/// month by severity, mean, median and 90th percentile (linear interpolation) of the times to
-/// acknowledge and to resolve, mean time to first customer notice. A month without incidents
-/// counts 0 and has no times. Only the window's incidents are read (a filter that reaches the
-/// scan), each placed in its month by comparing its start with the month bounds (not by
-/// formatting a label per row), and the plain scan-filter-group plan runs in polars' streaming
-/// engine. The trend test reads the same rows, so its series are the query's figures.
 /// Median of a column's values in each group, nulls left out. Without nulls each group's values
 /// are one contiguous slice, on which polars picks the quantile by selection; with them it sorts
 /// a copy of the group (the same figures: the `incident_months` tables of the 100 k, 1 M and
@@ -138,6 +130,14 @@ fn p90(c: &str) -> Expr {
         .quantile(lit(0.9), QuantileMethod::Linear)
 }
 
+/// The `incident_months` table: one row per month of the trend window (the last `months` full
+/// months before as-of, in order), from `incident_response` (a plan): incidents started in the
+/// month by severity, mean, median and 90th percentile (linear interpolation) of the times to
+/// acknowledge and to resolve, mean time to first customer notice. A month without incidents
+/// counts 0 and has no times. Only the window's incidents are read (a filter that reaches the
+/// scan), each placed in its month by comparing its start with the month bounds (not by
+/// formatting a label per row), and the plain scan-filter-group plan runs in polars' streaming
+/// engine. The trend test reads the same rows, so its series are the query's figures.
 pub(crate) fn incident_months(
     response: LazyFrame,
     cal: &Calendar,
