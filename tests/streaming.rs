@@ -192,3 +192,71 @@ fn a_file_that_breaks_after_chunks_were_spilled_leaves_the_lake_as_it_was() {
     assert_eq!(w.rows("changes"), rows);
     assert!(!w.path("lake/_opsintel/staging").exists());
 }
+
+#[test]
+fn a_scan_between_two_times_reads_only_the_months_they_overlap() {
+    use opsintel::lake::{Lake, Snapshot};
+    use opsintel::schema::DatasetKind;
+    let w = Work::new();
+    w.write(
+        "in.csv",
+        format!(
+            "{HEADER}\
+             J1,a,sev1,2025-01-31T23:59:59Z,open,\n\
+             F1,b,sev2,2025-02-01T00:00:00Z,open,\n\
+             F2,c,sev3,2025-02-28T12:00:00Z,open,\n\
+             M1,d,sev3,2025-03-01T00:00:00Z,open,\n\
+             A1,e,sev4,2025-04-10T00:00:00Z,open,\n"
+        ),
+    );
+    w.ok(&["--lake", "lake", "ingest", "incidents", "in.csv"]);
+    let snap = Snapshot::open(&Lake::new(w.path("lake"))).unwrap();
+    let micros = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .timestamp_micros()
+    };
+    let ids = |from: &str, to: &str| -> Vec<String> {
+        let df = snap
+            .scan_between(DatasetKind::Incidents, micros(from), micros(to))
+            .unwrap()
+            .collect()
+            .unwrap();
+        let mut ids: Vec<String> = df
+            .column("incident_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // A span inside February: February's file whole, no other month's.
+    assert_eq!(
+        ids("2025-02-10T00:00:00Z", "2025-02-11T00:00:00Z"),
+        ["F1", "F2"]
+    );
+    // Half-open: a span ending at March's first instant does not open March; one starting at
+    // February's last microsecond opens February only.
+    assert_eq!(
+        ids("2025-02-28T23:59:59.999999Z", "2025-03-01T00:00:00Z"),
+        ["F1", "F2"]
+    );
+    // Across months; and a span in a month without rows reads nothing.
+    assert_eq!(
+        ids("2025-01-31T00:00:00Z", "2025-03-02T00:00:00Z"),
+        ["F1", "F2", "J1", "M1"]
+    );
+    assert!(ids("2025-05-01T00:00:00Z", "2025-06-01T00:00:00Z").is_empty());
+    // The whole scan holds every row.
+    assert_eq!(
+        snap.scan(DatasetKind::Incidents)
+            .unwrap()
+            .collect()
+            .unwrap()
+            .height(),
+        5
+    );
+}

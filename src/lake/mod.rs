@@ -114,12 +114,23 @@ impl Lake {
 
     /// Files of a dataset's current version, as absolute-or-relative paths under the lake.
     pub fn files(&self, manifest: &Manifest, kind: DatasetKind) -> Vec<PathBuf> {
+        self.files_where(manifest, kind, |_| true)
+    }
+
+    /// The files of a dataset's current version that `keep` accepts.
+    fn files_where(
+        &self,
+        manifest: &Manifest,
+        kind: DatasetKind,
+        keep: impl Fn(&FileEntry) -> bool,
+    ) -> Vec<PathBuf> {
         manifest
             .datasets
             .get(kind.name())
             .map(|st| {
                 st.files
                     .iter()
+                    .filter(|f| keep(f))
                     .map(|f| self.version_dir(kind, st.version).join(&f.path))
                     .collect()
             })
@@ -130,8 +141,35 @@ impl Lake {
     /// reads only the columns and row groups a query needs. Files written before a column was
     /// added to the schema read it as missing values, as [`Lake::read`] does.
     pub fn scan(&self, manifest: &Manifest, kind: DatasetKind) -> Result<LazyFrame> {
+        self.scan_files(kind, self.files(manifest, kind))
+    }
+
+    /// [`Lake::scan`] of only the month partitions that can hold rows whose partition column
+    /// ([`crate::schema::Layout::MonthlyBy`]) lies in `[start, end)` (UTC microseconds): the
+    /// other months' files, and that of rows without a time, are not opened. Rows outside the
+    /// span but in a month overlapping it are still there: the caller filters the rows. A
+    /// dataset not partitioned by month is scanned whole.
+    pub fn scan_between(
+        &self,
+        manifest: &Manifest,
+        kind: DatasetKind,
+        start: i64,
+        end: i64,
+    ) -> Result<LazyFrame> {
+        let files = self.files_where(manifest, kind, |f| match f.partition.as_deref() {
+            None => true,
+            Some(p) => match partition_span(p) {
+                Some((from, to)) => from < end && to > start,
+                // Rows without a time are in the partition `""`: never inside a span.
+                None => !p.is_empty(),
+            },
+        });
+        self.scan_files(kind, files)
+    }
+
+    /// A lazy scan of `files`, all of dataset `kind`.
+    fn scan_files(&self, kind: DatasetKind, files: Vec<PathBuf>) -> Result<LazyFrame> {
         let spec = kind.spec();
-        let files = self.files(manifest, kind);
         if files.is_empty() {
             return Ok(empty_frame(spec).lazy());
         }
@@ -231,6 +269,19 @@ fn conform(df: DataFrame, spec: &Dataset) -> PolarsResult<DataFrame> {
         })
         .collect::<PolarsResult<Vec<_>>>()?;
     DataFrame::new(df.height(), cols)
+}
+
+/// The span of a month partition named `YYYY-MM`: its first microsecond (UTC) and that of the
+/// month after. `None` for any other name.
+fn partition_span(name: &str) -> Option<(i64, i64)> {
+    let first = chrono::NaiveDate::parse_from_str(&format!("{name}-01"), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let micros = |d: chrono::NaiveDate| {
+        d.and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_micros()
+    };
+    Some((micros(first), micros(next)))
 }
 
 /// The polars type the lake stores for a canonical column type.

@@ -33,6 +33,12 @@ impl Snapshot {
         self.lake.scan(&self.manifest, kind)
     }
 
+    /// [`Snapshot::scan`] of only the month partitions overlapping `[start, end)` (UTC
+    /// microseconds; [`Lake::scan_between`]): the caller filters the rows to the span.
+    pub fn scan_between(&self, kind: DatasetKind, start: i64, end: i64) -> Result<LazyFrame> {
+        self.lake.scan_between(&self.manifest, kind, start, end)
+    }
+
     /// The minimum of a dataset's time column (its partition column, or its first required
     /// date or time column) as the manifest recorded it at ingest: UTC microseconds for
     /// timestamps, days for dates. `None` when the manifest has none (an empty dataset, one

@@ -85,6 +85,14 @@ impl FromStr for Policy {
 pub trait Source: Send + Sync {
     /// A lazy scan of a dataset with its canonical columns.
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame>;
+    /// A lazy scan of a dataset holding at least its rows whose time column
+    /// ([`crate::schema::Dataset::time_column`]) lies in `within`; it may hold others (the
+    /// caller filters). A lake leaves out the month partitions outside it; by default the whole
+    /// scan.
+    fn scan_within(&self, kind: DatasetKind, within: Window) -> Result<LazyFrame> {
+        let _ = within;
+        self.scan(kind)
+    }
     /// The minimum of the dataset's time column ([`crate::schema::Dataset::time_column`]):
     /// UTC microseconds for timestamps, days for dates; by default read from the scan.
     fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
@@ -107,6 +115,9 @@ fn scanned_time_min(scan: LazyFrame, kind: DatasetKind) -> Result<Option<i64>> {
 impl Source for Snapshot {
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
         Snapshot::scan(self, kind)
+    }
+    fn scan_within(&self, kind: DatasetKind, within: Window) -> Result<LazyFrame> {
+        Snapshot::scan_between(self, kind, within.start, within.end)
     }
     /// From the manifest, which records it at each ingest (no data read); from the data for a
     /// manifest written before it did.
@@ -537,11 +548,15 @@ fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> 
             };
             tables::change_sums(plan, "asset_id")
         }
-        "incident_months" => trend::incident_months(
-            tables::incident_response_times(src, cal)?,
-            cal,
-            scoped.trend_months,
-        ),
+        "incident_months" => {
+            // Only the trend window's month partitions are read.
+            let span = trend::span(cal, scoped.trend_months);
+            trend::incident_months(
+                tables::incident_response_times(src, cal, Some(span))?,
+                cal,
+                scoped.trend_months,
+            )
+        }
         other => Err(Error::Usage(format!(
             "`{other}` is not built from the lake alone"
         ))),

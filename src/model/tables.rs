@@ -66,31 +66,40 @@ fn with_month(lf: LazyFrame, t: &str, cal: &Calendar, within: Option<Window>) ->
 /// as-of, its reporting month and its response times in minutes, as a polars plan over the
 /// incidents scan, so an aggregate over it runs in the scan's plan.
 pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
-    Ok(
-        with_month(incident_response_times(src, cal)?, "started_at", cal, None)?.select(
-            [
-                "incident_id",
-                "asset_id",
-                "severity",
-                "impact",
-                "is_open",
-                "started_at",
-                "month",
-                "time_to_detect_min",
-                "time_to_acknowledge_min",
-                "time_to_first_notice_min",
-                "time_to_mitigate_min",
-                "time_to_resolve_min",
-            ]
-            .map(col),
-        ),
-    )
+    Ok(with_month(
+        incident_response_times(src, cal, None)?,
+        "started_at",
+        cal,
+        None,
+    )?
+    .select(
+        [
+            "incident_id",
+            "asset_id",
+            "severity",
+            "impact",
+            "is_open",
+            "started_at",
+            "month",
+            "time_to_detect_min",
+            "time_to_acknowledge_min",
+            "time_to_first_notice_min",
+            "time_to_mitigate_min",
+            "time_to_resolve_min",
+        ]
+        .map(col),
+    ))
 }
 
 /// [`incident_response`] without the month (whose label lookup, a join, polars cannot leave
 /// out of a plan that does not read it). A time after as-of has not happened yet; a duration
-/// whose end precedes its start is missing.
-pub(crate) fn incident_response_times(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
+/// whose end precedes its start is missing. With `within`, the scan may leave out incidents
+/// started outside it ([`Source::scan_within`]; the caller keeps only those inside).
+pub(crate) fn incident_response_times(
+    src: &dyn Source,
+    cal: &Calendar,
+    within: Option<Window>,
+) -> Result<LazyFrame> {
     let as_of = || utc(cal.as_of);
     // A timestamp known by as-of, else missing.
     let known = |c: &str| {
@@ -106,8 +115,11 @@ pub(crate) fn incident_response_times(src: &dyn Source, cal: &Calendar) -> Resul
             .otherwise(lit(NULL).cast(DataType::Float64))
     };
     let status = |v: &str| col("status").eq(lit(v.to_string())).fill_null(lit(false));
-    Ok(src
-        .scan(DatasetKind::Incidents)?
+    let scan = match within {
+        Some(w) => src.scan_within(DatasetKind::Incidents, w)?,
+        None => src.scan(DatasetKind::Incidents)?,
+    };
+    Ok(scan
         .filter(
             col("started_at")
                 .is_not_null()
@@ -287,8 +299,11 @@ pub(crate) fn change_outcomes(
         .group_by([col("caused_by_change_id").alias("change_id")])
         .agg([len().cast(DataType::Int64).alias("incidents_caused")]);
     let is = |v: &str| col("outcome").eq(lit(v.to_string()));
-    let changes = src
-        .scan(DatasetKind::Changes)?
+    let changes = match within {
+        Some(w) => src.scan_within(DatasetKind::Changes, w)?,
+        None => src.scan(DatasetKind::Changes)?,
+    };
+    let changes = changes
         .select([
             col("change_id").fill_null(lit("")),
             col("asset_id"),

@@ -3,6 +3,7 @@
 //! size of the change. "improving" means a significant fall in incident count, MTTA or MTTR;
 //! "worsening" a significant rise; "flat" no significant trend.
 
+use super::Window;
 use super::base::Calendar;
 use super::frames::{floats, frame, strs, utc};
 use crate::error::{Error, Result};
@@ -114,6 +115,17 @@ pub(crate) fn window(cal: &Calendar, months: u32) -> Vec<usize> {
     full[full.len().saturating_sub(months as usize)..].to_vec()
 }
 
+/// The trend window ([`window`]) as a span of time: from its first month's start to its last
+/// month's end (empty, at as-of, when the window has no month).
+pub(crate) fn span(cal: &Calendar, months: u32) -> Window {
+    let window = window(cal, months);
+    let (start, end) = match (window.first(), window.last()) {
+        (Some(&a), Some(&b)) => (cal.starts[a], cal.end(b)),
+        _ => (cal.as_of, cal.as_of),
+    };
+    Window { start, end }
+}
+
 /// Median of a column's values in each group, nulls left out. Without nulls each group's values
 /// are one contiguous slice, on which polars picks the quantile by selection; with them it sorts
 /// a copy of the group (the same figures: the `incident_months` tables of the 100 k, 1 M and
@@ -144,10 +156,7 @@ pub(crate) fn incident_months(
     months: u32,
 ) -> Result<DataFrame> {
     let window = window(cal, months);
-    let (start, end) = match (window.first(), window.last()) {
-        (Some(&a), Some(&b)) => (cal.starts[a], cal.end(b)),
-        _ => (cal.as_of, cal.as_of),
-    };
+    let Window { start, end } = span(cal, months);
     let severity = |names: &[&str]| {
         names
             .iter()
