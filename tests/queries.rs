@@ -467,6 +467,20 @@ fn monthly_sums_reconcile_with_the_rows_they_sum_on_the_sample() {
     assert_eq!(by_asset[0], by_asset[3], "{by_asset:?}");
     assert_eq!(by_asset[1], chg[1], "{by_asset:?}");
     assert_eq!(by_asset[2], "0", "{by_asset:?}");
+    // change_cells (what change-outcomes reads): the same changes per (month, asset, outcome),
+    // with those that caused incidents and how many.
+    let cells = sql(
+        "WITH c AS (SELECT month, asset_id, outcome, COUNT(*) AS changes,            SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed, SUM(CASE WHEN failed THEN 1 ELSE 0 END) AS failed,            SUM(CASE WHEN incidents_caused > 0 THEN 1 ELSE 0 END) AS with_incident, SUM(incidents_caused) AS incidents_caused,            SUM(CASE WHEN counts_as_failure THEN 1 ELSE 0 END) AS failures            FROM change_outcomes GROUP BY month, asset_id, outcome)          SELECT COUNT(*) AS cells, SUM(x.changes) AS changes,            SUM(CASE WHEN c.month IS NULL OR x.changes <> c.changes OR x.completed <> c.completed OR x.failed <> c.failed              OR x.with_incident <> c.with_incident OR x.incidents_caused <> c.incidents_caused              OR x.failures <> c.failures THEN 1 ELSE 0 END) AS off,            MAX(k.n) AS cell_rows, SUM(x.with_incident) AS with_incident, SUM(x.incidents_caused) AS caused          FROM change_cells x LEFT JOIN c ON c.month = x.month AND c.asset_id = x.asset_id AND c.outcome = x.outcome            CROSS JOIN (SELECT COUNT(*) AS n FROM c) k",
+    );
+    assert_eq!(cells[0], cells[3], "{cells:?}");
+    assert_eq!(cells[1], chg[1], "{cells:?}");
+    assert_eq!(cells[2], "0", "{cells:?}");
+    // The sample's changes caused incidents, some more than one: the join is exercised.
+    let (with, caused) = (
+        cells[4].parse::<u32>().unwrap(),
+        cells[5].parse::<u32>().unwrap(),
+    );
+    assert!(with > 0 && caused >= with, "{cells:?}");
 }
 
 #[test]

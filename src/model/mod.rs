@@ -31,6 +31,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
+use tables::ChangeKey;
 
 const MIN: i64 = 60_000_000;
 
@@ -289,6 +290,13 @@ pub const TABLES: &[TableDef] = &[
         false,
     ),
     t(
+        "change_cells",
+        "(month, asset, outcome) of the changes started in the query's period: changes, completed, failed, with an incident, incidents caused, failures",
+        Scope::Period,
+        Inputs::Neither,
+        false,
+    ),
+    t(
         "change_months",
         "month of the query's period with changes: changes, completed, failed (incl. rolled back), succeeded but caused an incident, failures (the change failure rate's numerator)",
         Scope::Period,
@@ -536,11 +544,12 @@ const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_mont
 /// Build one of [`LAKE_TABLES`].
 fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> Result<DataFrame> {
     match name {
-        "change_months" => {
-            tables::change_sums(tables::change_outcomes(src, cal, scoped.window)?, "month")
-        }
+        "change_months" => tables::change_sums(
+            tables::change_counts(src, cal, scoped.window, &[ChangeKey::Month])?,
+            "month",
+        ),
         "change_assets" => {
-            let plan = tables::change_outcomes(src, cal, scoped.window)?;
+            let plan = tables::change_counts(src, cal, scoped.window, &[ChangeKey::Asset])?;
             // One asset's changes: the filter reaches the scan of the changes.
             let plan = match &scoped.asset {
                 Some(a) => plan.filter(col("asset_id").eq(lit(a.as_str()))),
@@ -766,6 +775,12 @@ impl Model {
                 scoped.window,
             )?)),
             "incident_response" => Ok(Some(tables::incident_response(&*self.src, self.cal()?)?)),
+            "change_cells" => Ok(Some(tables::change_counts(
+                &*self.src,
+                self.cal()?,
+                scoped.window,
+                &[ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome],
+            )?)),
             _ => Ok(None),
         }
     }
@@ -890,7 +905,7 @@ impl Model {
             ),
             "outages" => tables::outages(self.incidents()?, self.cal()?),
             "downtime_all" => tables::downtime_all(self.incidents()?, self.cal()?),
-            "change_outcomes" | "incident_response" => self
+            "change_outcomes" | "incident_response" | "change_cells" => self
                 .plan(name, scoped)?
                 .expect("a plan")
                 .collect()
