@@ -278,6 +278,39 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
     )
 }
 
+/// The changes started by as-of and in `within` (when given): a scan of only the month
+/// partitions overlapping it, filtered to it.
+fn changes_within(src: &dyn Source, cal: &Calendar, within: Option<Window>) -> Result<LazyFrame> {
+    let scan = match within {
+        Some(w) => src.scan_within(DatasetKind::Changes, w)?,
+        None => src.scan(DatasetKind::Changes)?,
+    };
+    Ok(scan.filter(
+        col("started_at")
+            .is_not_null()
+            .and(col("started_at").lt_eq(utc(cal.as_of)))
+            .and(within.map_or(lit(true), |w| {
+                col("started_at")
+                    .gt_eq(utc(w.start))
+                    .and(col("started_at").lt(utc(w.end)))
+            })),
+    ))
+}
+
+/// The incidents started by as-of that name the change that caused them, counted per change
+/// (`change_id`, `incidents_caused`).
+fn incidents_caused(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
+    Ok(src
+        .scan(DatasetKind::Incidents)?
+        .filter(
+            col("started_at")
+                .lt_eq(utc(cal.as_of))
+                .and(col("caused_by_change_id").is_not_null()),
+        )
+        .group_by([col("caused_by_change_id").alias("change_id")])
+        .agg([len().cast(DataType::Int64).alias("incidents_caused")]))
+}
+
 /// One row per change started by as-of (and in `within`, if given): outcome, whether it
 /// completed, failed, or caused an incident (started by as-of), and whether it counts as a
 /// failure. A lazy plan over the lake scans (four change columns, two incident columns); the
@@ -288,38 +321,14 @@ pub(crate) fn change_outcomes(
     cal: &Calendar,
     within: Option<Window>,
 ) -> Result<LazyFrame> {
-    let as_of = || utc(cal.as_of);
-    let caused = src
-        .scan(DatasetKind::Incidents)?
-        .filter(
-            col("started_at")
-                .lt_eq(as_of())
-                .and(col("caused_by_change_id").is_not_null()),
-        )
-        .group_by([col("caused_by_change_id").alias("change_id")])
-        .agg([len().cast(DataType::Int64).alias("incidents_caused")]);
+    let caused = incidents_caused(src, cal)?;
     let is = |v: &str| col("outcome").eq(lit(v.to_string()));
-    let changes = match within {
-        Some(w) => src.scan_within(DatasetKind::Changes, w)?,
-        None => src.scan(DatasetKind::Changes)?,
-    };
-    let changes = changes
-        .select([
-            col("change_id").fill_null(lit("")),
-            col("asset_id"),
-            col("outcome").fill_null(lit("")),
-            col("started_at"),
-        ])
-        .filter(
-            col("started_at")
-                .is_not_null()
-                .and(col("started_at").lt_eq(as_of()))
-                .and(within.map_or(lit(true), |w| {
-                    col("started_at")
-                        .gt_eq(utc(w.start))
-                        .and(col("started_at").lt(utc(w.end)))
-                })),
-        );
+    let changes = changes_within(src, cal, within)?.select([
+        col("change_id").fill_null(lit("")),
+        col("asset_id"),
+        col("outcome").fill_null(lit("")),
+        col("started_at"),
+    ]);
     Ok(with_month(changes, "started_at", cal, within)?
         .join(
             caused,
@@ -380,30 +389,14 @@ pub(crate) fn change_counts(
     by: &[ChangeKey],
 ) -> Result<LazyFrame> {
     const SLOT: &str = "__month_slot";
-    let as_of = || utc(cal.as_of);
     let months: Vec<usize> = (0..cal.months.len())
         .filter(|&i| within.is_none_or(|w| cal.starts[i] < w.end && cal.end(i) > w.start))
         .collect();
     // Each branch scans the changes itself, with its own filter (`keep`): polars' streaming
     // engine shares one scan between identical plans, and buffers it for the branch whose join
     // waits for the incidents (at 10 M incidents, 3 GiB more and slower).
-    let changes = |keep: Expr| -> Result<LazyFrame> {
-        Ok(match within {
-            Some(w) => src.scan_within(DatasetKind::Changes, w)?,
-            None => src.scan(DatasetKind::Changes)?,
-        }
-        .filter(keep)
-        .filter(
-            col("started_at")
-                .is_not_null()
-                .and(col("started_at").lt_eq(as_of()))
-                .and(within.map_or(lit(true), |w| {
-                    col("started_at")
-                        .gt_eq(utc(w.start))
-                        .and(col("started_at").lt(utc(w.end)))
-                })),
-        ))
-    };
+    let changes =
+        |keep: Expr| -> Result<LazyFrame> { Ok(changes_within(src, cal, within)?.filter(keep)) };
     let key_names: Vec<&str> = by
         .iter()
         .map(|k| match k {
@@ -437,15 +430,7 @@ pub(crate) fn change_counts(
             count(was("succeeded").or(was("failed")).or(was("rolled_back"))).alias("completed"),
             count(was("failed").or(was("rolled_back"))).alias("failed"),
         ]);
-    let caused = src
-        .scan(DatasetKind::Incidents)?
-        .filter(
-            col("started_at")
-                .lt_eq(as_of())
-                .and(col("caused_by_change_id").is_not_null()),
-        )
-        .group_by([col("caused_by_change_id").alias("change_id")])
-        .agg([len().cast(DataType::Int64).alias("incidents_caused")]);
+    let caused = incidents_caused(src, cal)?;
     // The keys of the changes that caused incidents, computed after the join (on those rows
     // only).
     let hit = changes(col("change_id").is_not_null())?
