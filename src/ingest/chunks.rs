@@ -4,7 +4,7 @@
 //! break inside a quoted field does not end the record). The SHA-256 of the file's bytes (as
 //! stored, compressed or not) is computed on the way.
 
-use super::read::{check_text, empty_file, open_input, sniff_separator};
+use super::read::{check_text, empty_file, line_at, open_input, sniff_separator};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::io::{BufReader, Read};
@@ -186,27 +186,20 @@ impl CsvChunks {
                 break;
             }
             if !s.in_quotes && i >= bytewise_until {
-                // Most records hold no quote: then no field opens quotes before the next line
-                // break, which ends the record. Jump there (memchr), not byte by byte.
-                let rest = &b[i..];
-                let nl = memchr::memchr(b'\n', rest);
-                let line = &rest[..nl.unwrap_or(rest.len())];
-                if memchr::memchr(b'"', line).is_some() {
+                // Most records hold no quote: then the line ends the record. Jump to its end.
+                let (line, quoted) = line_at(&b[i..]);
+                if quoted {
                     bytewise_until = i + line.len();
                 } else {
-                    match nl {
-                        Some(n) => {
-                            i += n + 1;
-                            s.lines += 1;
-                            s.field_start = true;
-                            self.cut = Some((i, s.lines));
-                        }
-                        None => {
-                            if let Some(&last) = line.last() {
-                                s.field_start = is_sep(last);
-                            }
-                            i = b.len();
-                        }
+                    i += line.len();
+                    if i < b.len() {
+                        // The line break.
+                        i += 1;
+                        s.lines += 1;
+                        s.field_start = true;
+                        self.cut = Some((i, s.lines));
+                    } else if let Some(&last) = line.last() {
+                        s.field_start = is_sep(last);
                     }
                     continue;
                 }

@@ -261,6 +261,15 @@ struct RecordSpan {
     blank: bool,
 }
 
+/// The line `rest` starts with, without its line break (the rest of `rest` if it has none), and
+/// whether it holds a quote. A line without one is a whole record of a CSV chunk when it starts
+/// one: no field opens quotes before the line break, which ends the record. Found with
+/// `memchr` (SIMD), not byte by byte.
+pub(super) fn line_at(rest: &[u8]) -> (&[u8], bool) {
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    (line, memchr::memchr(b'"', line).is_some())
+}
+
 /// The line each CSV record starts on and its field count, by RFC 4180 rules (a quote opens a
 /// field only at its start; `""` inside quotes is a quote). Used only to locate records for
 /// error messages; parsing is polars' job.
@@ -272,9 +281,8 @@ fn scan_records(text: &str, sep: u8) -> Vec<RecordSpan> {
         let start_line = line;
         // Most records hold no quote: then the record is the line, its fields are one more
         // than its separators, and it is blank if it holds nothing but carriage returns.
-        let nl = memchr::memchr(b'\n', &b[i..]);
-        let record = &b[i..nl.map_or(b.len(), |n| i + n)];
-        if memchr::memchr(b'"', record).is_none() {
+        let (record, quoted) = line_at(&b[i..]);
+        if !quoted {
             out.push(RecordSpan {
                 line: start_line,
                 fields: 1 + record.iter().filter(|&&c| c == sep).count(),

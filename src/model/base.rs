@@ -5,7 +5,7 @@
 
 use super::frames::{floats, frame, int_col, ints, lists, strs, texts, utc};
 use super::intervals::{Segment, cut, disjoint};
-use super::{Policy, Source, read};
+use super::{Policy, Source, Window, read};
 use crate::error::Result;
 use crate::graph::DependencyGraph;
 use crate::query::period::{Period, add_months, local_midnight};
@@ -118,6 +118,12 @@ impl Calendar {
     }
     pub fn label(&self, t: i64) -> Option<String> {
         self.index(t).map(|i| self.months[i].label())
+    }
+    /// Indexes of the months overlapping `within` (every month without it), in order.
+    pub fn months_within(&self, within: Option<Window>) -> Vec<usize> {
+        (0..self.months.len())
+            .filter(|&i| within.is_none_or(|w| self.starts[i] < w.end && self.end(i) > w.start))
+            .collect()
     }
     /// As a polars expression, [`Calendar::index`] of a UTC timestamp column, among the
     /// consecutive month indexes `months`: the first one's index, minus one, plus the number of

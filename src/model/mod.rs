@@ -87,10 +87,10 @@ pub trait Source: Send + Sync {
     /// A lazy scan of a dataset with its canonical columns.
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame>;
     /// A lazy scan of a dataset holding at least its rows whose time column
-    /// ([`crate::schema::Dataset::time_column`]) lies in `within`; it may hold others (the
-    /// caller filters). A lake leaves out the month partitions outside it; by default the whole
-    /// scan.
-    fn scan_within(&self, kind: DatasetKind, within: Window) -> Result<LazyFrame> {
+    /// ([`crate::schema::Dataset::time_column`]) lies in `within` (every row without it); it
+    /// may hold others (the caller filters). A lake leaves out the month partitions outside it;
+    /// by default the whole scan.
+    fn scan_within(&self, kind: DatasetKind, within: Option<Window>) -> Result<LazyFrame> {
         let _ = within;
         self.scan(kind)
     }
@@ -117,8 +117,11 @@ impl Source for Snapshot {
     fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
         Snapshot::scan(self, kind)
     }
-    fn scan_within(&self, kind: DatasetKind, within: Window) -> Result<LazyFrame> {
-        Snapshot::scan_between(self, kind, within.start, within.end)
+    fn scan_within(&self, kind: DatasetKind, within: Option<Window>) -> Result<LazyFrame> {
+        match within {
+            Some(w) => Snapshot::scan_between(self, kind, w.start, w.end),
+            None => Snapshot::scan(self, kind),
+        }
     }
     /// From the manifest, which records it at each ingest (no data read); from the data for a
     /// manifest written before it did.
@@ -559,7 +562,7 @@ fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> 
         }
         "incident_months" => {
             // Only the trend window's month partitions are read.
-            let span = trend::span(cal, scoped.trend_months);
+            let span = trend::span(cal, &trend::window(cal, scoped.trend_months));
             trend::incident_months(
                 tables::incident_response_times(src, cal, Some(span))?,
                 cal,

@@ -40,6 +40,10 @@ pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     )
 }
 
+/// A month's index among the calendar's ([`Calendar::index_expr`]), as a working column: rows
+/// are placed in their month by it, and labelled by a join with [`Calendar::labels`].
+const MONTH_SLOT: &str = "__month_slot";
+
 /// `lf` with the reporting month (`YYYY-MM` in the calendar's zone) of its UTC timestamp column
 /// `t` as column `month`: the same labels as [`Calendar::label`], missing outside the calendar.
 /// Rows keep their order. With `within`, only the months overlapping it are considered (the
@@ -48,18 +52,15 @@ pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
 /// rows: a time-zone conversion and date formatting per row cost 1.8 s of change-outcomes'
 /// 3.7 s at 10 M incidents, and a per-row gather from a literal list of labels more.
 fn with_month(lf: LazyFrame, t: &str, cal: &Calendar, within: Option<Window>) -> Result<LazyFrame> {
-    const SLOT: &str = "__month_slot";
     // The months that can hold a row: those overlapping `within` (its rows only), else all.
-    let months: Vec<usize> = (0..cal.months.len())
-        .filter(|&i| within.is_none_or(|w| cal.starts[i] < w.end && cal.end(i) > w.start))
-        .collect();
-    let labels = cal.labels(SLOT, &months)?;
+    let months = cal.months_within(within);
+    let labels = cal.labels(MONTH_SLOT, &months)?;
     let mut args = JoinArgs::new(JoinType::Left);
     args.maintain_order = MaintainOrderJoin::Left;
     Ok(lf
-        .with_column(cal.index_expr(col(t), &months).alias(SLOT))
-        .join(labels.lazy(), [col(SLOT)], [col(SLOT)], args)
-        .drop(by_name([SLOT], true, false)))
+        .with_column(cal.index_expr(col(t), &months).alias(MONTH_SLOT))
+        .join(labels.lazy(), [col(MONTH_SLOT)], [col(MONTH_SLOT)], args)
+        .drop(by_name([MONTH_SLOT], true, false)))
 }
 
 /// One row per incident started by as-of (in lake order): ids, labels, whether it is open at
@@ -115,11 +116,8 @@ pub(crate) fn incident_response_times(
             .otherwise(lit(NULL).cast(DataType::Float64))
     };
     let status = |v: &str| col("status").eq(lit(v.to_string())).fill_null(lit(false));
-    let scan = match within {
-        Some(w) => src.scan_within(DatasetKind::Incidents, w)?,
-        None => src.scan(DatasetKind::Incidents)?,
-    };
-    Ok(scan
+    Ok(src
+        .scan_within(DatasetKind::Incidents, within)?
         .filter(
             col("started_at")
                 .is_not_null()
@@ -281,11 +279,7 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
 /// The changes started by as-of and in `within` (when given): a scan of only the month
 /// partitions overlapping it, filtered to it.
 fn changes_within(src: &dyn Source, cal: &Calendar, within: Option<Window>) -> Result<LazyFrame> {
-    let scan = match within {
-        Some(w) => src.scan_within(DatasetKind::Changes, w)?,
-        None => src.scan(DatasetKind::Changes)?,
-    };
-    Ok(scan.filter(
+    Ok(src.scan_within(DatasetKind::Changes, within)?.filter(
         col("started_at")
             .is_not_null()
             .and(col("started_at").lt_eq(utc(cal.as_of)))
@@ -371,6 +365,35 @@ pub(crate) enum ChangeKey {
     Outcome,
 }
 
+impl ChangeKey {
+    /// The column the changes are grouped by.
+    fn group_column(self) -> &'static str {
+        match self {
+            ChangeKey::Month => MONTH_SLOT,
+            ChangeKey::Asset => "asset_id",
+            ChangeKey::Outcome => "outcome",
+        }
+    }
+
+    /// The column of the answer.
+    fn column(self) -> &'static str {
+        match self {
+            ChangeKey::Month => "month",
+            other => other.group_column(),
+        }
+    }
+
+    /// The grouping column computed from a change's row, among the calendar's `months`.
+    fn expr(self, cal: &Calendar, months: &[usize]) -> Expr {
+        match self {
+            ChangeKey::Month => cal.index_expr(col("started_at"), months),
+            ChangeKey::Asset => col("asset_id"),
+            ChangeKey::Outcome => col("outcome").fill_null(lit("")),
+        }
+        .alias(self.group_column())
+    }
+}
+
 /// The changes started in `within` (every change without it) and by as-of, counted per value
 /// of `by` (one row per combination that has changes): `changes`; `completed` (outcome
 /// succeeded, failed or rolled back); `failed` (failed or rolled back); `with_incident`
@@ -388,36 +411,18 @@ pub(crate) fn change_counts(
     within: Option<Window>,
     by: &[ChangeKey],
 ) -> Result<LazyFrame> {
-    const SLOT: &str = "__month_slot";
-    let months: Vec<usize> = (0..cal.months.len())
-        .filter(|&i| within.is_none_or(|w| cal.starts[i] < w.end && cal.end(i) > w.start))
-        .collect();
+    let months = cal.months_within(within);
     // Each branch scans the changes itself, with its own filter (`keep`): polars' streaming
     // engine shares one scan between identical plans, and buffers it for the branch whose join
     // waits for the incidents (at 10 M incidents, 3 GiB more and slower).
     let changes =
         |keep: Expr| -> Result<LazyFrame> { Ok(changes_within(src, cal, within)?.filter(keep)) };
-    let key_names: Vec<&str> = by
-        .iter()
-        .map(|k| match k {
-            ChangeKey::Month => SLOT,
-            ChangeKey::Asset => "asset_id",
-            ChangeKey::Outcome => "outcome",
-        })
-        .collect();
     let keys = |extra: &[Expr]| {
-        let mut e: Vec<Expr> = by
-            .iter()
-            .map(|k| match k {
-                ChangeKey::Month => cal.index_expr(col("started_at"), &months).alias(SLOT),
-                ChangeKey::Asset => col("asset_id"),
-                ChangeKey::Outcome => col("outcome").fill_null(lit("")),
-            })
-            .collect();
+        let mut e: Vec<Expr> = by.iter().map(|k| k.expr(cal, &months)).collect();
         e.extend_from_slice(extra);
         e
     };
-    let group = || key_names.iter().map(|k| col(*k)).collect::<Vec<_>>();
+    let group = || by.iter().map(|k| col(k.group_column())).collect::<Vec<_>>();
     let outcome = || col("outcome").fill_null(lit(""));
     let is = |v: &str| outcome().eq(lit(v.to_string()));
     let count = |e: Expr| e.cast(DataType::Int64).sum();
@@ -467,20 +472,13 @@ pub(crate) fn change_counts(
         .with_column((col("failed") + col("succeeded_with_incident")).alias("failures"));
     if by.contains(&ChangeKey::Month) {
         counts = counts.join(
-            cal.labels(SLOT, &months)?.lazy(),
-            [col(SLOT)],
-            [col(SLOT)],
+            cal.labels(MONTH_SLOT, &months)?.lazy(),
+            [col(MONTH_SLOT)],
+            [col(MONTH_SLOT)],
             args,
         );
     }
-    let mut out: Vec<Expr> = by
-        .iter()
-        .map(|k| match k {
-            ChangeKey::Month => col("month"),
-            ChangeKey::Asset => col("asset_id"),
-            ChangeKey::Outcome => col("outcome"),
-        })
-        .collect();
+    let mut out: Vec<Expr> = by.iter().map(|k| col(k.column())).collect();
     out.extend(
         [
             "changes",

@@ -115,10 +115,9 @@ pub(crate) fn window(cal: &Calendar, months: u32) -> Vec<usize> {
     full[full.len().saturating_sub(months as usize)..].to_vec()
 }
 
-/// The trend window ([`window`]) as a span of time: from its first month's start to its last
+/// A trend window ([`window`]) as a span of time: from its first month's start to its last
 /// month's end (empty, at as-of, when the window has no month).
-pub(crate) fn span(cal: &Calendar, months: u32) -> Window {
-    let window = window(cal, months);
+pub(crate) fn span(cal: &Calendar, window: &[usize]) -> Window {
     let (start, end) = match (window.first(), window.last()) {
         (Some(&a), Some(&b)) => (cal.starts[a], cal.end(b)),
         _ => (cal.as_of, cal.as_of),
@@ -156,7 +155,7 @@ pub(crate) fn incident_months(
     months: u32,
 ) -> Result<DataFrame> {
     let window = window(cal, months);
-    let Window { start, end } = span(cal, months);
+    let Window { start, end } = span(cal, &window);
     let severity = |names: &[&str]| {
         names
             .iter()
