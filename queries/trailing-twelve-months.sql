@@ -1,7 +1,8 @@
 -- The 12 full months ending at the as-of date, one row per month with the headline KPIs, beside
 -- the same month a year earlier.
 -- Every figure is computed only for the 24 months shown (`wanted`), from tables already summed
--- per month: change outcomes (`change_months`, built for those 24 months only) and MRR movements
+-- per month: incidents (`incident_months`), change outcomes (`change_months`, built for those
+-- 24 months only) and MRR movements
 -- (`mrr_months`, with net revenue retention). At 10 M incidents the per-change and
 -- per-customer rows behind them did not fit in memory.
 WITH p AS (SELECT * FROM params),
@@ -14,10 +15,11 @@ wanted AS (
   WHERE month IN (SELECT month FROM shown) OR month IN (SELECT year_ago_month FROM shown)
 ),
 avail AS (SELECT month, availability_pct FROM availability_months WHERE month IN (SELECT month FROM wanted)),
+-- Incidents per month from the trend table over the same 24 months (this query's `months`),
+-- built from the incidents' response times of those months' partitions only.
 inc AS (
-  SELECT month, COUNT(*) AS incidents, SUM(CASE WHEN severity IN ('sev1', 'sev2') THEN 1 ELSE 0 END) AS sev1_sev2,
-         AVG(time_to_resolve_min) AS mttr_mean_min
-  FROM incident_timings WHERE month IN (SELECT month FROM wanted) GROUP BY month
+  SELECT month, incidents, sev1 + sev2 AS sev1_sev2, mttr_mean_min
+  FROM incident_months WHERE month IN (SELECT month FROM wanted)
 ),
 chg AS (
   SELECT month, CASE WHEN completed > 0 THEN 100.0 * failures / completed END AS cfr

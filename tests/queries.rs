@@ -633,6 +633,104 @@ fn trailing_twelve_months_compare_with_a_year_earlier() {
     );
     assert_eq!(get(&df, "month", "2026-03", "year_ago_month"), "2025-03");
     assert_eq!(get(&df, "month", "2026-03", "year_ago_incidents"), "");
+    // Incidents (from the trend table over the query's 24 months): March I1 sev1, I2 and I3
+    // sev2, I4 sev3, I5 sev4, MTTR 120, 75, 150, 60, 60 (mean 93); February I6, sev3, 30 min.
+    assert_eq!(num(&df, "month", "2026-03", "incidents"), 5.0);
+    assert_eq!(num(&df, "month", "2026-03", "sev1_sev2"), 3.0);
+    assert_eq!(num(&df, "month", "2026-03", "mttr_mean_min"), 93.0);
+    assert_eq!(num(&df, "month", "2026-02", "incidents"), 1.0);
+    assert_eq!(num(&df, "month", "2026-02", "sev1_sev2"), 0.0);
+    assert_eq!(num(&df, "month", "2026-02", "mttr_mean_min"), 30.0);
+    assert_eq!(num(&df, "month", "2026-01", "incidents"), 0.0);
+    assert_eq!(get(&df, "month", "2026-01", "mttr_mean_min"), "");
+}
+
+#[test]
+fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it() {
+    // A query with a period gets only that period's incidents (read from its month
+    // partitions); the whole history (ad-hoc SQL has no period) filtered to the same bounds
+    // must give the same incidents, downtime and response times.
+    let w = Work::with_sample();
+    w.write(
+        "mine/period-incidents.sql",
+        "SELECT COUNT(*) AS incidents, ROUND(SUM(downtime_minutes), 6) AS downtime, \
+         ROUND(SUM(time_to_resolve_min), 6) AS resolve, MIN(month) AS first_month, MAX(month) AS last_month \
+         FROM incident_timings\n",
+    );
+    w.write(
+        "mine/period-incidents.toml",
+        "title = \"t\"\nquestion = \"q\"\n[[params]]\nname = \"period\"\ntype = \"period\"\ndoc = \"p\"\n\
+         [[columns]]\nname = \"incidents\"\ndoc = \"d\"\n[[columns]]\nname = \"downtime\"\ndoc = \"d\"\n\
+         [[columns]]\nname = \"resolve\"\ndoc = \"d\"\n[[columns]]\nname = \"first_month\"\ndoc = \"d\"\n\
+         [[columns]]\nname = \"last_month\"\ndoc = \"d\"\n",
+    );
+    // (as-of, period, its bounds in epoch seconds, its first and last month): a quarter, the
+    // month before as-of, and the month holding as-of (its end is as-of).
+    for (as_of, period, from, to, first, last) in [
+        (
+            "2026-11-01",
+            "2026-Q2",
+            1_775_001_600,
+            1_782_864_000,
+            "2026-04",
+            "2026-06",
+        ),
+        (
+            "2026-11-01",
+            "2026-10",
+            1_790_812_800,
+            1_793_491_200,
+            "2026-10",
+            "2026-10",
+        ),
+        (
+            "2026-10-15T12:00:00Z",
+            "2026-10",
+            1_790_812_800,
+            1_792_065_600,
+            "2026-10",
+            "2026-10",
+        ),
+    ] {
+        let scoped = w.ok(&[
+            "--lake",
+            "lake",
+            "--as-of",
+            as_of,
+            "--queries",
+            "mine",
+            "query",
+            "run",
+            "period-incidents",
+            "--param",
+            &format!("period={period}"),
+            "--format",
+            "csv",
+        ]);
+        let whole = w.ok(&[
+            "--lake",
+            "lake",
+            "--as-of",
+            as_of,
+            "sql",
+            "--format",
+            "csv",
+            &format!(
+                "SELECT COUNT(*) AS incidents, ROUND(SUM(downtime_minutes), 6) AS downtime, \
+                 ROUND(SUM(time_to_resolve_min), 6) AS resolve, MIN(month) AS first_month, MAX(month) AS last_month \
+                 FROM incident_timings WHERE EXTRACT(EPOCH FROM started_at) >= {from} \
+                 AND EXTRACT(EPOCH FROM started_at) < {to}"
+            ),
+        ]);
+        assert_eq!(scoped, whole, "{period} as of {as_of}");
+        let row: Vec<&str> = scoped.lines().nth(1).unwrap().split(',').collect();
+        assert!(row[0].parse::<u32>().unwrap() > 5, "{period}: {scoped}");
+        // (The sample's first half of October has incidents, none with downtime.)
+        if period == "2026-Q2" {
+            assert!(row[1].parse::<f64>().unwrap() > 0.0, "{period}: {scoped}");
+        }
+        assert_eq!((row[3], row[4]), (first, last), "{period}: {scoped}");
+    }
 }
 
 #[test]

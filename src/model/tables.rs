@@ -66,14 +66,24 @@ fn with_month(lf: LazyFrame, t: &str, cal: &Calendar, within: Option<Window>) ->
 /// One row per incident started by as-of (in lake order): ids, labels, whether it is open at
 /// as-of, its reporting month and its response times in minutes, as a polars plan over the
 /// incidents scan, so an aggregate over it runs in the scan's plan.
-pub(crate) fn incident_response(src: &dyn Source, cal: &Calendar) -> Result<LazyFrame> {
-    Ok(with_month(
-        incident_response_times(src, cal, None)?,
-        "started_at",
-        cal,
-        None,
-    )?
-    .select(
+///
+/// With `within`, only the incidents started inside it (half-open), read from the month
+/// partitions overlapping it: a query over one month reads that month, not the history.
+pub(crate) fn incident_response(
+    src: &dyn Source,
+    cal: &Calendar,
+    within: Option<Window>,
+) -> Result<LazyFrame> {
+    let times = incident_response_times(src, cal, within)?;
+    let times = match within {
+        Some(w) => times.filter(
+            col("started_at")
+                .gt_eq(utc(w.start))
+                .and(col("started_at").lt(utc(w.end))),
+        ),
+        None => times,
+    };
+    Ok(with_month(times, "started_at", cal, within)?.select(
         [
             "incident_id",
             "asset_id",
@@ -158,16 +168,40 @@ pub(crate) fn incident_response_times(
 }
 
 /// `incident_response` with each incident's downtime (maintenance cut out, weighted by the
-/// policy: the Rust incident model, whose rows are the same incidents in the same order).
-pub(crate) fn incident_timings(inc: &Incidents, response: DataFrame) -> Result<DataFrame> {
-    if response.height() != inc.list.len() {
-        return Err(crate::error::Error::Usage(format!(
-            "model: {} incident response rows but {} incidents",
+/// policy: the Rust incident model, whose rows are the same incidents in the same order). With
+/// `within`, `response` holds the incidents started inside it ([`incident_response`]), and the
+/// model's incidents are kept alike; the two lists are checked to name the same incidents.
+pub(crate) fn incident_timings(
+    inc: &Incidents,
+    response: DataFrame,
+    within: Option<Window>,
+) -> Result<DataFrame> {
+    let inside = |i: &&super::base::Incident| {
+        within.is_none_or(|w| i.started >= w.start && i.started < w.end)
+    };
+    let kept: Vec<&super::base::Incident> = inc.list.iter().filter(inside).collect();
+    let misaligned =
+        |what: String| crate::error::Error::Usage(format!("model: incident timings: {what}"));
+    if response.height() != kept.len() {
+        return Err(misaligned(format!(
+            "{} incident response rows but {} incidents",
             response.height(),
-            inc.list.len()
+            kept.len()
         )));
     }
-    let downtime: Vec<f64> = inc.list.iter().map(|i| i.downtime()).collect();
+    let ids = super::frames::texts(&response, "incident_id")?;
+    if let Some((r, (a, b))) = ids
+        .iter()
+        .zip(&kept)
+        .map(|(a, b)| (a.unwrap_or(""), b.id.as_str()))
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+    {
+        return Err(misaligned(format!(
+            "row {r} is incident `{a}` in the response times but `{b}` in the model"
+        )));
+    }
+    let downtime: Vec<f64> = kept.iter().map(|i| i.downtime()).collect();
     let mut df = response;
     df.with_column(Column::new("downtime_minutes".into(), downtime))
         .map_err(crate::error::Error::polars("model: incident timings"))?;

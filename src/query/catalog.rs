@@ -27,7 +27,8 @@ pub struct QueryMeta {
     pub engine: QueryEngine,
     /// For a query without a period parameter that reads only its last `months` full months
     /// (ending with the last full month before as-of): its period-scoped tables then hold those
-    /// months' rows only, instead of the whole history.
+    /// months' rows only, instead of the whole history, and its trend tables
+    /// (`incident_months`) cover those months.
     #[serde(default)]
     pub months: Option<u32>,
 }

@@ -155,9 +155,11 @@ pub fn last_full_months(n: u32, as_of: DateTime<Utc>, tz: Tz) -> Window {
 /// `months` full months, if its metadata names them.
 pub fn scoped(params: &Params, months: Option<u32>, as_of: DateTime<Utc>, tz: Tz) -> Scoped {
     Scoped {
+        // The `months` parameter, else the months the metadata names (trailing-twelve-months
+        // reads `incident_months` for its 24), else a year.
         trend_months: match params.values.get("months") {
             Some(params::Value::Int(n)) => *n as u32,
-            _ => 12,
+            _ => months.unwrap_or(12),
         },
         window: window(params, as_of, tz)
             .or_else(|| months.map(|n| last_full_months(n, as_of, tz))),
