@@ -1093,11 +1093,15 @@ fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
 }
 
 /// The tables a run asks to be built ahead, in a second thread (as the executive report
-/// does), give the same answers as those its own thread builds when a query reads them.
+/// does), give the same answers as those its own thread builds when a query reads them; so do
+/// the SLA periods of adjacent periods announced together (built in one pass over both, then
+/// split) and those of each period built alone.
 #[test]
 fn tables_built_ahead_give_the_same_answers() {
     use opsintel::context::Context;
+    use opsintel::model::{Policy, Scoped, Window};
     use opsintel::query::Session;
+    use opsintel::query::period::Period;
     let w = Work::with_sample();
     let ctx = Context::resolve(
         Some(w.path("lake")),
@@ -1109,10 +1113,26 @@ fn tables_built_ahead_give_the_same_answers() {
     let arg = |k: &str, v: &str| (k.to_string(), v.to_string());
     let runs: Vec<(&str, Vec<(String, String)>)> = vec![
         ("headline-kpis", vec![arg("period", "2026-Q3")]),
+        ("headline-kpis", vec![arg("period", "2026-Q2")]),
+        ("sla-attainment", vec![arg("period", "2026-Q2")]),
+        ("sla-attainment", vec![arg("period", "2026-Q3")]),
+        ("sla-attainment", vec![arg("period", "2026-06")]),
         ("troublesome-components", vec![arg("period", "2026")]),
         ("incident-trends", vec![arg("months", "12")]),
         ("trailing-twelve-months", vec![]),
     ];
+    // The SLA periods tables themselves (the queries filter them again): Q2 and Q3 announced
+    // together are one pass over both, then split; June is inside it.
+    let windows: Vec<Window> = ["2026-Q2", "2026-Q3", "2026-06"]
+        .iter()
+        .map(|p| {
+            let p = Period::parse(p).unwrap();
+            Window {
+                start: p.start_utc(chrono_tz::UTC).timestamp_micros(),
+                end: p.end_utc(chrono_tz::UTC).timestamp_micros(),
+            }
+        })
+        .collect();
     let answers = |ahead: bool| {
         let mut s = Session::open(&ctx).unwrap();
         if ahead {
@@ -1120,9 +1140,23 @@ fn tables_built_ahead_give_the_same_answers() {
             // Take the worker's tables, not the ones this thread would build first.
             s.wait_ahead();
         }
-        runs.iter()
+        let mut dfs: Vec<DataFrame> = runs
+            .iter()
             .map(|(q, args)| s.answer(q, args).unwrap().df)
-            .collect::<Vec<_>>()
+            .collect();
+        for w in &windows {
+            let scoped = Scoped {
+                trend_months: 12,
+                window: Some(*w),
+                asset: None,
+            };
+            dfs.push(
+                s.model(Policy::Strict)
+                    .table("sla_periods", &scoped)
+                    .unwrap(),
+            );
+        }
+        dfs
     };
     // polars' planner recurses deeply on the headline's SQL: a debug build needs more than a
     // test thread's 2 MiB of stack (the CLI's main thread has 8 MiB).
@@ -1134,8 +1168,23 @@ fn tables_built_ahead_give_the_same_answers() {
             .join()
             .unwrap()
     });
-    for ((q, _), (a, h)) in runs.iter().zip(ahead.iter().zip(&here)) {
+    let names = runs.iter().map(|(q, _)| *q).chain([
+        "sla_periods Q2",
+        "sla_periods Q3",
+        "sla_periods June",
+    ]);
+    assert_eq!(ahead.len(), runs.len() + 3);
+    for (q, (a, h)) in names.zip(ahead.iter().zip(&here)) {
         assert!(a.height() > 0, "{q}");
         assert!(a.equals_missing(h), "{q}:\n{a}\n{h}");
     }
+    // Each period's table holds the SLA periods overlapping it, and no other.
+    let june = &ahead[ahead.len() - 1];
+    let periods = june.column("period").unwrap().str().unwrap().clone();
+    assert!(
+        periods
+            .iter()
+            .all(|p| matches!(p, Some("2026-06" | "2026-Q2"))),
+        "{june}"
+    );
 }

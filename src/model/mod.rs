@@ -637,7 +637,34 @@ pub struct Model {
     /// Load incidents and customers together on the first need of either: the run will read
     /// tables that need both ([`Model::build_ahead`]).
     together: std::cell::Cell<bool>,
+    /// The windows the run said it will read `sla_periods` for ([`Model::build_ahead`]):
+    /// windows that overlap or touch are built in one pass ([`sla_span`]).
+    sla_windows: RefCell<Vec<Window>>,
     trace: Trace,
+}
+
+/// The span to build `sla_periods` over for `w`: the union of `w` and the announced windows
+/// that overlap or touch it, directly or through one another (the report's period and the one
+/// before it are one pass over the SLAs instead of two). Empty windows are never joined: an
+/// empty window has no SLA periods, but the period holding its instant overlaps the span.
+fn sla_span(w: Window, announced: &[Window]) -> Window {
+    let mut span = w;
+    if w.start >= w.end {
+        return span;
+    }
+    loop {
+        let grown = announced
+            .iter()
+            .filter(|a| a.start < a.end && a.start <= span.end && a.end >= span.start)
+            .fold(span, |s, a| Window {
+                start: s.start.min(a.start),
+                end: s.end.max(a.end),
+            });
+        if grown == span {
+            return span;
+        }
+        span = grown;
+    }
 }
 
 /// Step timings on stderr, when asked for (`--timings`).
@@ -693,6 +720,7 @@ impl Model {
             cache: RefCell::new(TableCache::default()),
             ahead: RefCell::default(),
             together: Default::default(),
+            sla_windows: RefCell::default(),
             trace,
         }
     }
@@ -809,6 +837,11 @@ impl Model {
         for def in names.into_iter().filter_map(table_def) {
             incidents |= matches!(def.inputs, Inputs::Incidents | Inputs::Both);
             customers |= matches!(def.inputs, Inputs::Customers | Inputs::Both);
+            if def.name == "sla_periods"
+                && let Some(w) = scoped.window
+            {
+                self.sla_windows.borrow_mut().push(w);
+            }
             let key = cache_key(def, scoped);
             if LAKE_TABLES.contains(&def.name) && !self.cache.borrow().tables.contains_key(&key) {
                 jobs.push((key, def.name));
@@ -973,7 +1006,30 @@ impl Model {
                     reach::churn_exposure_assets(&churn, inc, cu, ex)
                 }
             }
-            "sla_periods" => Ok(sla(overlapping, sla::Extras::default(), None)?.periods),
+            "sla_periods" => {
+                let spans = window.map(|w| (w, sla_span(w, &self.sla_windows.borrow())));
+                match spans {
+                    // Part of a wider span the run will read: that span's rows overlapping the
+                    // window (the same rows, in the same order, as a pass over the window: each
+                    // row's figures are its SLA period's, whatever the window).
+                    Some((w, span)) if span != w => {
+                        let wider = Scoped {
+                            window: Some(span),
+                            ..scoped.clone()
+                        };
+                        self.table("sla_periods", &wider)?
+                            .lazy()
+                            .filter(
+                                col("period_start")
+                                    .lt(frames::utc(w.end))
+                                    .and(col("period_end").gt(frames::utc(w.start))),
+                            )
+                            .collect()
+                            .map_err(Error::polars("model: sla_periods"))
+                    }
+                    _ => Ok(sla(overlapping, sla::Extras::default(), None)?.periods),
+                }
+            }
             "sla_current" => {
                 // With an asset: the SLAs of the active customers whose closure holds it.
                 let cu = self.customers()?;
@@ -1095,6 +1151,27 @@ mod tests {
             lake_table(&Empty, &cal, name, &Scoped::default())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn sla_periods_span_the_announced_windows_that_overlap_or_touch() {
+        let w = |start: i64, end: i64| Window { start, end };
+        // A month, the month before it (touching), and a year-ago month (apart).
+        let (cur, prev, year_ago) = (w(30, 60), w(0, 30), w(-330, -300));
+        let announced = [cur, prev, year_ago];
+        assert_eq!(sla_span(cur, &announced), w(0, 60));
+        assert_eq!(sla_span(prev, &announced), w(0, 60));
+        assert_eq!(sla_span(year_ago, &announced), year_ago);
+        // Joined through one another: a, then c through b.
+        let chain = [w(0, 10), w(10, 20), w(15, 40)];
+        assert_eq!(sla_span(w(0, 10), &chain), w(0, 40));
+        // Nothing announced: the window itself.
+        assert_eq!(sla_span(cur, &[]), cur);
+        // An empty window (a period after as-of) is never joined, nor joins others.
+        let empty = w(60, 60);
+        assert_eq!(sla_span(empty, &announced), empty);
+        assert_eq!(sla_span(cur, &[cur, empty, w(60, 90)]), w(30, 90));
+        assert_eq!(sla_span(w(60, 90), &[empty]), w(60, 90));
     }
 
     #[test]
