@@ -1095,7 +1095,8 @@ fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
 /// The tables a run asks to be built ahead, in a second thread (as the executive report
 /// does), give the same answers as those its own thread builds when a query reads them; so do
 /// the SLA periods of adjacent periods announced together (built in one pass over both, then
-/// split) and those of each period built alone.
+/// split) and those of each period built alone, and the change tables summed from the whole
+/// history's count (a run of several queries reading them) and those counted for their window.
 #[test]
 fn tables_built_ahead_give_the_same_answers() {
     use opsintel::context::Context;
@@ -1118,6 +1119,9 @@ fn tables_built_ahead_give_the_same_answers() {
         ("sla-attainment", vec![arg("period", "2026-Q3")]),
         ("sla-attainment", vec![arg("period", "2026-06")]),
         ("troublesome-components", vec![arg("period", "2026")]),
+        ("change-outcomes", vec![arg("period", "2026-Q3")]),
+        ("top-customers", vec![arg("period", "2026-Q3")]),
+        ("blast-radius", vec![arg("asset", "pg-main")]),
         ("incident-trends", vec![arg("months", "12")]),
         ("trailing-twelve-months", vec![]),
     ];
@@ -1156,6 +1160,37 @@ fn tables_built_ahead_give_the_same_answers() {
                     .unwrap(),
             );
         }
+        // The change tables themselves: with the run's changes counted once over the whole
+        // history (ahead), each is summed from that count; here, counted from the changes.
+        let model = s.model(Policy::Strict);
+        let scoped = |window: Option<Window>, asset: Option<&str>| Scoped {
+            trend_months: 12,
+            window,
+            asset: asset.map(str::to_string),
+        };
+        dfs.push(
+            model
+                .table("change_months", &scoped(Some(windows[0]), None))
+                .unwrap(),
+        );
+        dfs.push(
+            model
+                .table("change_assets", &scoped(None, Some("pg-main")))
+                .unwrap(),
+        );
+        dfs.push(
+            model
+                .table("change_assets", &scoped(Some(windows[1]), None))
+                .unwrap(),
+        );
+        let cells = model
+            .table("change_cells", &scoped(Some(windows[2]), None))
+            .unwrap();
+        dfs.push(
+            cells
+                .sort(["month", "asset_id", "outcome"], Default::default())
+                .unwrap(),
+        );
         dfs
     };
     // polars' planner recurses deeply on the headline's SQL: a debug build needs more than a
@@ -1172,14 +1207,18 @@ fn tables_built_ahead_give_the_same_answers() {
         "sla_periods Q2",
         "sla_periods Q3",
         "sla_periods June",
+        "change_months Q2",
+        "change_assets pg-main",
+        "change_assets Q3",
+        "change_cells June",
     ]);
-    assert_eq!(ahead.len(), runs.len() + 3);
+    assert_eq!(ahead.len(), runs.len() + 7);
     for (q, (a, h)) in names.zip(ahead.iter().zip(&here)) {
         assert!(a.height() > 0, "{q}");
         assert!(a.equals_missing(h), "{q}:\n{a}\n{h}");
     }
     // Each period's table holds the SLA periods overlapping it, and no other.
-    let june = &ahead[ahead.len() - 1];
+    let june = &ahead[runs.len() + 2];
     let periods = june.column("period").unwrap().str().unwrap().clone();
     assert!(
         periods

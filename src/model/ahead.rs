@@ -105,6 +105,26 @@ impl<K: Eq + Hash + Clone + Send + 'static> Ahead<K> {
         }
     }
 
+    /// Whether `key` was asked for (built, building, queued or taken).
+    pub fn has(&self, key: &K) -> bool {
+        self.slots.contains_key(key)
+    }
+
+    /// The table for `key` if the worker has finished building it, without waiting; `None`
+    /// (and the work left as it is: the worker still builds it) if it was not asked for, is
+    /// not built yet, or was already taken.
+    pub fn take_if_done(&self, key: &K) -> Option<Result<DataFrame>> {
+        let slot = self.slots.get(key)?;
+        let mut state = slot.lock();
+        match std::mem::replace(&mut *state, State::Taken) {
+            State::Done(r) => Some(r),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+
     /// The table for `key` if the worker built it (waiting while it builds); `None` if it was
     /// not asked for, not started (the worker will now skip it) or already taken.
     pub fn take(&self, key: &K) -> Option<Result<DataFrame>> {
@@ -225,10 +245,9 @@ mod tests {
         assert_eq!(value(ahead.take(&"c")), None);
     }
 
-    #[test]
-    fn a_table_not_yet_started_is_left_to_the_caller_and_a_running_one_is_waited_for() {
-        let mut ahead: Ahead<&'static str> = Ahead::default();
-        // The first build waits until the test lets it go, so the second is still queued.
+    /// `ahead` building "slow" (1), which waits until the test sends on the first channel, then
+    /// "next" (2); the second channel tells which build started.
+    fn slow_then_next(ahead: &mut Ahead<&'static str>) -> (mpsc::Sender<()>, mpsc::Receiver<i64>) {
         let (go_tx, go_rx) = mpsc::channel::<()>();
         let (started_tx, started_rx) = mpsc::channel();
         let go_rx = Mutex::new(go_rx);
@@ -239,6 +258,14 @@ mod tests {
             }
             frame(n)
         });
+        (go_tx, started_rx)
+    }
+
+    #[test]
+    fn a_table_not_yet_started_is_left_to_the_caller_and_a_running_one_is_waited_for() {
+        let mut ahead: Ahead<&'static str> = Ahead::default();
+        // The first build waits until the test lets it go, so the second is still queued.
+        let (go_tx, started_rx) = slow_then_next(&mut ahead);
         assert_eq!(started_rx.recv().unwrap(), 1);
         // "next" has not started: the caller builds it, and the worker must not.
         assert_eq!(value(ahead.take(&"next")), None);
@@ -253,6 +280,26 @@ mod tests {
         drop(ahead);
         // The worker never started "next".
         assert!(started_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn take_if_done_neither_waits_nor_takes_unfinished_work() {
+        let mut ahead: Ahead<&'static str> = Ahead::default();
+        let (go_tx, started_rx) = slow_then_next(&mut ahead);
+        assert_eq!(started_rx.recv().unwrap(), 1);
+        // Running, and queued: nothing yet, and both stay the worker's.
+        assert_eq!(value(ahead.take_if_done(&"slow")), None);
+        assert_eq!(value(ahead.take_if_done(&"next")), None);
+        assert_eq!(value(ahead.take_if_done(&"unknown")), None);
+        go_tx.send(()).unwrap();
+        // The worker still builds "next" (take_if_done left it queued).
+        assert_eq!(started_rx.recv().unwrap(), 2);
+        ahead.wait();
+        assert_eq!(value(ahead.take_if_done(&"slow")), Some(1));
+        assert_eq!(value(ahead.take_if_done(&"next")), Some(2));
+        // Taken once.
+        assert_eq!(value(ahead.take_if_done(&"next")), None);
+        assert_eq!(value(ahead.take(&"next")), None);
     }
 
     #[test]

@@ -544,6 +544,27 @@ pub(crate) fn halves<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T 
 /// those a run can build ahead in a second thread ([`Model::build_ahead`]).
 const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
 
+/// The tables that count changes: from the whole history's `change_cells` when a run shares
+/// them ([`Model::share_change_counts`]).
+pub const CHANGE_TABLES: [&str; 3] = ["change_cells", "change_months", "change_assets"];
+
+/// The cache key of the whole history's `change_cells`.
+const ALL_CHANGE_CELLS: CacheKey = ("change_cells", 0, None, None);
+
+/// The whole history's changes counted per (month, asset, outcome), in polars' streaming
+/// engine.
+fn all_change_cells(src: &dyn Source, cal: &Calendar) -> Result<DataFrame> {
+    tables::change_counts(
+        src,
+        cal,
+        None,
+        &[ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome],
+    )?
+    .collect_with_engine(Engine::Streaming)
+    .map(|r| r.unwrap_single())
+    .map_err(Error::polars("model: change_cells"))
+}
+
 /// Build one of [`LAKE_TABLES`].
 fn lake_table(src: &dyn Source, cal: &Calendar, name: &str, scoped: &Scoped) -> Result<DataFrame> {
     match name {
@@ -637,6 +658,9 @@ pub struct Model {
     /// Load incidents and customers together on the first need of either: the run will read
     /// tables that need both ([`Model::build_ahead`]).
     together: std::cell::Cell<bool>,
+    /// The run's change tables come from one count of the whole history by (month, asset,
+    /// outcome), built ahead ([`Model::share_change_counts`]).
+    shared_changes: std::cell::Cell<bool>,
     /// The windows the run said it will read `sla_periods` for ([`Model::build_ahead`]):
     /// windows that overlap or touch are built in one pass ([`sla_span`]).
     sla_windows: RefCell<Vec<Window>>,
@@ -721,6 +745,7 @@ impl Model {
             ahead: RefCell::default(),
             together: Default::default(),
             sla_windows: RefCell::default(),
+            shared_changes: Default::default(),
             trace,
         }
     }
@@ -810,12 +835,15 @@ impl Model {
                 self.cal()?,
                 None,
             )?)),
-            "change_cells" => Ok(Some(tables::change_counts(
-                &*self.src,
-                self.cal()?,
-                scoped.window,
-                &[ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome],
-            )?)),
+            "change_cells" => match self.shared_change_table(name, scoped)? {
+                Some(plan) => Ok(Some(plan)),
+                None => Ok(Some(tables::change_counts(
+                    &*self.src,
+                    self.cal()?,
+                    scoped.window,
+                    &[ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome],
+                )?)),
+            },
             _ => Ok(None),
         }
     }
@@ -833,7 +861,7 @@ impl Model {
         scoped: &Scoped,
     ) -> Result<()> {
         let mut jobs = Vec::new();
-        let (mut incidents, mut customers) = (false, false);
+        let (mut incidents, mut customers, mut changes) = (false, false, false);
         for def in names.into_iter().filter_map(table_def) {
             incidents |= matches!(def.inputs, Inputs::Incidents | Inputs::Both);
             customers |= matches!(def.inputs, Inputs::Customers | Inputs::Both);
@@ -843,6 +871,10 @@ impl Model {
                 self.sla_windows.borrow_mut().push(w);
             }
             let key = cache_key(def, scoped);
+            if self.shared_changes.get() && CHANGE_TABLES.contains(&def.name) {
+                changes = true;
+                continue;
+            }
             if LAKE_TABLES.contains(&def.name) && !self.cache.borrow().tables.contains_key(&key) {
                 jobs.push((key, def.name));
             }
@@ -853,6 +885,16 @@ impl Model {
             if self.incidents.get().is_none() && self.customers.get().is_none() {
                 self.ahead.borrow_mut().hold();
             }
+        }
+        if changes && !self.ahead.borrow().has(&ALL_CHANGE_CELLS) {
+            let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
+            self.ahead
+                .borrow_mut()
+                .start(vec![(ALL_CHANGE_CELLS, ())], move |_| {
+                    trace.time("table change_cells of the whole history (ahead)", || {
+                        all_change_cells(&*src, &cal)
+                    })
+                });
         }
         if jobs.is_empty() {
             return Ok(());
@@ -872,6 +914,57 @@ impl Model {
     /// tables rather than their own thread's.
     pub fn wait_ahead(&self) {
         self.ahead.borrow_mut().wait();
+    }
+
+    /// The run will read change tables for several windows (the executive report reads
+    /// six): count the whole history's changes once, per (month, asset, outcome), in the
+    /// worker, and sum each change table of whole months from it once it is built
+    /// ([`tables::cells_within`]); until then, and for other windows, each is counted from the
+    /// changes as usual. Call before [`Model::build_ahead`], which queues the count.
+    pub fn share_change_counts(&self) {
+        self.shared_changes.set(true);
+    }
+
+    /// The whole history's `change_cells`, if the run shares them and they are built.
+    fn shared_cells(&self) -> Result<Option<DataFrame>> {
+        if !self.shared_changes.get() {
+            return Ok(None);
+        }
+        if let Some(df) = self.cache.borrow_mut().get(&ALL_CHANGE_CELLS) {
+            return Ok(Some(df));
+        }
+        let built = self.ahead.borrow().take_if_done(&ALL_CHANGE_CELLS);
+        let Some(df) = built.transpose()? else {
+            return Ok(None);
+        };
+        self.cache
+            .borrow_mut()
+            .insert(ALL_CHANGE_CELLS, df.clone(), TABLE_CACHE_BYTES);
+        Ok(Some(df))
+    }
+
+    /// A change table ([`CHANGE_TABLES`]) summed from the shared cells, if they are built and
+    /// the window is whole months: `change_cells` as a plan, the others built.
+    fn shared_change_table(&self, name: &str, scoped: &Scoped) -> Result<Option<LazyFrame>> {
+        let Some(cells) = self.shared_cells()? else {
+            return Ok(None);
+        };
+        let Some(within) = tables::cells_within(&cells, self.cal()?, scoped.window)? else {
+            return Ok(None);
+        };
+        Ok(Some(match name {
+            "change_months" => {
+                tables::change_sums(tables::cells_by(within, ChangeKey::Month), "month")?.lazy()
+            }
+            "change_assets" => {
+                let within = match &scoped.asset {
+                    Some(a) => within.filter(col("asset_id").eq(lit(a.as_str()))),
+                    None => within,
+                };
+                tables::change_sums(tables::cells_by(within, ChangeKey::Asset), "asset_id")?.lazy()
+            }
+            _ => within,
+        }))
     }
 
     pub fn table(&self, name: &str, scoped: &Scoped) -> Result<DataFrame> {
@@ -958,9 +1051,13 @@ impl Model {
                 .expect("a plan")
                 .collect()
                 .map_err(Error::polars(format!("model: {name}"))),
-            "change_months" | "change_assets" | "incident_months" => {
-                lake_table(src, self.cal()?, name, scoped)
-            }
+            "change_months" | "change_assets" => match self.shared_change_table(name, scoped)? {
+                Some(summed) => summed
+                    .collect()
+                    .map_err(Error::polars(format!("model: {name}"))),
+                None => lake_table(src, self.cal()?, name, scoped),
+            },
+            "incident_months" => lake_table(src, self.cal()?, name, scoped),
             "mrr_movements" => {
                 // With a period: its months and the one before (the churn rates' starting
                 // MRR).

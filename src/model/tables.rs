@@ -513,19 +513,58 @@ pub(crate) fn change_counts(
         );
     }
     let mut out: Vec<Expr> = by.iter().map(|k| col(k.column())).collect();
-    out.extend(
-        [
-            "changes",
-            "completed",
-            "failed",
-            "with_incident",
-            "succeeded_with_incident",
-            "incidents_caused",
-            "failures",
-        ]
-        .map(col),
-    );
+    out.extend(CHANGE_COUNTS.map(col));
     Ok(counts.select(out))
+}
+
+/// The counts of [`change_counts`], after its keys.
+const CHANGE_COUNTS: [&str; 7] = [
+    "changes",
+    "completed",
+    "failed",
+    "with_incident",
+    "succeeded_with_incident",
+    "incidents_caused",
+    "failures",
+];
+
+/// The counts of the changes started in `within` (every change without it), from `cells`:
+/// [`change_counts`] of the whole history by month, asset and outcome. `None` when `within`
+/// is not whole months of the calendar (an empty window, one ending at an as-of inside a
+/// month, one starting before the data): a cell is a month's changes, so only whole months
+/// give the same counts as counting the changes of `within` again.
+pub(crate) fn cells_within(
+    cells: &DataFrame,
+    cal: &Calendar,
+    within: Option<Window>,
+) -> Result<Option<LazyFrame>> {
+    let Some(w) = within else {
+        return Ok(Some(cells.clone().lazy()));
+    };
+    let first = cal.starts.iter().position(|&s| s == w.start);
+    let last = (0..cal.months.len()).find(|&i| cal.end(i) == w.end);
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(None);
+    };
+    if w.start >= w.end || last < first {
+        return Ok(None);
+    }
+    let months: Vec<usize> = (first..=last).collect();
+    let labels = cal.labels(MONTH_SLOT, &months)?;
+    Ok(Some(cells.clone().lazy().join(
+        labels.lazy().select([col("month")]),
+        [col("month")],
+        [col("month")],
+        JoinArgs::new(JoinType::Semi),
+    )))
+}
+
+/// `cells` ([`change_counts`] rows) summed per `key`: the rows [`change_counts`] by `key`
+/// alone gives.
+pub(crate) fn cells_by(cells: LazyFrame, key: ChangeKey) -> LazyFrame {
+    cells
+        .group_by([col(key.column())])
+        .agg(CHANGE_COUNTS.map(|c| col(c).sum()))
 }
 
 /// [`change_counts`] per `key` (month or asset), sorted by it: `changes`, `completed`,
@@ -562,4 +601,94 @@ pub(crate) fn downtime_all(inc: &Incidents, cal: &Calendar) -> Result<DataFrame>
             .collect(),
         cal,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    /// Months January to April 2026 in UTC, as of 15 April noon; one cell per month (its
+    /// number of changes is the month's number) and one outside the calendar (no month).
+    fn setup() -> (Calendar, DataFrame) {
+        let jan = Period {
+            first: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            months: 1,
+        };
+        let as_of = Utc.with_ymd_and_hms(2026, 4, 15, 12, 0, 0).unwrap();
+        let cal = Calendar::spanning(jan, as_of, chrono_tz::UTC);
+        assert_eq!(cal.months.len(), 4);
+        let cells = df!(
+            "month" => [Some("2026-01"), Some("2026-02"), Some("2026-03"), Some("2026-04"), None],
+            "changes" => [1i64, 2, 3, 4, 100],
+        )
+        .unwrap();
+        (cal, cells)
+    }
+
+    fn changes(cells: Option<LazyFrame>) -> Option<i64> {
+        let df = cells?.select([col("changes").sum()]).collect().unwrap();
+        Some(
+            df.column("changes")
+                .unwrap()
+                .i64()
+                .unwrap()
+                .get(0)
+                .unwrap_or(0),
+        )
+    }
+
+    #[test]
+    fn cells_stand_for_windows_of_whole_months_only() {
+        let (cal, cells) = setup();
+        let at = |y, m, d| {
+            Utc.with_ymd_and_hms(y, m, d, 0, 0, 0)
+                .unwrap()
+                .timestamp_micros()
+        };
+        let within = |start: i64, end: i64| {
+            changes(cells_within(&cells, &cal, Some(Window { start, end })).unwrap())
+        };
+        // A month; two months (February and March); every cell, the one without a month
+        // too, for the whole history.
+        assert_eq!(within(at(2026, 2, 1), at(2026, 3, 1)), Some(2));
+        assert_eq!(within(at(2026, 2, 1), at(2026, 4, 1)), Some(5));
+        assert_eq!(
+            changes(cells_within(&cells, &cal, None).unwrap()),
+            Some(110)
+        );
+        // Not whole months: a window ending at as-of inside April, one starting mid-month,
+        // one starting before the calendar, an empty one.
+        assert_eq!(within(at(2026, 4, 1), cal.as_of), None);
+        assert_eq!(within(at(2026, 2, 15), at(2026, 4, 1)), None);
+        assert_eq!(within(at(2025, 12, 1), at(2026, 2, 1)), None);
+        assert_eq!(within(at(2026, 3, 1), at(2026, 3, 1)), None);
+    }
+
+    #[test]
+    fn cells_summed_by_a_key_give_one_row_per_value() {
+        let cells = df!(
+            "month" => ["2026-01", "2026-01", "2026-02"],
+            "asset_id" => ["a", "b", "a"],
+            "changes" => [1i64, 2, 4],
+            "completed" => [1i64, 1, 3],
+            "failed" => [0i64, 1, 1],
+            "with_incident" => [0i64, 1, 0],
+            "succeeded_with_incident" => [0i64, 0, 0],
+            "incidents_caused" => [0i64, 2, 0],
+            "failures" => [0i64, 1, 1],
+        )
+        .unwrap();
+        let by_asset = change_sums(cells_by(cells.lazy(), ChangeKey::Asset), "asset_id").unwrap();
+        let expected = df!(
+            "asset_id" => ["a", "b"],
+            "changes" => [5i64, 2],
+            "completed" => [4i64, 1],
+            "failed" => [1i64, 1],
+            "succeeded_but_caused_incident" => [0i64, 0],
+            "failures" => [1i64, 1],
+        )
+        .unwrap();
+        assert!(by_asset.equals_missing(&expected), "{by_asset}");
+    }
 }

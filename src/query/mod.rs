@@ -10,7 +10,7 @@ pub mod period;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::lake::Snapshot;
-use crate::model::{Model, Policy, Trace};
+use crate::model::{self, Model, Policy, Trace};
 use crate::schema::DatasetKind;
 use catalog::{ParamType, Query, QueryEngine};
 use polars::prelude::*;
@@ -129,14 +129,33 @@ impl<'a> Session<'a> {
     /// parameters): the derived tables they read that polars builds from the lake alone start
     /// building in a second thread, the last query's first ([`Model::build_ahead`]; the run's
     /// own thread reaches the first query's tables before a worker could).
+    ///
+    /// When more than one of the queries reads change tables, the changes are counted once
+    /// over the whole history and each change table summed from that count
+    /// ([`Model::share_change_counts`]): the report's six change tables were each a scan of
+    /// every change in their window.
     pub fn build_ahead(&mut self, runs: &[(&str, Vec<(String, String)>)]) -> Result<()> {
         let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
+        let mut planned = Vec::with_capacity(runs.len());
         for (name, given) in runs.iter().rev() {
             let (query, p) = self.resolve(name, given)?;
             let scoped = engine::scoped(&p, query.meta.months, as_of, tz);
-            let names = engine::tables_read(&query.sql);
-            self.model(p.policy())
-                .build_ahead(names.iter().map(String::as_str), &scoped)?;
+            planned.push((p.policy(), engine::tables_read(&query.sql), scoped));
+        }
+        let reads_changes = planned
+            .iter()
+            .filter(|(_, names, _)| {
+                names
+                    .iter()
+                    .any(|n| model::CHANGE_TABLES.contains(&n.as_str()))
+            })
+            .count();
+        for (policy, names, scoped) in &planned {
+            let model = self.model(*policy);
+            if reads_changes > 1 {
+                model.share_change_counts();
+            }
+            model.build_ahead(names.iter().map(String::as_str), scoped)?;
         }
         Ok(())
     }
