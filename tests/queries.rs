@@ -651,12 +651,10 @@ fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it(
     // partitions); the whole history (ad-hoc SQL has no period) filtered to the same bounds
     // must give the same incidents, downtime and response times.
     let w = Work::with_sample();
-    w.write(
-        "mine/period-incidents.sql",
-        "SELECT COUNT(*) AS incidents, ROUND(SUM(downtime_minutes), 6) AS downtime, \
+    let figures = "SELECT COUNT(*) AS incidents, ROUND(SUM(downtime_minutes), 6) AS downtime, \
          ROUND(SUM(time_to_resolve_min), 6) AS resolve, MIN(month) AS first_month, MAX(month) AS last_month \
-         FROM incident_timings\n",
-    );
+         FROM incident_timings";
+    w.write("mine/period-incidents.sql", format!("{figures}\n"));
     w.write(
         "mine/period-incidents.toml",
         "title = \"t\"\nquestion = \"q\"\n[[params]]\nname = \"period\"\ntype = \"period\"\ndoc = \"p\"\n\
@@ -664,10 +662,13 @@ fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it(
          [[columns]]\nname = \"resolve\"\ndoc = \"d\"\n[[columns]]\nname = \"first_month\"\ndoc = \"d\"\n\
          [[columns]]\nname = \"last_month\"\ndoc = \"d\"\n",
     );
-    // (as-of, period, its bounds in epoch seconds, its first and last month): a quarter, the
-    // month before as-of, and the month holding as-of (its end is as-of).
-    for (as_of, period, from, to, first, last) in [
+    // (zone, as-of, period, its bounds in epoch seconds, its first and last month): a quarter,
+    // the month before as-of, the month holding as-of (its end is as-of), and a quarter of New
+    // York, whose bounds fall inside the lake's UTC month partitions (04:00 UTC): its first and
+    // last partitions hold incidents outside it.
+    for (tz, as_of, period, from, to, first, last) in [
         (
+            "UTC",
             "2026-11-01",
             "2026-Q2",
             1_775_001_600,
@@ -676,6 +677,7 @@ fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it(
             "2026-06",
         ),
         (
+            "UTC",
             "2026-11-01",
             "2026-10",
             1_790_812_800,
@@ -684,6 +686,7 @@ fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it(
             "2026-10",
         ),
         (
+            "UTC",
             "2026-10-15T12:00:00Z",
             "2026-10",
             1_790_812_800,
@@ -691,42 +694,47 @@ fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it(
             "2026-10",
             "2026-10",
         ),
+        (
+            "America/New_York",
+            "2026-11-01",
+            "2026-Q2",
+            1_775_016_000,
+            1_782_878_400,
+            "2026-04",
+            "2026-06",
+        ),
     ] {
-        let scoped = w.ok(&[
-            "--lake",
-            "lake",
-            "--as-of",
-            as_of,
+        let run = |args: &[&str]| {
+            let mut all = vec!["--lake", "lake", "--tz", tz, "--as-of", as_of];
+            all.extend_from_slice(args);
+            w.ok(&all)
+        };
+        let period = format!("period={period}");
+        let scoped = run(&[
             "--queries",
             "mine",
             "query",
             "run",
             "period-incidents",
             "--param",
-            &format!("period={period}"),
+            &period,
             "--format",
             "csv",
         ]);
-        let whole = w.ok(&[
-            "--lake",
-            "lake",
-            "--as-of",
-            as_of,
+        let whole = run(&[
             "sql",
             "--format",
             "csv",
             &format!(
-                "SELECT COUNT(*) AS incidents, ROUND(SUM(downtime_minutes), 6) AS downtime, \
-                 ROUND(SUM(time_to_resolve_min), 6) AS resolve, MIN(month) AS first_month, MAX(month) AS last_month \
-                 FROM incident_timings WHERE EXTRACT(EPOCH FROM started_at) >= {from} \
+                "{figures} WHERE EXTRACT(EPOCH FROM started_at) >= {from} \
                  AND EXTRACT(EPOCH FROM started_at) < {to}"
             ),
         ]);
-        assert_eq!(scoped, whole, "{period} as of {as_of}");
+        assert_eq!(scoped, whole, "{period} as of {as_of} in {tz}");
         let row: Vec<&str> = scoped.lines().nth(1).unwrap().split(',').collect();
         assert!(row[0].parse::<u32>().unwrap() > 5, "{period}: {scoped}");
         // (The sample's first half of October has incidents, none with downtime.)
-        if period == "2026-Q2" {
+        if period.ends_with("Q2") {
             assert!(row[1].parse::<f64>().unwrap() > 0.0, "{period}: {scoped}");
         }
         assert_eq!((row[3], row[4]), (first, last), "{period}: {scoped}");

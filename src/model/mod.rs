@@ -191,6 +191,15 @@ pub struct Window {
     pub end: i64,
 }
 
+impl Window {
+    /// Whether the UTC timestamp column `t` lies inside the window, as a polars expression.
+    pub(crate) fn holds(&self, t: &str) -> Expr {
+        col(t)
+            .gt_eq(frames::utc(self.start))
+            .and(col(t).lt(frames::utc(self.end)))
+    }
+}
+
 /// What a table's rows depend on beyond the run (lake, as-of, zone, policy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -661,8 +670,9 @@ pub struct Model {
     /// The run's change tables come from one count of the whole history by (month, asset,
     /// outcome), built ahead ([`Model::share_change_counts`]).
     shared_changes: std::cell::Cell<bool>,
-    /// The windows the run said it will read `sla_periods` for ([`Model::build_ahead`]):
-    /// windows that overlap or touch are built in one pass ([`sla_span`]).
+    /// The windows the run said it will read `sla_periods` for
+    /// ([`Model::announce_sla_periods`]): windows that overlap or touch are built in one pass
+    /// ([`sla_span`]).
     sla_windows: RefCell<Vec<Window>>,
     trace: Trace,
 }
@@ -865,11 +875,6 @@ impl Model {
         for def in names.into_iter().filter_map(table_def) {
             incidents |= matches!(def.inputs, Inputs::Incidents | Inputs::Both);
             customers |= matches!(def.inputs, Inputs::Customers | Inputs::Both);
-            if def.name == "sla_periods"
-                && let Some(w) = scoped.window
-            {
-                self.sla_windows.borrow_mut().push(w);
-            }
             let key = cache_key(def, scoped);
             if self.shared_changes.get() && CHANGE_TABLES.contains(&def.name) {
                 changes = true;
@@ -923,6 +928,17 @@ impl Model {
     /// changes as usual. Call before [`Model::build_ahead`], which queues the count.
     pub fn share_change_counts(&self) {
         self.shared_changes.set(true);
+    }
+
+    /// The run will read `sla_periods` for `window` (besides others it announces): windows
+    /// that overlap or touch are then built in one pass over the SLAs ([`sla_span`]). Only for
+    /// what a run announces before it reads any: a window announced after its neighbour was
+    /// built would make the pass over both a second one.
+    pub fn announce_sla_periods(&self, window: Window) {
+        let mut windows = self.sla_windows.borrow_mut();
+        if !windows.contains(&window) {
+            windows.push(window);
+        }
     }
 
     /// The whole history's `change_cells`, if the run shares them and they are built.

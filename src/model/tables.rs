@@ -76,11 +76,7 @@ pub(crate) fn incident_response(
 ) -> Result<LazyFrame> {
     let times = incident_response_times(src, cal, within)?;
     let times = match within {
-        Some(w) => times.filter(
-            col("started_at")
-                .gt_eq(utc(w.start))
-                .and(col("started_at").lt(utc(w.end))),
-        ),
+        Some(w) => times.filter(w.holds("started_at")),
         None => times,
     };
     Ok(with_month(times, "started_at", cal, within)?.select(
@@ -317,11 +313,7 @@ fn changes_within(src: &dyn Source, cal: &Calendar, within: Option<Window>) -> R
         col("started_at")
             .is_not_null()
             .and(col("started_at").lt_eq(utc(cal.as_of)))
-            .and(within.map_or(lit(true), |w| {
-                col("started_at")
-                    .gt_eq(utc(w.start))
-                    .and(col("started_at").lt(utc(w.end)))
-            })),
+            .and(within.map_or(lit(true), |w| w.holds("started_at"))),
     ))
 }
 
@@ -541,15 +533,16 @@ pub(crate) fn cells_within(
     let Some(w) = within else {
         return Ok(Some(cells.clone().lazy()));
     };
-    let first = cal.starts.iter().position(|&s| s == w.start);
-    let last = (0..cal.months.len()).find(|&i| cal.end(i) == w.end);
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(None);
+    // Whole months: the months overlapping the window start where it starts and end where it
+    // ends (none for an empty window).
+    let months = cal.months_within(within);
+    let whole = match (months.first(), months.last()) {
+        (Some(&first), Some(&last)) => cal.starts[first] == w.start && cal.end(last) == w.end,
+        _ => false,
     };
-    if w.start >= w.end || last < first {
+    if !whole {
         return Ok(None);
     }
-    let months: Vec<usize> = (first..=last).collect();
     let labels = cal.labels(MONTH_SLOT, &months)?;
     Ok(Some(cells.clone().lazy().join(
         labels.lazy().select([col("month")]),

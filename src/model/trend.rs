@@ -5,7 +5,7 @@
 
 use super::Window;
 use super::base::Calendar;
-use super::frames::{floats, frame, strs, utc};
+use super::frames::{floats, frame, strs};
 use crate::error::{Error, Result};
 use polars::prelude::*;
 
@@ -155,7 +155,7 @@ pub(crate) fn incident_months(
     months: u32,
 ) -> Result<DataFrame> {
     let window = window(cal, months);
-    let Window { start, end } = span(cal, &window);
+    let span = span(cal, &window);
     let severity = |names: &[&str]| {
         names
             .iter()
@@ -167,11 +167,7 @@ pub(crate) fn incident_months(
     };
     let (ack, res) = ("time_to_acknowledge_min", "time_to_resolve_min");
     let figures = response
-        .filter(
-            col("started_at")
-                .gt_eq(utc(start))
-                .and(col("started_at").lt(utc(end))),
-        )
+        .filter(span.holds("started_at"))
         .group_by([cal.index_expr(col("started_at"), &window).alias("slot")])
         .agg([
             len().cast(DataType::Int64).alias("incidents"),

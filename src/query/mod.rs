@@ -130,6 +130,8 @@ impl<'a> Session<'a> {
     /// building in a second thread, the last query's first ([`Model::build_ahead`]; the run's
     /// own thread reaches the first query's tables before a worker could).
     ///
+    /// The windows the queries read `sla_periods` for are announced
+    /// ([`Model::announce_sla_periods`]): adjacent ones are one pass over the SLAs.
     /// When more than one of the queries reads change tables, the changes are counted once
     /// over the whole history and each change table summed from that count
     /// ([`Model::share_change_counts`]): the report's six change tables were each a scan of
@@ -154,6 +156,11 @@ impl<'a> Session<'a> {
             let model = self.model(*policy);
             if reads_changes > 1 {
                 model.share_change_counts();
+            }
+            if let Some(w) = scoped.window
+                && names.contains("sla_periods")
+            {
+                model.announce_sla_periods(w);
             }
             model.build_ahead(names.iter().map(String::as_str), scoped)?;
         }
