@@ -1203,10 +1203,15 @@ fn tables_built_ahead_give_the_same_answers() {
     };
     // polars' planner recurses deeply on the headline's SQL: a debug build needs more than a
     // test thread's 2 MiB of stack (the CLI's main thread has 8 MiB).
-    let (ahead, here) = std::thread::scope(|s| {
+    let (ahead, here, kept) = std::thread::scope(|s| {
         std::thread::Builder::new()
             .stack_size(64 << 20)
-            .spawn_scoped(s, || (answers(true), answers(false)))
+            // Counted for their window first: the run built ahead keeps the change facts in
+            // the lake, which a later run sums (compared below).
+            .spawn_scoped(s, || {
+                let here = answers(false);
+                (answers(true), here, answers(true))
+            })
             .unwrap()
             .join()
             .unwrap()
@@ -1221,9 +1226,10 @@ fn tables_built_ahead_give_the_same_answers() {
         "change_cells June",
     ]);
     assert_eq!(ahead.len(), runs.len() + 7);
-    for (q, (a, h)) in names.zip(ahead.iter().zip(&here)) {
+    for (q, ((a, h), k)) in names.zip(ahead.iter().zip(&here).zip(&kept)) {
         assert!(a.height() > 0, "{q}");
         assert!(a.equals_missing(h), "{q}:\n{a}\n{h}");
+        assert!(k.equals_missing(h), "{q} from kept facts:\n{k}\n{h}");
     }
     // Each period's table holds the SLA periods overlapping it, and no other.
     let june = &ahead[runs.len() + 2];
@@ -1234,4 +1240,153 @@ fn tables_built_ahead_give_the_same_answers() {
             .all(|p| matches!(p, Some("2026-06" | "2026-Q2"))),
         "{june}"
     );
+}
+
+/// A run that shares its change counts (the executive report) keeps the as-of-free change
+/// facts in the lake, per zone; later runs sum them instead of counting every change. The
+/// whole history's `change_cells` summed from kept facts must equal those counted from the
+/// changes for any as-of and zone, including an as-of between a change and the incident it
+/// caused in the next month (CHG-00001100, 2024-05-31T23:20Z, and INC-00000113,
+/// 2024-06-01T00:53Z: at 00:30 the change has caused no incident yet), and must follow an
+/// ingest that changes the changes.
+#[test]
+fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
+    use opsintel::context::Context;
+    use opsintel::query::Session;
+    let w = Work::with_sample();
+    let cases = [
+        ("UTC", "2024-06-01T00:30:00Z"),
+        ("UTC", "2026-11-01"),
+        ("America/New_York", "2026-11-01"),
+        ("Asia/Kolkata", "2026-10-15T12:00:00Z"),
+    ];
+    let cells = |tz: &str, as_of: &str| {
+        w.ok(&[
+            "--lake",
+            "lake",
+            "--tz",
+            tz,
+            "--as-of",
+            as_of,
+            "sql",
+            "--format",
+            "csv",
+            "SELECT * FROM change_cells ORDER BY month, asset_id, outcome",
+        ])
+    };
+    // A run of two queries that read change tables counts the facts once and keeps them.
+    let keep = |tz: &str, as_of: &str| {
+        let ctx = Context::resolve(
+            Some(w.path("lake")),
+            Some(as_of),
+            Some(tz),
+            Some(repo().join("queries")),
+        )
+        .unwrap();
+        let mut s = Session::open(&ctx).unwrap();
+        let runs: Vec<(&str, Vec<(String, String)>)> = vec![
+            ("change-outcomes", vec![("period".into(), "2026-Q3".into())]),
+            ("change-outcomes", vec![("period".into(), "2026-Q2".into())]),
+        ];
+        s.build_ahead(&runs).unwrap();
+        s.wait_ahead();
+    };
+    let derived = w.path("lake/_opsintel/derived");
+    let kept_files = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&derived)
+            .map(|d| {
+                d.flatten()
+                    .flat_map(|e| std::fs::read_dir(e.path()).unwrap().flatten())
+                    .map(|f| {
+                        f.path()
+                            .strip_prefix(&derived)
+                            .unwrap()
+                            .display()
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let counted: Vec<String> = cases.iter().map(|(tz, a)| cells(tz, a)).collect();
+    assert!(kept_files().is_empty(), "{:?}", kept_files());
+    // The cut case differs from the next as-of's count of May 2024 (its incident is counted).
+    let may = |csv: &str| -> String {
+        csv.lines()
+            .filter(|l| l.starts_with("2024-05,"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_ne!(may(&counted[0]), may(&counted[1]));
+    for ((tz, as_of), want) in cases.iter().zip(&counted) {
+        keep(tz, as_of);
+        assert_eq!(&cells(tz, as_of), want, "kept facts, {tz} as of {as_of}");
+    }
+    // One pair of files per zone.
+    let files = kept_files();
+    assert_eq!(files.len(), 6, "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("change_hits-America~New_York/f1-")),
+        "{files:?}"
+    );
+    // (The UTC facts kept by the first case's run answered the second case's as-of.)
+    // A new change in March 2026 (failed): the kept facts are stale, the count has it, and the
+    // next sharing run keeps facts with it (in place of the old ones).
+    let before = cells("UTC", "2026-11-01");
+    let header = std::fs::read_to_string(repo().join("sample-data/changes.csv")).unwrap();
+    let header = header.lines().next().unwrap();
+    let row: Vec<&str> = header
+        .split(',')
+        .map(|c| match c {
+            "change_id" => "CHG-NEW-1",
+            "asset_id" => "pg-main",
+            "outcome" => "failed",
+            "kind" => "standard",
+            "summary" => "a new change",
+            "started_at" => "2026-03-10T10:00:00Z",
+            "finished_at" | "updated_at" => "2026-03-10T11:00:00Z",
+            "risk" => "low",
+            "source" => "github",
+            _ => "",
+        })
+        .collect();
+    w.write("more/changes.csv", format!("{header}\n{}\n", row.join(",")));
+    w.ok(&[
+        "--lake",
+        "lake",
+        "ingest",
+        "changes",
+        w.path("more/changes.csv").to_str().unwrap(),
+    ]);
+    let after = cells("UTC", "2026-11-01");
+    let cell = |csv: &str| -> Vec<i64> {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with("2026-03,pg-main,failed,"))
+            .unwrap_or("2026-03,pg-main,failed,0,0,0,0,0,0,0")
+            .to_string();
+        line.split(',')
+            .skip(3)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let (b, a) = (cell(&before), cell(&after));
+    // changes, completed, failed and failures each one more.
+    assert_eq!(
+        (a[0], a[1], a[2], a[6]),
+        (b[0] + 1, b[1] + 1, b[2] + 1, b[6] + 1),
+        "{before}\n{after}"
+    );
+    keep("UTC", "2026-11-01");
+    assert_eq!(cells("UTC", "2026-11-01"), after);
+    let utc: Vec<String> = kept_files()
+        .into_iter()
+        .filter(|f| f.contains("-UTC/"))
+        .collect();
+    assert_eq!(utc.len(), 2, "{utc:?}");
+    assert!(utc.iter().all(|f| !files.contains(f)), "{utc:?} {files:?}");
 }

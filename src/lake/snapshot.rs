@@ -7,6 +7,11 @@ use super::{Lake, Manifest};
 use crate::error::{Error, Result};
 use crate::schema::DatasetKind;
 use polars::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The folder under the lake's metadata where derived tables are kept.
+const DERIVED: &str = "derived";
 
 /// The lake as of the moment the run started.
 pub struct Snapshot {
@@ -54,6 +59,77 @@ impl Snapshot {
             .select(names.iter().map(|n| col(*n)).collect::<Vec<_>>())
             .collect()
             .map_err(Error::polars(format!("reading {}", kind.name())))
+    }
+
+    /// Whether the lake has its metadata folder, where derived tables are kept
+    /// ([`Snapshot::keep`]).
+    pub fn writable(&self) -> bool {
+        self.lake.meta().is_dir()
+    }
+
+    /// What names a dataset's current rows: its version, rows and the ingest that wrote it
+    /// (`0` for a dataset the lake does not hold). Every ingest that changes a dataset gives it
+    /// a new version, so a table derived from the datasets, keyed by their stamps, is stale
+    /// exactly when one of them has changed.
+    pub fn stamp(&self, kind: DatasetKind) -> String {
+        match self.manifest.datasets.get(kind.name()) {
+            Some(st) => format!("{}.{}.{}", st.version, st.rows, st.last_ingest),
+            None => "0".to_string(),
+        }
+    }
+
+    fn derived_dir(&self, name: &str) -> PathBuf {
+        self.lake.meta().join(DERIVED).join(name)
+    }
+
+    /// A derived table kept under `name` and `key` by [`Snapshot::keep`], as a lazy scan.
+    pub fn kept(&self, name: &str, key: &str) -> Result<Option<LazyFrame>> {
+        let path = self.derived_dir(name).join(format!("{key}.parquet"));
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            glob: false,
+            ..Default::default()
+        };
+        LazyFrame::scan_parquet(PlRefPath::new(path.to_string_lossy().as_ref()), args)
+            .map(Some)
+            .map_err(Error::polars(format!("reading the derived table {name}")))
+    }
+
+    /// Keep a table derived from this snapshot's datasets as
+    /// `_opsintel/derived/<name>/<key>.parquet`, written to a temporary file, synced and
+    /// renamed (a reader sees the whole file or none), and remove the name's other keys. Runs
+    /// keep tables under the reader's lock: every run that holds it at the same time reads the
+    /// same manifest, so none of them still needs another key, and two runs keeping the same
+    /// key write the same rows.
+    pub fn keep(&self, name: &str, key: &str, df: &mut DataFrame) -> Result<()> {
+        let dir = self.derived_dir(name);
+        let io = |path: &Path, r: std::io::Result<()>| r.map_err(|e| Error::io(path, e));
+        io(&dir, fs::create_dir_all(&dir))?;
+        let path = dir.join(format!("{key}.parquet"));
+        let tmp = dir.join(format!("{key}.parquet.{}.tmp", std::process::id()));
+        let written = (|| -> Result<()> {
+            let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            ParquetWriter::new(&mut f)
+                .finish(df)
+                .map_err(Error::polars(format!("writing the derived table {name}")))?;
+            io(&tmp, f.sync_all())?;
+            io(&path, fs::rename(&tmp, &path))
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+            return written;
+        }
+        let wanted = path.file_name().map(|n| n.to_os_string());
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let other = entry.file_name();
+            if Some(&other) != wanted.as_ref() && other.to_string_lossy().ends_with(".parquet") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
     }
 
     /// Rows in a dataset's current version, from the manifest (no data read).

@@ -99,6 +99,23 @@ pub trait Source: Send + Sync {
     fn time_min(&self, kind: DatasetKind) -> Result<Option<i64>> {
         scanned_time_min(self.scan(kind)?, kind)
     }
+    /// What names a dataset's current rows, for the key of a table derived from them
+    /// ([`Source::kept`]); `None` (the default) when the source keeps no derived table.
+    fn stamp(&self, kind: DatasetKind) -> Option<String> {
+        let _ = kind;
+        None
+    }
+    /// A derived table kept by an earlier run under `name` and `key`, if any.
+    fn kept(&self, name: &str, key: &str) -> Result<Option<LazyFrame>> {
+        let _ = (name, key);
+        Ok(None)
+    }
+    /// Keep a derived table under `name` and `key` for later runs (in place of any kept under
+    /// another key). By default nothing is kept.
+    fn keep(&self, name: &str, key: &str, df: &mut DataFrame) -> Result<()> {
+        let _ = (name, key, df);
+        Ok(())
+    }
 }
 
 /// The minimum of a dataset's time column, read from its scan.
@@ -130,6 +147,15 @@ impl Source for Snapshot {
             Some(t) => Ok(Some(t)),
             None => scanned_time_min(Snapshot::scan(self, kind)?, kind),
         }
+    }
+    fn stamp(&self, kind: DatasetKind) -> Option<String> {
+        self.writable().then(|| Snapshot::stamp(self, kind))
+    }
+    fn kept(&self, name: &str, key: &str) -> Result<Option<LazyFrame>> {
+        Snapshot::kept(self, name, key)
+    }
+    fn keep(&self, name: &str, key: &str, df: &mut DataFrame) -> Result<()> {
+        Snapshot::keep(self, name, key, df)
     }
 }
 
@@ -560,18 +586,63 @@ pub const CHANGE_TABLES: [&str; 3] = ["change_cells", "change_months", "change_a
 /// The cache key of the whole history's `change_cells`.
 const ALL_CHANGE_CELLS: CacheKey = ("change_cells", 0, None, None);
 
-/// The whole history's changes counted per (month, asset, outcome), in polars' streaming
-/// engine.
-fn all_change_cells(src: &dyn Source, cal: &Calendar) -> Result<DataFrame> {
-    tables::change_counts(
-        src,
-        cal,
-        None,
-        &[ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome],
-    )?
-    .collect_with_engine(Engine::Streaming)
-    .map(|r| r.unwrap_single())
-    .map_err(Error::polars("model: change_cells"))
+/// The format of the kept change facts, part of their key: raised when what they hold changes,
+/// so a lake's facts of an older format are counted again.
+const FACTS_FORMAT: u32 = 1;
+
+/// Where the change facts of zone `tz` are kept: the names of their two tables (one pair per
+/// zone) and their key, made of their format and the stamps of the changes and incidents they
+/// are counted from ([`Source::stamp`]). `None` when the source keeps no derived table.
+fn facts_key(src: &dyn Source, tz: Tz) -> Option<([String; 2], String)> {
+    let changes = src.stamp(DatasetKind::Changes)?;
+    let incidents = src.stamp(DatasetKind::Incidents)?;
+    let zone = tz.name().replace('/', "~");
+    Some((
+        [
+            format!("change_cells-{zone}"),
+            format!("change_hits-{zone}"),
+        ],
+        format!("f{FACTS_FORMAT}-c{changes}-i{incidents}"),
+    ))
+}
+
+/// The change facts kept for the source's current changes and incidents and zone `tz`, as
+/// plans (`cells`, `hits`).
+fn kept_facts(src: &dyn Source, tz: Tz) -> Result<Option<(LazyFrame, LazyFrame)>> {
+    let Some(([cells, hits], key)) = facts_key(src, tz) else {
+        return Ok(None);
+    };
+    match (src.kept(&cells, &key)?, src.kept(&hits, &key)?) {
+        (Some(cells), Some(hits)) => Ok(Some((cells, hits))),
+        _ => Ok(None),
+    }
+}
+
+/// The whole history's changes counted per (month, asset, outcome) for the calendar's as-of
+/// and zone ([`tables::cells_from_facts`]): from the facts an earlier run kept, or else from
+/// facts counted now (a scan of every change) and kept for later runs. Keeping is only a
+/// saving: a lake this run cannot write to is answered all the same, with a note on stderr.
+fn all_change_cells(src: &dyn Source, cal: &Calendar, trace: Trace) -> Result<DataFrame> {
+    let (cells, hits) = match kept_facts(src, cal.tz)? {
+        Some(kept) => kept,
+        None => {
+            let mut facts =
+                trace.time("model: change facts", || tables::change_facts(src, cal.tz))?;
+            if let Some(([cells, hits], key)) = facts_key(src, cal.tz) {
+                // The hits first: facts are read only when both files are there.
+                let kept = src
+                    .keep(&hits, &key, &mut facts.hits)
+                    .and_then(|_| src.keep(&cells, &key, &mut facts.cells));
+                if let Err(e) = kept {
+                    eprintln!("opsintel: note: the change counts were not kept in the lake: {e}");
+                }
+            }
+            (facts.cells.lazy(), facts.hits.lazy())
+        }
+    };
+    tables::cells_from_facts(src, cal, cells, hits)?
+        .collect()
+        .map_err(Error::polars("model: change_cells"))
 }
 
 /// Build one of [`LAKE_TABLES`].
@@ -670,6 +741,8 @@ pub struct Model {
     /// The run's change tables come from one count of the whole history by (month, asset,
     /// outcome), built ahead ([`Model::share_change_counts`]).
     shared_changes: std::cell::Cell<bool>,
+    /// Whether the change facts are kept ([`Model::facts_kept`]), once checked.
+    facts_kept: std::cell::Cell<Option<bool>>,
     /// The windows the run said it will read `sla_periods` for
     /// ([`Model::announce_sla_periods`]): windows that overlap or touch are built in one pass
     /// ([`sla_span`]).
@@ -756,6 +829,7 @@ impl Model {
             together: Default::default(),
             sla_windows: RefCell::default(),
             shared_changes: Default::default(),
+            facts_kept: Default::default(),
             trace,
         }
     }
@@ -891,13 +965,13 @@ impl Model {
                 self.ahead.borrow_mut().hold();
             }
         }
-        if changes && !self.ahead.borrow().has(&ALL_CHANGE_CELLS) {
+        if changes && !self.ahead.borrow().has(&ALL_CHANGE_CELLS) && !self.facts_kept()? {
             let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
             self.ahead
                 .borrow_mut()
                 .start(vec![(ALL_CHANGE_CELLS, ())], move |_| {
                     trace.time("table change_cells of the whole history (ahead)", || {
-                        all_change_cells(&*src, &cal)
+                        all_change_cells(&*src, &cal, trace)
                     })
                 });
         }
@@ -941,13 +1015,37 @@ impl Model {
         }
     }
 
-    /// The whole history's `change_cells`, if the run shares them and they are built.
-    fn shared_cells(&self) -> Result<Option<DataFrame>> {
-        if !self.shared_changes.get() {
-            return Ok(None);
+    /// Whether an earlier run kept the change facts for this lake and zone (checked once).
+    fn facts_kept(&self) -> Result<bool> {
+        if let Some(kept) = self.facts_kept.get() {
+            return Ok(kept);
         }
+        let kept = kept_facts(&*self.src, self.tz)?.is_some();
+        self.facts_kept.set(Some(kept));
+        Ok(kept)
+    }
+
+    /// The whole history's `change_cells`: summed from kept facts, if an earlier run kept
+    /// them; else if the run shares them and they are built.
+    fn shared_cells(&self) -> Result<Option<DataFrame>> {
         if let Some(df) = self.cache.borrow_mut().get(&ALL_CHANGE_CELLS) {
             return Ok(Some(df));
+        }
+        if self.facts_kept()? {
+            // Summing kept facts takes less than counting one month's changes: any run does
+            // it, here, rather than wait for the worker.
+            let df = self
+                .trace
+                .time("table change_cells of the whole history (kept)", || {
+                    all_change_cells(&*self.src, self.cal()?, self.trace)
+                })?;
+            self.cache
+                .borrow_mut()
+                .insert(ALL_CHANGE_CELLS, df.clone(), TABLE_CACHE_BYTES);
+            return Ok(Some(df));
+        }
+        if !self.shared_changes.get() {
+            return Ok(None);
         }
         let built = self.ahead.borrow().take_if_done(&ALL_CHANGE_CELLS);
         let Some(df) = built.transpose()? else {

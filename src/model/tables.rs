@@ -449,18 +449,7 @@ pub(crate) fn change_counts(
         e
     };
     let group = || by.iter().map(|k| col(k.group_column())).collect::<Vec<_>>();
-    let outcome = || col("outcome").fill_null(lit(""));
-    let is = |v: &str| outcome().eq(lit(v.to_string()));
-    let count = |e: Expr| e.cast(DataType::Int64).sum();
-    let was = |v: &str| col("__outcome").eq(lit(v.to_string()));
-    let all = changes(lit(true))?
-        .select(keys(&[outcome().alias("__outcome")]))
-        .group_by(group())
-        .agg([
-            len().cast(DataType::Int64).alias("changes"),
-            count(was("succeeded").or(was("failed")).or(was("rolled_back"))).alias("completed"),
-            count(was("failed").or(was("rolled_back"))).alias("failed"),
-        ]);
+    let all = outcome_counts(changes(lit(true))?, keys(&[]), group());
     let caused = incidents_caused(src, cal)?;
     // The keys of the changes that caused incidents, computed after the join (on those rows
     // only).
@@ -475,28 +464,12 @@ pub(crate) fn change_counts(
         )
         .select(keys(&[
             col("incidents_caused"),
-            is("succeeded").alias("__succeeded"),
-        ]))
-        .group_by(group())
-        .agg([
-            len().cast(DataType::Int64).alias("with_incident"),
-            count(col("__succeeded")).alias("succeeded_with_incident"),
-            col("incidents_caused").sum().alias("incidents_caused"),
-        ]);
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.nulls_equal = true;
-    let mut counts = all
-        .join(hit, group(), group(), args.clone())
-        .with_columns(
-            [
-                "with_incident",
-                "succeeded_with_incident",
-                "incidents_caused",
-            ]
-            .map(|c| col(c).fill_null(lit(0i64))),
-        )
-        .with_column((col("failed") + col("succeeded_with_incident")).alias("failures"));
+            outcome().eq(lit("succeeded")).alias("__succeeded"),
+        ]));
+    let mut counts = with_hits(all, hit_counts(hit, group()), group());
     if by.contains(&ChangeKey::Month) {
+        let mut args = JoinArgs::new(JoinType::Left);
+        args.nulls_equal = true;
         counts = counts.join(
             cal.labels(MONTH_SLOT, &months)?.lazy(),
             [col(MONTH_SLOT)],
@@ -507,6 +480,204 @@ pub(crate) fn change_counts(
     let mut out: Vec<Expr> = by.iter().map(|k| col(k.column())).collect();
     out.extend(CHANGE_COUNTS.map(col));
     Ok(counts.select(out))
+}
+
+/// A change's outcome, `""` when it has none.
+fn outcome() -> Expr {
+    col("outcome").fill_null(lit(""))
+}
+
+/// `changes` counted per `group` (computed by `keys`): `changes`, `completed`, `failed`.
+fn outcome_counts(changes: LazyFrame, mut keys: Vec<Expr>, group: Vec<Expr>) -> LazyFrame {
+    let count = |e: Expr| e.cast(DataType::Int64).sum();
+    let was = |v: &str| col("__outcome").eq(lit(v.to_string()));
+    keys.push(outcome().alias("__outcome"));
+    changes.select(keys).group_by(group).agg([
+        len().cast(DataType::Int64).alias("changes"),
+        count(was("succeeded").or(was("failed")).or(was("rolled_back"))).alias("completed"),
+        count(was("failed").or(was("rolled_back"))).alias("failed"),
+    ])
+}
+
+/// The changes that caused incidents (one row per change: its keys, `incidents_caused` and
+/// whether it succeeded, `__succeeded`) counted per `group`: `with_incident`,
+/// `succeeded_with_incident`, `incidents_caused`.
+fn hit_counts(hit: LazyFrame, group: Vec<Expr>) -> LazyFrame {
+    hit.group_by(group).agg([
+        len().cast(DataType::Int64).alias("with_incident"),
+        col("__succeeded")
+            .cast(DataType::Int64)
+            .sum()
+            .alias("succeeded_with_incident"),
+        col("incidents_caused").sum().alias("incidents_caused"),
+    ])
+}
+
+/// [`outcome_counts`] with the [`hit_counts`] of the same `group` beside them (zero where no
+/// change caused an incident), and `failures`.
+fn with_hits(all: LazyFrame, hit: LazyFrame, group: Vec<Expr>) -> LazyFrame {
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.nulls_equal = true;
+    all.join(hit, group.clone(), group, args)
+        .with_columns(
+            [
+                "with_incident",
+                "succeeded_with_incident",
+                "incidents_caused",
+            ]
+            .map(|c| col(c).fill_null(lit(0i64))),
+        )
+        .with_column((col("failed") + col("succeeded_with_incident")).alias("failures"))
+}
+
+/// The facts the whole history's [`change_counts`] by month, asset and outcome are summed from
+/// for any as-of ([`cells_from_facts`]), in the reporting zone `tz` and for no as-of: `cells`,
+/// every change counted per (`month`, `asset_id`, `outcome`) (`changes`, `completed`,
+/// `failed`); and `hits`, one row per incident that names the change that caused it, with
+/// that change's keys, its id and the incident's start (`incident_started_at`). Both are
+/// a scan of every change, which is what a run that shares its change counts paid each time;
+/// kept in the lake ([`Source::keep`]), a later run sums them instead.
+pub(crate) struct ChangeFacts {
+    pub cells: DataFrame,
+    pub hits: DataFrame,
+}
+
+/// Count [`ChangeFacts`] from the changes and incidents, in polars' streaming engine.
+pub(crate) fn change_facts(src: &dyn Source, tz: chrono_tz::Tz) -> Result<ChangeFacts> {
+    let span = src
+        .scan(DatasetKind::Changes)?
+        .select([
+            col("started_at").min().alias("first"),
+            col("started_at").max().alias("last"),
+        ])
+        .collect()
+        .map_err(crate::error::Error::polars("model: the changes' span"))?;
+    let ends: Vec<Option<i64>> = ["first", "last"]
+        .iter()
+        .map(|c| super::frames::ints(&span, c).map(|v| v.into_iter().flatten().next()))
+        .collect::<Result<_>>()?;
+    let to_time = |t: i64| chrono::DateTime::from_timestamp_micros(t).unwrap_or_default();
+    // A calendar from the first change's month to the last's, with the last change as its
+    // as-of (so none is left out); none for a lake without changes (an empty answer).
+    let (first, last) = match (ends[0], ends[1]) {
+        (Some(f), Some(l)) => (to_time(f), to_time(l)),
+        _ => (chrono::DateTime::UNIX_EPOCH, chrono::DateTime::UNIX_EPOCH),
+    };
+    let cal = Calendar::spanning(Period::month_of(first, tz), last, tz);
+    let months: Vec<usize> = if ends[0].is_some() {
+        (0..cal.months.len()).collect()
+    } else {
+        Vec::new()
+    };
+    let labels = || -> Result<LazyFrame> { Ok(cal.labels(MONTH_SLOT, &months)?.lazy()) };
+    let by = [ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome];
+    let keys = |extra: &[Expr]| {
+        let mut e: Vec<Expr> = by.iter().map(|k| k.expr(&cal, &months)).collect();
+        e.extend_from_slice(extra);
+        e
+    };
+    let group = || by.iter().map(|k| col(k.group_column())).collect::<Vec<_>>();
+    let changes = |keep: Expr| -> Result<LazyFrame> {
+        Ok(src
+            .scan(DatasetKind::Changes)?
+            .filter(col("started_at").is_not_null().and(keep)))
+    };
+    let labelled = |lf: LazyFrame, cols: &[&str]| -> Result<LazyFrame> {
+        let mut out = vec![col("month"), col("asset_id"), col("outcome")];
+        out.extend(cols.iter().map(|c| col(*c)));
+        Ok(lf
+            .join(
+                labels()?,
+                [col(MONTH_SLOT)],
+                [col(MONTH_SLOT)],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .select(out))
+    };
+    let cells = labelled(
+        outcome_counts(changes(lit(true))?, keys(&[]), group()),
+        &["changes", "completed", "failed"],
+    )?;
+    let caused = src
+        .scan(DatasetKind::Incidents)?
+        .filter(
+            col("caused_by_change_id")
+                .is_not_null()
+                .and(col("started_at").is_not_null()),
+        )
+        .select([
+            col("caused_by_change_id").alias("change_id"),
+            col("started_at").alias("incident_started_at"),
+        ]);
+    let hits = changes(col("change_id").is_not_null())?
+        .select(["change_id", "started_at", "asset_id", "outcome"].map(col))
+        .join(
+            caused,
+            [col("change_id")],
+            [col("change_id")],
+            JoinArgs::new(JoinType::Inner).with_build_side(Some(JoinBuildSide::ForceRight)),
+        )
+        .select(keys(&[col("change_id"), col("incident_started_at")]));
+    let hits = labelled(hits, &["change_id", "incident_started_at"])?;
+    let collect = |lf: LazyFrame, what: &str| {
+        lf.collect_with_engine(Engine::Streaming)
+            .map(|r| r.unwrap_single())
+            .map_err(crate::error::Error::polars(format!("model: {what}")))
+    };
+    Ok(ChangeFacts {
+        cells: collect(cells, "change facts (cells)")?,
+        hits: collect(hits, "change facts (hits)")?,
+    })
+}
+
+/// [`change_counts`] of the whole history by month, asset and outcome for the calendar's
+/// as-of and zone, from [`ChangeFacts`] (`cells` and `hits` as plans) of the same zone: the
+/// months before the as-of's are their cells, with the hits of incidents started by as-of
+/// counted per change and then per cell; the as-of's month, where changes after as-of are
+/// left out, is counted from the changes (its month partitions only). The same rows as
+/// counting every change, in another order.
+pub(crate) fn cells_from_facts(
+    src: &dyn Source,
+    cal: &Calendar,
+    cells: LazyFrame,
+    hits: LazyFrame,
+) -> Result<LazyFrame> {
+    let by = [ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome];
+    let last = cal.months.len().saturating_sub(1);
+    let before: Vec<usize> = (0..last).collect();
+    let labels = cal
+        .labels(MONTH_SLOT, &before)?
+        .lazy()
+        .select([col("month")]);
+    let within = |lf: LazyFrame| {
+        lf.join(
+            labels.clone(),
+            [col("month")],
+            [col("month")],
+            JoinArgs::new(JoinType::Semi),
+        )
+    };
+    let group = || by.iter().map(|k| col(k.column())).collect::<Vec<_>>();
+    let mut per_change = group();
+    per_change.push(col("change_id"));
+    let hit = within(hits)
+        .filter(col("incident_started_at").lt_eq(utc(cal.as_of)))
+        .group_by(per_change)
+        .agg([len().cast(DataType::Int64).alias("incidents_caused")])
+        .with_column(col("outcome").eq(lit("succeeded")).alias("__succeeded"));
+    let mut out = group();
+    out.extend(CHANGE_COUNTS.map(col));
+    let stored = with_hits(within(cells), hit_counts(hit, group()), group()).select(out);
+    if cal.months.is_empty() {
+        return Ok(stored);
+    }
+    let now = Window {
+        start: cal.starts[last],
+        end: cal.end(last),
+    };
+    let live = change_counts(src, cal, Some(now), &by)?;
+    concat([stored, live], UnionArgs::default())
+        .map_err(crate::error::Error::polars("model: change_cells"))
 }
 
 /// The counts of [`change_counts`], after its keys.
