@@ -1247,8 +1247,9 @@ fn tables_built_ahead_give_the_same_answers() {
 /// whole history's `change_cells` summed from kept facts must equal those counted from the
 /// changes for any as-of and zone, including an as-of between a change and the incident it
 /// caused in the next month (CHG-00001100, 2024-05-31T23:20Z, and INC-00000113,
-/// 2024-06-01T00:53Z: at 00:30 the change has caused no incident yet), and must follow an
-/// ingest that changes the changes.
+/// 2024-06-01T00:53Z: at 00:30 the change has caused no incident yet) and one between a change
+/// and its incident in the as-of's own month (CHG-00006007 at 17:51Z and INC-00000669 at
+/// 19:18Z on 18 October 2026), and must follow an ingest that changes the changes.
 #[test]
 fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
     use opsintel::context::Context;
@@ -1258,7 +1259,7 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
         ("UTC", "2024-06-01T00:30:00Z"),
         ("UTC", "2026-11-01"),
         ("America/New_York", "2026-11-01"),
-        ("Asia/Kolkata", "2026-10-15T12:00:00Z"),
+        ("Asia/Kolkata", "2026-10-18T18:30:00Z"),
     ];
     let cells = |tz: &str, as_of: &str| {
         w.ok(&[
@@ -1310,7 +1311,28 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
         v.sort();
         v
     };
+    // change-outcomes of the as-of's year: whole months from the facts and the as-of's month
+    // to as-of counted from its changes and the kept hits.
+    let outcomes = |tz: &str, as_of: &str| {
+        let period = format!("period={}", &as_of[..4]);
+        w.ok(&[
+            "--lake",
+            "lake",
+            "--tz",
+            tz,
+            "--as-of",
+            as_of,
+            "query",
+            "run",
+            "change-outcomes",
+            "--param",
+            &period,
+            "--format",
+            "csv",
+        ])
+    };
     let counted: Vec<String> = cases.iter().map(|(tz, a)| cells(tz, a)).collect();
+    let counted_outcomes: Vec<String> = cases.iter().map(|(tz, a)| outcomes(tz, a)).collect();
     assert!(kept_files().is_empty(), "{:?}", kept_files());
     // The cut case differs from the next as-of's count of May 2024 (its incident is counted).
     let may = |csv: &str| -> String {
@@ -1324,13 +1346,20 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
         keep(tz, as_of);
         assert_eq!(&cells(tz, as_of), want, "kept facts, {tz} as of {as_of}");
     }
+    for ((tz, as_of), want) in cases.iter().zip(&counted_outcomes) {
+        assert_eq!(
+            &outcomes(tz, as_of),
+            want,
+            "change-outcomes, {tz} as of {as_of}"
+        );
+    }
     // One pair of files per zone.
     let files = kept_files();
     assert_eq!(files.len(), 6, "{files:?}");
     assert!(
         files
             .iter()
-            .any(|f| f.starts_with("change_hits-America~New_York/f1-")),
+            .any(|f| f.starts_with("change_hits-America~New_York/f2-")),
         "{files:?}"
     );
     // (The UTC facts kept by the first case's run answered the second case's as-of.)

@@ -588,7 +588,7 @@ const ALL_CHANGE_CELLS: CacheKey = ("change_cells", 0, None, None);
 
 /// The format of the kept change facts, part of their key: raised when what they hold changes,
 /// so a lake's facts of an older format are counted again.
-const FACTS_FORMAT: u32 = 1;
+const FACTS_FORMAT: u32 = 2;
 
 /// Where the change facts of zone `tz` are kept: the names of their two tables (one pair per
 /// zone) and their key, made of their format and the stamps of the changes and incidents they
@@ -640,7 +640,8 @@ fn all_change_cells(src: &dyn Source, cal: &Calendar, trace: Trace) -> Result<Da
             (facts.cells.lazy(), facts.hits.lazy())
         }
     };
-    tables::cells_from_facts(src, cal, cells, hits)?
+    let months: Vec<usize> = (0..cal.months.len()).collect();
+    tables::cells_from_facts(src, cal, cells, hits, &months)?
         .collect()
         .map_err(Error::polars("model: change_cells"))
 }
@@ -997,7 +998,8 @@ impl Model {
 
     /// The run will read change tables for several windows (the executive report reads
     /// six): count the whole history's changes once, per (month, asset, outcome), in the
-    /// worker, and sum each change table of whole months from it once it is built
+    /// worker (from the change facts, kept in the lake for later runs), and sum each change
+    /// table of a window starting at a month start from it once it is built
     /// ([`tables::cells_within`]); until then, and for other windows, each is counted from the
     /// changes as usual. Call before [`Model::build_ahead`], which queues the count.
     pub fn share_change_counts(&self) {
@@ -1057,13 +1059,43 @@ impl Model {
         Ok(Some(df))
     }
 
-    /// A change table ([`CHANGE_TABLES`]) summed from the shared cells, if they are built and
-    /// the window is whole months: `change_cells` as a plan, the others built.
+    /// A change table ([`CHANGE_TABLES`]) summed from cells, if the window starts at a month
+    /// start ([`tables::cells_within`]) and there are cells: a run that shares its change
+    /// counts sums the whole history's once built; any other run sums the kept facts of only
+    /// the window's months, if kept. `change_cells` as a plan, the others built.
     fn shared_change_table(&self, name: &str, scoped: &Scoped) -> Result<Option<LazyFrame>> {
-        let Some(cells) = self.shared_cells()? else {
-            return Ok(None);
+        let cal = self.cal()?;
+        let kept = match self.facts_kept()? {
+            true => kept_facts(&*self.src, self.tz)?,
+            false => None,
         };
-        let Some(within) = tables::cells_within(&cells, self.cal()?, scoped.window)? else {
+        let cells = match (&kept, self.shared_changes.get()) {
+            (Some(_), false) => None,
+            _ => self.shared_cells()?,
+        };
+        if cells.is_none() && kept.is_none() {
+            return Ok(None);
+        }
+        let whole = |months: &[usize]| match (&cells, &kept) {
+            (Some(cells), _) if scoped.window.is_none() => Ok(cells.clone().lazy()),
+            (Some(cells), _) => tables::cells_of(cells, cal, months),
+            (None, Some((c, h))) => {
+                tables::cells_from_facts(&*self.src, cal, c.clone(), h.clone(), months)
+            }
+            (None, None) => unreachable!("checked above"),
+        };
+        // The part of a month a window ends in: from the kept hits if there are, else
+        // counted from the changes and incidents.
+        let tail = |part: Window| match &kept {
+            Some((_, hits)) => tables::part_from_facts(&*self.src, cal, hits.clone(), part),
+            None => tables::change_counts(
+                &*self.src,
+                cal,
+                Some(part),
+                &[ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome],
+            ),
+        };
+        let Some(within) = tables::cells_within(cal, scoped.window, whole, tail)? else {
             return Ok(None);
         };
         Ok(Some(match name {

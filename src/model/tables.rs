@@ -534,7 +534,7 @@ fn with_hits(all: LazyFrame, hit: LazyFrame, group: Vec<Expr>) -> LazyFrame {
 /// for any as-of ([`cells_from_facts`]), in the reporting zone `tz` and for no as-of: `cells`,
 /// every change counted per (`month`, `asset_id`, `outcome`) (`changes`, `completed`,
 /// `failed`); and `hits`, one row per incident that names the change that caused it, with
-/// that change's keys, its id and the incident's start (`incident_started_at`). Both are
+/// that change's keys, id and start and the incident's start (`incident_started_at`). Both are
 /// a scan of every change, which is what a run that shares its change counts paid each time;
 /// kept in the lake ([`Source::keep`]), a later run sums them instead.
 pub(crate) struct ChangeFacts {
@@ -617,8 +617,12 @@ pub(crate) fn change_facts(src: &dyn Source, tz: chrono_tz::Tz) -> Result<Change
             [col("change_id")],
             JoinArgs::new(JoinType::Inner).with_build_side(Some(JoinBuildSide::ForceRight)),
         )
-        .select(keys(&[col("change_id"), col("incident_started_at")]));
-    let hits = labelled(hits, &["change_id", "incident_started_at"])?;
+        .select(keys(&[
+            col("change_id"),
+            col("started_at"),
+            col("incident_started_at"),
+        ]));
+    let hits = labelled(hits, &["change_id", "started_at", "incident_started_at"])?;
     let collect = |lf: LazyFrame, what: &str| {
         lf.collect_with_engine(Engine::Streaming)
             .map(|r| r.unwrap_single())
@@ -630,21 +634,22 @@ pub(crate) fn change_facts(src: &dyn Source, tz: chrono_tz::Tz) -> Result<Change
     })
 }
 
-/// [`change_counts`] of the whole history by month, asset and outcome for the calendar's
-/// as-of and zone, from [`ChangeFacts`] (`cells` and `hits` as plans) of the same zone: the
-/// months before the as-of's are their cells, with the hits of incidents started by as-of
-/// counted per change and then per cell; the as-of's month, where changes after as-of are
-/// left out, is counted from the changes (its month partitions only). The same rows as
-/// counting every change, in another order.
+/// [`change_counts`] by month, asset and outcome of the calendar's `months` (every month for
+/// the whole history) for its as-of and zone, from [`ChangeFacts`] (`cells` and `hits` as
+/// plans) of the same zone: a month before the as-of's is its cells, with the hits of
+/// incidents started by as-of counted per change and then per cell; the as-of's month, where
+/// changes after as-of are left out, is counted from its changes ([`part_from_facts`]). The
+/// same rows as counting the changes of those months, in another order.
 pub(crate) fn cells_from_facts(
     src: &dyn Source,
     cal: &Calendar,
     cells: LazyFrame,
     hits: LazyFrame,
+    months: &[usize],
 ) -> Result<LazyFrame> {
     let by = [ChangeKey::Month, ChangeKey::Asset, ChangeKey::Outcome];
     let last = cal.months.len().saturating_sub(1);
-    let before: Vec<usize> = (0..last).collect();
+    let before: Vec<usize> = months.iter().copied().filter(|&m| m < last).collect();
     let labels = cal
         .labels(MONTH_SLOT, &before)?
         .lazy()
@@ -660,6 +665,7 @@ pub(crate) fn cells_from_facts(
     let group = || by.iter().map(|k| col(k.column())).collect::<Vec<_>>();
     let mut per_change = group();
     per_change.push(col("change_id"));
+    let hits_all = hits.clone();
     let hit = within(hits)
         .filter(col("incident_started_at").lt_eq(utc(cal.as_of)))
         .group_by(per_change)
@@ -668,16 +674,55 @@ pub(crate) fn cells_from_facts(
     let mut out = group();
     out.extend(CHANGE_COUNTS.map(col));
     let stored = with_hits(within(cells), hit_counts(hit, group()), group()).select(out);
-    if cal.months.is_empty() {
+    if !months.contains(&last) || cal.months.is_empty() {
         return Ok(stored);
     }
     let now = Window {
         start: cal.starts[last],
         end: cal.end(last),
     };
-    let live = change_counts(src, cal, Some(now), &by)?;
+    let live = part_from_facts(src, cal, hits_all, now)?;
     concat([stored, live], UnionArgs::default())
         .map_err(crate::error::Error::polars("model: change_cells"))
+}
+
+/// [`change_counts`] by month, asset and outcome of the changes started in `part`, a window
+/// inside one month of the calendar, with `hits` of [`ChangeFacts`] in place of a scan of
+/// every incident: the changes of `part` counted from their month partition, and those of
+/// them that caused incidents started by as-of from the hits.
+pub(crate) fn part_from_facts(
+    src: &dyn Source,
+    cal: &Calendar,
+    hits: LazyFrame,
+    part: Window,
+) -> Result<LazyFrame> {
+    let label = cal
+        .index(part.start)
+        .map(|i| cal.months[i].label())
+        .unwrap_or_default();
+    let group = || [col("month"), col("asset_id"), col("outcome")].to_vec();
+    let keys = vec![
+        lit(label.clone()).alias("month"),
+        col("asset_id"),
+        outcome().alias("outcome"),
+    ];
+    let all = outcome_counts(changes_within(src, cal, Some(part))?, keys, group());
+    let mut per_change = group();
+    per_change.push(col("change_id"));
+    let hit = hits
+        .filter(
+            col("month")
+                .eq(lit(label))
+                .and(part.holds("started_at"))
+                .and(col("started_at").lt_eq(utc(cal.as_of)))
+                .and(col("incident_started_at").lt_eq(utc(cal.as_of))),
+        )
+        .group_by(per_change)
+        .agg([len().cast(DataType::Int64).alias("incidents_caused")])
+        .with_column(col("outcome").eq(lit("succeeded")).alias("__succeeded"));
+    let mut out = group();
+    out.extend(CHANGE_COUNTS.map(col));
+    Ok(with_hits(all, hit_counts(hit, group()), group()).select(out))
 }
 
 /// The counts of [`change_counts`], after its keys.
@@ -691,36 +736,55 @@ const CHANGE_COUNTS: [&str; 7] = [
     "failures",
 ];
 
-/// The counts of the changes started in `within` (every change without it), from `cells`:
-/// [`change_counts`] of the whole history by month, asset and outcome. `None` when `within`
-/// is not whole months of the calendar (an empty window, one ending at an as-of inside a
-/// month, one starting before the data): a cell is a month's changes, so only whole months
-/// give the same counts as counting the changes of `within` again.
+/// The counts of the changes started in `within` (every change without it), as cells
+/// ([`change_counts`] by month, asset and outcome): a window that starts where a month starts
+/// is its whole months' cells, as `whole` gives them for the months' indexes, and, if it ends
+/// inside its last month (at an as-of inside the month), that month's part as `tail` counts
+/// it (one month's partitions). `None` for a window starting inside a month or before the
+/// calendar, and an empty one: a cell is a month's changes, so those are counted again from
+/// the changes.
 pub(crate) fn cells_within(
-    cells: &DataFrame,
     cal: &Calendar,
     within: Option<Window>,
+    whole: impl FnOnce(&[usize]) -> Result<LazyFrame>,
+    tail: impl FnOnce(Window) -> Result<LazyFrame>,
 ) -> Result<Option<LazyFrame>> {
-    let Some(w) = within else {
-        return Ok(Some(cells.clone().lazy()));
-    };
-    // Whole months: the months overlapping the window start where it starts and end where it
-    // ends (none for an empty window).
     let months = cal.months_within(within);
-    let whole = match (months.first(), months.last()) {
-        (Some(&first), Some(&last)) => cal.starts[first] == w.start && cal.end(last) == w.end,
-        _ => false,
+    let Some(w) = within else {
+        return whole(&months).map(Some);
     };
-    if !whole {
+    let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
+        return Ok(None);
+    };
+    if cal.starts[first] != w.start {
         return Ok(None);
     }
-    let labels = cal.labels(MONTH_SLOT, &months)?;
-    Ok(Some(cells.clone().lazy().join(
+    if cal.end(last) == w.end {
+        return whole(&months).map(Some);
+    }
+    let part = Window {
+        start: cal.starts[last],
+        end: w.end,
+    };
+    let tail = tail(part)?;
+    concat(
+        [whole(&months[..months.len() - 1])?, tail],
+        UnionArgs::default(),
+    )
+    .map(Some)
+    .map_err(crate::error::Error::polars("model: change_cells"))
+}
+
+/// The rows of `cells` (whole months' [`change_counts`] by month, asset and outcome) of the
+/// calendar's `months`.
+pub(crate) fn cells_of(cells: &DataFrame, cal: &Calendar, months: &[usize]) -> Result<LazyFrame> {
+    let labels = cal.labels(MONTH_SLOT, months)?;
+    Ok(cells.clone().lazy().join(
         labels.lazy().select([col("month")]),
         [col("month")],
         [col("month")],
         JoinArgs::new(JoinType::Semi),
-    )))
+    ))
 }
 
 /// `cells` ([`change_counts`] rows) summed per `key`: the rows [`change_counts`] by `key`
@@ -803,30 +867,53 @@ mod tests {
     }
 
     #[test]
-    fn cells_stand_for_windows_of_whole_months_only() {
+    fn cells_stand_for_whole_months_and_a_tail_is_counted() {
         let (cal, cells) = setup();
         let at = |y, m, d| {
             Utc.with_ymd_and_hms(y, m, d, 0, 0, 0)
                 .unwrap()
                 .timestamp_micros()
         };
+        // The tail of a window ending inside a month: 1000 changes, and the part it is asked for.
+        let asked = std::cell::Cell::new(None);
+        let tail = |part: Window| {
+            asked.set(Some(part));
+            Ok(df!("month" => ["tail"], "changes" => [1000i64])
+                .unwrap()
+                .lazy())
+        };
+        let whole = |months: &[usize]| cells_of(&cells, &cal, months);
         let within = |start: i64, end: i64| {
-            changes(cells_within(&cells, &cal, Some(Window { start, end })).unwrap())
+            changes(cells_within(&cal, Some(Window { start, end }), whole, tail).unwrap())
         };
         // A month; two months (February and March); every cell, the one without a month
         // too, for the whole history.
         assert_eq!(within(at(2026, 2, 1), at(2026, 3, 1)), Some(2));
         assert_eq!(within(at(2026, 2, 1), at(2026, 4, 1)), Some(5));
+        assert_eq!(asked.get(), None);
         assert_eq!(
-            changes(cells_within(&cells, &cal, None).unwrap()),
+            changes(cells_within(&cal, None, |_| Ok(cells.clone().lazy()), tail).unwrap()),
             Some(110)
         );
-        // Not whole months: a window ending at as-of inside April, one starting mid-month,
-        // one starting before the calendar, an empty one.
-        assert_eq!(within(at(2026, 4, 1), cal.as_of), None);
+        // A window ending at as-of inside April: February and March, and April's part to
+        // as-of counted as the tail; one ending inside March alike.
+        assert_eq!(within(at(2026, 2, 1), cal.as_of), Some(1005));
+        assert_eq!(
+            asked.get(),
+            Some(Window {
+                start: at(2026, 4, 1),
+                end: cal.as_of
+            })
+        );
+        assert_eq!(within(at(2026, 1, 1), at(2026, 3, 10)), Some(1003));
+        assert_eq!(asked.get().map(|w| w.end), Some(at(2026, 3, 10)));
+        // Not from cells: a window starting mid-month, one starting before the calendar, an
+        // empty one.
+        asked.set(None);
         assert_eq!(within(at(2026, 2, 15), at(2026, 4, 1)), None);
         assert_eq!(within(at(2025, 12, 1), at(2026, 2, 1)), None);
         assert_eq!(within(at(2026, 3, 1), at(2026, 3, 1)), None);
+        assert_eq!(asked.get(), None);
     }
 
     #[test]
