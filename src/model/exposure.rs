@@ -174,7 +174,7 @@ impl Exposure {
                 let mut hit: Vec<u32> = x
                     .customers
                     .iter()
-                    .filter_map(|c| cu.index.get(c.as_str()).map(|&k| k as u32))
+                    .filter_map(|c| cu.row(c.as_str()).map(|k| k as u32))
                     .collect();
                 hit.sort_unstable();
                 hit.dedup();

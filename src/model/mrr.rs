@@ -207,7 +207,7 @@ pub(crate) fn customer_numbers(revenue: &Revenue, cu: &Customers) -> Vec<Option<
     let mut of = vec![None; cu.list.len()];
     for (k, name) in revenue.names.iter().enumerate() {
         // Revenue of a customer the lake does not know is not looked up.
-        if let Some(&ci) = cu.index.get(name.as_str()) {
+        if let Some(ci) = cu.row(name.as_str()) {
             of[ci] = Some(k as u32);
         }
     }

@@ -467,9 +467,9 @@ pub(crate) fn churn_exposure(
     let days = ints(churn, "churned_at")?;
     let (mut n, mut d) = (vec![], vec![]);
     for (c, day) in ids.iter().zip(&days) {
-        let hit = c.as_ref().and_then(|c| cu.index.get(c.as_str())).zip(*day);
+        let hit = c.as_ref().and_then(|c| cu.row(c.as_str())).zip(*day);
         let t = match hit {
-            Some((&c, day)) => {
+            Some((c, day)) => {
                 let end = day * DAY;
                 customer_tally(inc, cu, ex, c, end - 90 * DAY, end, None)
             }
@@ -498,7 +498,7 @@ pub(crate) fn churn_exposure_assets(
     let days = ints(churn, "churned_at")?;
     let (mut cid, mut day_col, mut asset) = (vec![], vec![], vec![]);
     for (c, day) in ids.iter().zip(&days) {
-        let Some((&ci, day)) = c.as_ref().and_then(|c| cu.index.get(c.as_str())).zip(*day) else {
+        let Some((ci, day)) = c.as_ref().and_then(|c| cu.row(c.as_str())).zip(*day) else {
             continue;
         };
         let (from, end) = (day * DAY - 90 * DAY, day * DAY);

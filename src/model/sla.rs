@@ -266,7 +266,7 @@ impl Terms {
     pub fn new(slas: DataFrame, inc: &Incidents, cu: &Customers) -> Result<Terms> {
         let customer = texts(&slas, "customer_id")?
             .iter()
-            .map(|c| c.and_then(|c| cu.index.get(c)).map(|&ci| ci as u32))
+            .map(|c| c.and_then(|c| cu.row(c)).map(|ci| ci as u32))
             .collect();
         let lists = slas
             .column("severities")
