@@ -1359,7 +1359,7 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
     assert!(
         files
             .iter()
-            .any(|f| f.starts_with("change_hits-America~New_York/f2-")),
+            .any(|f| f.starts_with("change_hits-America~New_York/f3-")),
         "{files:?}"
     );
     // (The UTC facts kept by the first case's run answered the second case's as-of.)

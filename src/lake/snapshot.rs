@@ -112,7 +112,9 @@ impl Snapshot {
         let tmp = dir.join(format!("{key}.parquet.{}.tmp", std::process::id()));
         let written = (|| -> Result<()> {
             let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            // Row groups small enough that a filtered read skips most of a large table.
             ParquetWriter::new(&mut f)
+                .with_row_group_size(Some(65_536))
                 .finish(df)
                 .map_err(Error::polars(format!("writing the derived table {name}")))?;
             io(&tmp, f.sync_all())?;

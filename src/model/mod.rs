@@ -588,7 +588,7 @@ const ALL_CHANGE_CELLS: CacheKey = ("change_cells", 0, None, None);
 
 /// The format of the kept change facts, part of their key: raised when what they hold changes,
 /// so a lake's facts of an older format are counted again.
-const FACTS_FORMAT: u32 = 2;
+const FACTS_FORMAT: u32 = 3;
 
 /// Where the change facts of zone `tz` are kept: the names of their two tables (one pair per
 /// zone) and their key, made of their format and the stamps of the changes and incidents they

@@ -533,7 +533,9 @@ fn with_hits(all: LazyFrame, hit: LazyFrame, group: Vec<Expr>) -> LazyFrame {
 /// The facts the whole history's [`change_counts`] by month, asset and outcome are summed from
 /// for any as-of ([`cells_from_facts`]), in the reporting zone `tz` and for no as-of: `cells`,
 /// every change counted per (`month`, `asset_id`, `outcome`) (`changes`, `completed`,
-/// `failed`); and `hits`, one row per incident that names the change that caused it, with
+/// `failed`), with the cell's changes that caused incidents counted over every incident
+/// (`with_incident_all`, `succeeded_with_incident_all`, `incidents_caused_all`) and the start of
+/// the latest of those incidents (`latest_incident`); and `hits`, in month order, one row per incident that names the change that caused it, with
 /// that change's keys, id and start and the incident's start (`incident_started_at`). Both are
 /// a scan of every change, which is what a run that shares its change counts paid each time;
 /// kept in the lake ([`Source::keep`]), a later run sums them instead.
@@ -622,15 +624,53 @@ pub(crate) fn change_facts(src: &dyn Source, tz: chrono_tz::Tz) -> Result<Change
             col("started_at"),
             col("incident_started_at"),
         ]));
-    let hits = labelled(hits, &["change_id", "started_at", "incident_started_at"])?;
+    // In month order: a run reads the hits of a few months only, and the file's row groups
+    // then tell which to skip.
+    let hits = labelled(hits, &["change_id", "started_at", "incident_started_at"])?
+        .sort(["month"], Default::default());
     let collect = |lf: LazyFrame, what: &str| {
         lf.collect_with_engine(Engine::Streaming)
             .map(|r| r.unwrap_single())
             .map_err(crate::error::Error::polars(format!("model: {what}")))
     };
+    let hits = collect(hits, "change facts (hits)")?;
+    // Each cell's hits summed over every incident, and its latest incident's start: a run
+    // whose as-of is at or after it takes the sums as they are.
+    let group = || [col("month"), col("asset_id"), col("outcome")].to_vec();
+    let mut per_change = group();
+    per_change.push(col("change_id"));
+    let totals = hits
+        .clone()
+        .lazy()
+        .group_by(per_change)
+        .agg([
+            len().cast(DataType::Int64).alias("incidents_caused"),
+            col("incident_started_at").max().alias("latest"),
+        ])
+        .group_by(group())
+        .agg([
+            len().cast(DataType::Int64).alias("with_incident_all"),
+            col("outcome")
+                .eq(lit("succeeded"))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("succeeded_with_incident_all"),
+            col("incidents_caused").sum().alias("incidents_caused_all"),
+            col("latest").max().alias("latest_incident"),
+        ]);
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.nulls_equal = true;
+    let cells = cells.join(totals, group(), group(), args).with_columns(
+        [
+            "with_incident_all",
+            "succeeded_with_incident_all",
+            "incidents_caused_all",
+        ]
+        .map(|c| col(c).fill_null(lit(0i64))),
+    );
     Ok(ChangeFacts {
         cells: collect(cells, "change facts (cells)")?,
-        hits: collect(hits, "change facts (hits)")?,
+        hits,
     })
 }
 
@@ -654,36 +694,75 @@ pub(crate) fn cells_from_facts(
         .labels(MONTH_SLOT, &before)?
         .lazy()
         .select([col("month")]);
-    let within = |lf: LazyFrame| {
-        lf.join(
-            labels.clone(),
-            [col("month")],
-            [col("month")],
-            JoinArgs::new(JoinType::Semi),
-        )
-    };
     let group = || by.iter().map(|k| col(k.column())).collect::<Vec<_>>();
-    let mut per_change = group();
-    per_change.push(col("change_id"));
-    let hits_all = hits.clone();
-    let hit = within(hits)
-        .filter(col("incident_started_at").lt_eq(utc(cal.as_of)))
-        .group_by(per_change)
-        .agg([len().cast(DataType::Int64).alias("incidents_caused")])
-        .with_column(col("outcome").eq(lit("succeeded")).alias("__succeeded"));
     let mut out = group();
     out.extend(CHANGE_COUNTS.map(col));
-    let stored = with_hits(within(cells), hit_counts(hit, group()), group()).select(out);
-    if !months.contains(&last) || cal.months.is_empty() {
-        return Ok(stored);
+    let base = cells.join(
+        labels,
+        [col("month")],
+        [col("month")],
+        JoinArgs::new(JoinType::Semi),
+    );
+    let as_of = || utc(cal.as_of);
+    let hits_all = hits.clone();
+    // A cell whose incidents all started by as-of: its sums over every incident.
+    let settled = base
+        .clone()
+        .filter(
+            col("latest_incident")
+                .is_null()
+                .or(col("latest_incident").lt_eq(as_of())),
+        )
+        .with_columns([
+            col("with_incident_all").alias("with_incident"),
+            col("succeeded_with_incident_all").alias("succeeded_with_incident"),
+            col("incidents_caused_all").alias("incidents_caused"),
+        ])
+        .with_column((col("failed") + col("succeeded_with_incident")).alias("failures"))
+        .select(out.clone());
+    // The few with an incident after as-of (caused by a change before it): their hits of
+    // incidents started by as-of counted per change, read from the months they are in.
+    let late = base
+        .filter(col("latest_incident").gt(as_of()))
+        .select(
+            [
+                group(),
+                ["changes", "completed", "failed"].map(col).to_vec(),
+            ]
+            .concat(),
+        )
+        .collect()
+        .map_err(crate::error::Error::polars("model: change_cells"))?;
+    let mut parts = vec![settled];
+    let first = late
+        .column("month")
+        .ok()
+        .and_then(|c| c.str().ok()?.iter().flatten().min().map(str::to_string));
+    if let Some(first) = first {
+        let mut per_change = group();
+        per_change.push(col("change_id"));
+        let mut args = JoinArgs::new(JoinType::Semi);
+        args.nulls_equal = true;
+        let hit = hits
+            .filter(
+                col("month")
+                    .gt_eq(lit(first))
+                    .and(col("incident_started_at").lt_eq(as_of())),
+            )
+            .join(late.clone().lazy(), group(), group(), args)
+            .group_by(per_change)
+            .agg([len().cast(DataType::Int64).alias("incidents_caused")])
+            .with_column(col("outcome").eq(lit("succeeded")).alias("__succeeded"));
+        parts.push(with_hits(late.lazy(), hit_counts(hit, group()), group()).select(out));
     }
-    let now = Window {
-        start: cal.starts[last],
-        end: cal.end(last),
-    };
-    let live = part_from_facts(src, cal, hits_all, now)?;
-    concat([stored, live], UnionArgs::default())
-        .map_err(crate::error::Error::polars("model: change_cells"))
+    if months.contains(&last) && !cal.months.is_empty() {
+        let now = Window {
+            start: cal.starts[last],
+            end: cal.end(last),
+        };
+        parts.push(part_from_facts(src, cal, hits_all, now)?);
+    }
+    concat(parts, UnionArgs::default()).map_err(crate::error::Error::polars("model: change_cells"))
 }
 
 /// [`change_counts`] by month, asset and outcome of the changes started in `part`, a window
