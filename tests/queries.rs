@@ -1419,3 +1419,30 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
     assert_eq!(utc.len(), 2, "{utc:?}");
     assert!(utc.iter().all(|f| !files.contains(f)), "{utc:?} {files:?}");
 }
+
+/// Keeping the change facts is only a saving: a lake where they cannot be written (here a file
+/// stands where their folder would be) gets the same report, and a note on stderr says so.
+#[test]
+fn a_lake_that_cannot_keep_the_change_facts_is_answered_all_the_same() {
+    let w = Work::with_sample();
+    std::fs::write(w.path("lake/_opsintel/derived"), "not a folder").unwrap();
+    let out = w.run(&[
+        "--lake",
+        "lake",
+        "--as-of",
+        "2026-11-01",
+        "report",
+        "exec",
+        "--out",
+        "exec.pdf",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("the change counts were not kept in the lake"),
+        "{err}"
+    );
+    assert!(std::fs::metadata(w.path("exec.pdf")).unwrap().len() > 10_000);
+    // Still a file: nothing was written in its place.
+    assert!(w.path("lake/_opsintel/derived").is_file());
+}
