@@ -1353,9 +1353,18 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
             "change-outcomes, {tz} as of {as_of}"
         );
     }
-    // One pair of files per zone.
+    // One pair of files per zone, which `lake status` lists.
     let files = kept_files();
     assert_eq!(files.len(), 6, "{files:?}");
+    let status = w.ok(&["--lake", "lake", "lake", "status"]);
+    for f in &files {
+        let (table, key) = f.split_once('/').unwrap();
+        assert!(status.contains(table), "{status}");
+        assert!(
+            status.contains(key.trim_end_matches(".parquet")),
+            "{status}"
+        );
+    }
     assert!(
         files
             .iter()

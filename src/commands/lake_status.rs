@@ -1,4 +1,5 @@
-//! `opsintel lake status`: rows, partitions, time range and last ingest per dataset.
+//! `opsintel lake status`: rows, partitions, time range and last ingest per dataset, and the
+//! derived tables the lake keeps between runs.
 
 use crate::context::Context;
 use crate::error::Result;
@@ -61,5 +62,16 @@ pub fn run(ctx: &Context) -> Result<()> {
             &["rows", "partitions"]
         )
     );
+    let kept = lake.kept_tables();
+    if !kept.is_empty() {
+        // Keyed by what they were counted from; a stale key is replaced by the next report
+        // (docs/lake.md, "Derived tables kept between runs").
+        let rows = kept
+            .into_iter()
+            .map(|(table, key, bytes)| vec![table, key, thousands(bytes)])
+            .collect();
+        println!("derived tables kept between runs:");
+        println!("{}", table(&["table", "key", "bytes"], rows, &["bytes"]));
+    }
     Ok(())
 }

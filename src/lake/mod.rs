@@ -104,6 +104,25 @@ impl Lake {
         }
     }
 
+    /// The derived tables kept in the lake (`_opsintel/derived/<table>/<key>.parquet`): each
+    /// table's name, key and size in bytes, by name.
+    pub fn kept_tables(&self) -> Vec<(String, String, u64)> {
+        let mut out = Vec::new();
+        let dir = self.meta().join("derived");
+        for table in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            for file in fs::read_dir(table.path()).into_iter().flatten().flatten() {
+                let name = file.file_name().to_string_lossy().to_string();
+                if let Some(key) = name.strip_suffix(".parquet") {
+                    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+                    let table = table.file_name().to_string_lossy().to_string();
+                    out.push((table, key.to_string(), bytes));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Take a reader's lock for as long as the guard lives (waits for a running writer).
     pub fn read_lock(&self) -> Result<Option<lock::LockGuard>> {
         if !self.meta().is_dir() {
