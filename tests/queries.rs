@@ -1342,9 +1342,36 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
             .join("\n")
     };
     assert_ne!(may(&counted[0]), may(&counted[1]));
-    for ((tz, as_of), want) in cases.iter().zip(&counted) {
+    // When each zone's files were written: the UTC ones by the first case's run only (the
+    // second case, another as-of, sums them and writes nothing).
+    let written = || -> Vec<(String, std::time::SystemTime)> {
+        kept_files()
+            .into_iter()
+            .map(|f| {
+                let t = std::fs::metadata(derived.join(&f))
+                    .unwrap()
+                    .modified()
+                    .unwrap();
+                (f, t)
+            })
+            .collect()
+    };
+    let mut utc_written = Vec::new();
+    for (i, ((tz, as_of), want)) in cases.iter().zip(&counted).enumerate() {
         keep(tz, as_of);
         assert_eq!(&cells(tz, as_of), want, "kept facts, {tz} as of {as_of}");
+        let utc: Vec<_> = written()
+            .into_iter()
+            .filter(|(f, _)| f.contains("-UTC/"))
+            .collect();
+        match i {
+            0 => utc_written = utc,
+            1 => assert_eq!(
+                utc, utc_written,
+                "the second UTC case counted the facts again"
+            ),
+            _ => {}
+        }
     }
     for ((tz, as_of), want) in cases.iter().zip(&counted_outcomes) {
         assert_eq!(
@@ -1371,7 +1398,6 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
             .any(|f| f.starts_with("change_hits-America~New_York/f3-")),
         "{files:?}"
     );
-    // (The UTC facts kept by the first case's run answered the second case's as-of.)
     // A new change in March 2026 (failed): the kept facts are stale, the count has it, and the
     // next sharing run keeps facts with it (in place of the old ones).
     let before = cells("UTC", "2026-11-01");

@@ -104,11 +104,16 @@ impl Lake {
         }
     }
 
-    /// The derived tables kept in the lake (`_opsintel/derived/<table>/<key>.parquet`): each
-    /// table's name, key and size in bytes, by name.
+    /// Where derived tables are kept between runs: `<dir>/<table>/<key>.parquet`.
+    pub(crate) fn derived_dir(&self) -> PathBuf {
+        self.meta().join("derived")
+    }
+
+    /// The derived tables kept in the lake ([`Lake::derived_dir`]): each table's name, key and
+    /// size in bytes, by name.
     pub fn kept_tables(&self) -> Vec<(String, String, u64)> {
         let mut out = Vec::new();
-        let dir = self.meta().join("derived");
+        let dir = self.derived_dir();
         for table in fs::read_dir(&dir).into_iter().flatten().flatten() {
             for file in fs::read_dir(table.path()).into_iter().flatten().flatten() {
                 let name = file.file_name().to_string_lossy().to_string();

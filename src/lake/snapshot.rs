@@ -10,9 +10,6 @@ use polars::prelude::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The folder under the lake's metadata where derived tables are kept.
-const DERIVED: &str = "derived";
-
 /// The lake as of the moment the run started.
 pub struct Snapshot {
     lake: Lake,
@@ -79,7 +76,7 @@ impl Snapshot {
     }
 
     fn derived_dir(&self, name: &str) -> PathBuf {
-        self.lake.meta().join(DERIVED).join(name)
+        self.lake.derived_dir().join(name)
     }
 
     /// A derived table kept under `name` and `key` by [`Snapshot::keep`], as a lazy scan.

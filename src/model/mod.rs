@@ -606,9 +606,11 @@ fn facts_key(src: &dyn Source, tz: Tz) -> Option<([String; 2], String)> {
     ))
 }
 
-/// The change facts kept for the source's current changes and incidents and zone `tz`, as
-/// plans (`cells`, `hits`).
-fn kept_facts(src: &dyn Source, tz: Tz) -> Result<Option<(LazyFrame, LazyFrame)>> {
+/// The change facts as plans: `cells` and `hits` of [`tables::ChangeFacts`].
+type FactPlans = (LazyFrame, LazyFrame);
+
+/// The change facts kept for the source's current changes and incidents and zone `tz`.
+fn kept_facts(src: &dyn Source, tz: Tz) -> Result<Option<FactPlans>> {
     let Some(([cells, hits], key)) = facts_key(src, tz) else {
         return Ok(None);
     };
@@ -618,32 +620,42 @@ fn kept_facts(src: &dyn Source, tz: Tz) -> Result<Option<(LazyFrame, LazyFrame)>
     }
 }
 
-/// The whole history's changes counted per (month, asset, outcome) for the calendar's as-of
-/// and zone ([`tables::cells_from_facts`]): from the facts an earlier run kept, or else from
-/// facts counted now (a scan of every change) and kept for later runs. Keeping is only a
-/// saving: a lake this run cannot write to is answered all the same, with a note on stderr.
-fn all_change_cells(src: &dyn Source, cal: &Calendar, trace: Trace) -> Result<DataFrame> {
-    let (cells, hits) = match kept_facts(src, cal.tz)? {
-        Some(kept) => kept,
-        None => {
-            let mut facts =
-                trace.time("model: change facts", || tables::change_facts(src, cal.tz))?;
-            if let Some(([cells, hits], key)) = facts_key(src, cal.tz) {
-                // The hits first: facts are read only when both files are there.
-                let kept = src
-                    .keep(&hits, &key, &mut facts.hits)
-                    .and_then(|_| src.keep(&cells, &key, &mut facts.cells));
-                if let Err(e) = kept {
-                    eprintln!("opsintel: note: the change counts were not kept in the lake: {e}");
-                }
-            }
-            (facts.cells.lazy(), facts.hits.lazy())
+/// The change facts counted now (a scan of every change), and kept for later runs. Keeping is
+/// only a saving: a lake this run cannot write to is answered all the same, with a note on
+/// stderr.
+fn count_facts(src: &dyn Source, tz: Tz, trace: Trace) -> Result<FactPlans> {
+    let mut facts = trace.time("model: change facts", || tables::change_facts(src, tz))?;
+    if let Some(([cells, hits], key)) = facts_key(src, tz) {
+        // The hits first: facts are read only when both files are there.
+        let kept = src
+            .keep(&hits, &key, &mut facts.hits)
+            .and_then(|_| src.keep(&cells, &key, &mut facts.cells));
+        if let Err(e) = kept {
+            eprintln!("opsintel: note: the change counts were not kept in the lake: {e}");
         }
-    };
+    }
+    Ok((facts.cells.lazy(), facts.hits.lazy()))
+}
+
+/// The whole history's changes counted per (month, asset, outcome) for the calendar's as-of
+/// and zone, summed from the change facts ([`tables::cells_from_facts`]).
+fn all_change_cells(
+    src: &dyn Source,
+    cal: &Calendar,
+    (cells, hits): FactPlans,
+) -> Result<DataFrame> {
     let months: Vec<usize> = (0..cal.months.len()).collect();
     tables::cells_from_facts(src, cal, cells, hits, &months)?
         .collect()
         .map_err(Error::polars("model: change_cells"))
+}
+
+/// What a run's change tables are summed from ([`Model::shared_change_table`]).
+enum Sums<'a> {
+    /// The whole history's cells, built once for the run.
+    Cells(DataFrame),
+    /// Kept facts, of only the months a table needs.
+    Facts(&'a FactPlans),
 }
 
 /// Build one of [`LAKE_TABLES`].
@@ -742,8 +754,8 @@ pub struct Model {
     /// The run's change tables come from one count of the whole history by (month, asset,
     /// outcome), built ahead ([`Model::share_change_counts`]).
     shared_changes: std::cell::Cell<bool>,
-    /// Whether the change facts are kept ([`Model::facts_kept`]), once checked.
-    facts_kept: std::cell::Cell<Option<bool>>,
+    /// The change facts an earlier run kept, if any ([`Model::kept_facts`]), once looked for.
+    kept_facts: OnceCell<Option<FactPlans>>,
     /// The windows the run said it will read `sla_periods` for
     /// ([`Model::announce_sla_periods`]): windows that overlap or touch are built in one pass
     /// ([`sla_span`]).
@@ -830,7 +842,7 @@ impl Model {
             together: Default::default(),
             sla_windows: RefCell::default(),
             shared_changes: Default::default(),
-            facts_kept: Default::default(),
+            kept_facts: OnceCell::new(),
             trace,
         }
     }
@@ -966,13 +978,13 @@ impl Model {
                 self.ahead.borrow_mut().hold();
             }
         }
-        if changes && !self.ahead.borrow().has(&ALL_CHANGE_CELLS) && !self.facts_kept()? {
+        if changes && !self.ahead.borrow().has(&ALL_CHANGE_CELLS) && self.kept_facts()?.is_none() {
             let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
             self.ahead
                 .borrow_mut()
                 .start(vec![(ALL_CHANGE_CELLS, ())], move |_| {
                     trace.time("table change_cells of the whole history (ahead)", || {
-                        all_change_cells(&*src, &cal, trace)
+                        all_change_cells(&*src, &cal, count_facts(&*src, cal.tz, trace)?)
                     })
                 });
         }
@@ -1017,14 +1029,14 @@ impl Model {
         }
     }
 
-    /// Whether an earlier run kept the change facts for this lake and zone (checked once).
-    fn facts_kept(&self) -> Result<bool> {
-        if let Some(kept) = self.facts_kept.get() {
-            return Ok(kept);
+    /// The change facts an earlier run kept for this lake and zone, if any (looked for once:
+    /// those this run counts are summed where it counts them).
+    fn kept_facts(&self) -> Result<Option<&FactPlans>> {
+        if self.kept_facts.get().is_none() {
+            let kept = kept_facts(&*self.src, self.tz)?;
+            let _ = self.kept_facts.set(kept);
         }
-        let kept = kept_facts(&*self.src, self.tz)?.is_some();
-        self.facts_kept.set(Some(kept));
-        Ok(kept)
+        Ok(self.kept_facts.get().and_then(Option::as_ref))
     }
 
     /// The whole history's `change_cells`: summed from kept facts, if an earlier run kept
@@ -1033,13 +1045,13 @@ impl Model {
         if let Some(df) = self.cache.borrow_mut().get(&ALL_CHANGE_CELLS) {
             return Ok(Some(df));
         }
-        if self.facts_kept()? {
+        if let Some(kept) = self.kept_facts()? {
             // Summing kept facts takes less than counting one month's changes: any run does
             // it, here, rather than wait for the worker.
             let df = self
                 .trace
                 .time("table change_cells of the whole history (kept)", || {
-                    all_change_cells(&*self.src, self.cal()?, self.trace)
+                    all_change_cells(&*self.src, self.cal()?, kept.clone())
                 })?;
             self.cache
                 .borrow_mut()
@@ -1065,28 +1077,24 @@ impl Model {
     /// the window's months, if kept. `change_cells` as a plan, the others built.
     fn shared_change_table(&self, name: &str, scoped: &Scoped) -> Result<Option<LazyFrame>> {
         let cal = self.cal()?;
-        let kept = match self.facts_kept()? {
-            true => kept_facts(&*self.src, self.tz)?,
-            false => None,
+        let kept = self.kept_facts()?;
+        let sums = match kept {
+            Some(facts) if !self.shared_changes.get() => Sums::Facts(facts),
+            _ => match self.shared_cells()? {
+                Some(cells) => Sums::Cells(cells),
+                None => return Ok(None),
+            },
         };
-        let cells = match (&kept, self.shared_changes.get()) {
-            (Some(_), false) => None,
-            _ => self.shared_cells()?,
-        };
-        if cells.is_none() && kept.is_none() {
-            return Ok(None);
-        }
-        let whole = |months: &[usize]| match (&cells, &kept) {
-            (Some(cells), _) if scoped.window.is_none() => Ok(cells.clone().lazy()),
-            (Some(cells), _) => tables::cells_of(cells, cal, months),
-            (None, Some((c, h))) => {
-                tables::cells_from_facts(&*self.src, cal, c.clone(), h.clone(), months)
+        let whole = |months: &[usize]| match &sums {
+            Sums::Cells(cells) if scoped.window.is_none() => Ok(cells.clone().lazy()),
+            Sums::Cells(cells) => tables::cells_of(cells, cal, months),
+            Sums::Facts((cells, hits)) => {
+                tables::cells_from_facts(&*self.src, cal, cells.clone(), hits.clone(), months)
             }
-            (None, None) => unreachable!("checked above"),
         };
         // The part of a month a window ends in: from the kept hits if there are, else
         // counted from the changes and incidents.
-        let tail = |part: Window| match &kept {
+        let tail = |part: Window| match kept {
             Some((_, hits)) => tables::part_from_facts(&*self.src, cal, hits.clone(), part),
             None => tables::change_counts(
                 &*self.src,
