@@ -46,7 +46,9 @@ pub fn run(cli: Cli) -> Result<()> {
         cli.command,
         Command::Query(_) | Command::Sql(_) | Command::Chart(_) | Command::Report(_)
     ) {
-        crate::memory::keep_freed();
+        if crate::memory::keep_freed() {
+            crate::memory::warm_zeroes();
+        }
     }
     let ctx = Context::resolve(
         cli.lake,
