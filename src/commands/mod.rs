@@ -15,7 +15,7 @@ mod sync;
 mod tables;
 
 use crate::cli::OutputArgs;
-use crate::cli::{Cli, Command, LakeCommand};
+use crate::cli::{Cli, Command, LakeCommand, QueryCommand};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::query::format::{OutputFormat, render};
@@ -41,10 +41,14 @@ fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    // Commands that build the model reuse freed memory; ingest keeps the allocator's defaults.
+    // Commands that build the model reuse freed memory; ingest keeps the allocator's defaults,
+    // and listing or showing queries needs neither.
     if matches!(
         cli.command,
-        Command::Query(_) | Command::Sql(_) | Command::Chart(_) | Command::Report(_)
+        Command::Query(QueryCommand::Run(_))
+            | Command::Sql(_)
+            | Command::Chart(_)
+            | Command::Report(_)
     ) {
         if crate::memory::keep_freed() {
             crate::memory::warm_zeroes();
