@@ -56,15 +56,17 @@ def tree_rss_kib(pid):
     return total
 
 
-def timed(cmd, cwd=None):
+def timed(cmd, cwd=None, rss=True):
     """Run a command; return (seconds, its peak RSS in MiB, stdout). The peak comes from GNU
     time (`/usr/bin/time -f %M`), which forks the command from its own small process: a child
     started straight from this Python process would report this process's peak (grown by
-    DuckDB's in-process work) as its own. Output goes through temp files, so a chatty child never
-    blocks on a full pipe. A step over LIMITS is killed and raises StepFailed."""
+    DuckDB's in-process work) as its own. With rss=False the command runs straight from here,
+    its peak is None, and the time holds no GNU time process (see `measured`). Output goes
+    through temp files, so a chatty child never blocks on a full pipe. A step over LIMITS is
+    killed and raises StepFailed."""
     cmd = [str(c) for c in cmd]
-    with tempfile.NamedTemporaryFile() as out, tempfile.NamedTemporaryFile() as err, tempfile.NamedTemporaryFile() as rss:
-        full = ["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd
+    with tempfile.NamedTemporaryFile() as out, tempfile.NamedTemporaryFile() as err, tempfile.NamedTemporaryFile() as rss_file:
+        full = (["/usr/bin/time", "-f", "%M", "-o", rss_file.name] if rss else []) + cmd
         start = time.perf_counter()
         proc = subprocess.Popen(full, stdout=out, stderr=err, cwd=cwd)
         stop = {}
@@ -89,8 +91,19 @@ def timed(cmd, cwd=None):
         if why or proc.returncode != 0:
             tail = open(err.name).read()[-2000:]
             raise StepFailed(why or f"exit {proc.returncode}: {tail.strip().splitlines()[-1] if tail.strip() else ''}")
-        kib = float(open(rss.name).read().split()[-1])
-        return seconds, kib / 1024.0, open(out.name).read()
+        mib = float(open(rss_file.name).read().split()[-1]) / 1024.0 if rss else None
+        return seconds, mib, open(out.name).read()
+
+
+def measured(runs, cmd):
+    """A step that leaves the lake as it found it (a query, the report, start-up): one run under
+    GNU time for its peak RSS and its output, then `runs` runs straight from here, whose median
+    is its time. GNU time's own process (its fork, exec and wait: 3-4 ms here, as much as a
+    whole start-up) is not opsintel's time, and DuckDB's in-process times hold no process at all;
+    the command's own process start is in the time."""
+    _, rss, out = timed(cmd)
+    t = statistics.median(timed(cmd, rss=False)[0] for _ in range(runs))
+    return t, rss, out
 
 
 def median_of(runs, fn):
@@ -361,6 +374,9 @@ def main():
         res["rows"] = {ds: manifest["datasets"][ds]["rows"] for ds in manifest["datasets"]}
         print(f"{res['incidents']:,} incidents", flush=True)
         base = [args.bin, "--lake", str(lake), "--as-of", AS_OF]
+        # The generated files and the ingests' lakes still being written back to disk would
+        # compete with the timed queries for both cores: flush them first.
+        os.sync()
 
         # Canned queries.
         answers = {}
@@ -370,7 +386,7 @@ def main():
                 continue
             cmd = base + ["query", "run", name, "--format", "csv"] + sum((["--param", p] for p in params), [])
             try:
-                t, rss, out = median_of(args.runs, lambda i: timed(cmd))
+                t, rss, out = measured(args.runs, cmd)
             except StepFailed as e:
                 res["steps"].append({"step": f"query {name}", "opsintel_s": None, "max_rss_mib": None, "duckdb_s": None, "same_answer": None, "failed": str(e)})
                 print(f"query {name}: FAILED {e}", flush=True)
@@ -428,7 +444,7 @@ def main():
                 t, rss, _ = timed(base + ["report", "exec", "--out", str(pdf)])
                 res["steps"].append({"step": first, "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
                 print(f"{first}: {t:.3f}s ({rss:.0f} MiB)", flush=True)
-                t, rss, _ = median_of(args.runs, lambda i: timed(base + ["report", "exec", "--out", str(pdf)]))
+                t, rss, _ = measured(args.runs, base + ["report", "exec", "--out", str(pdf)])
                 res["steps"].append({"step": "report exec", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
                 print(f"report exec: {t:.3f}s ({rss:.0f} MiB)", flush=True)
             except StepFailed as e:
@@ -441,7 +457,7 @@ def main():
                 params = dict(QUERIES)["change-outcomes"]
                 cmd = base + ["query", "run", "change-outcomes", "--format", "csv"] + sum((["--param", p] for p in params), [])
                 try:
-                    t, rss, out = median_of(args.runs, lambda i: timed(cmd))
+                    t, rss, out = measured(args.runs, cmd)
                     same = csv_rows(out) == answers["change-outcomes"]
                     d = before.get("duckdb_parquet_s", before.get("duckdb_s"))
                     res["steps"].append({"step": "query change-outcomes (change facts kept)", "opsintel_s": t, "max_rss_mib": rss,
@@ -451,7 +467,7 @@ def main():
                     print(f"query change-outcomes (change facts kept): {t:.3f}s ({rss:.0f} MiB) same as before the facts: {same}", flush=True)
                 except StepFailed as e:
                     print(f"query change-outcomes (change facts kept): FAILED {e}", flush=True)
-        t, rss, _ = median_of(max(args.runs, 5), lambda i: timed([args.bin, "query", "list"]))
+        t, rss, _ = measured(max(args.runs, 5), [args.bin, "query", "list"])
         res["steps"].append({"step": "query list (start-up)", "opsintel_s": t, "max_rss_mib": rss, "duckdb_s": None, "same_answer": None})
         print(f"query list: {t*1000:.1f} ms", flush=True)
         out_file = results_dir / f"{size}.json"
