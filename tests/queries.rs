@@ -1481,3 +1481,58 @@ fn a_lake_that_cannot_keep_the_change_facts_is_answered_all_the_same() {
     // Still a file: nothing was written in its place.
     assert!(w.path("lake/_opsintel/derived").is_file());
 }
+
+#[test]
+fn churn_exposure_is_worked_out_per_churn_day_for_customers_of_one_group() {
+    // X and Y depend on db alone (one exposure group). One db outage of 60 minutes on
+    // 2026-03-10 lies in the 90 days before X's churn (2026-03-20), not before Y's
+    // (2026-09-01, whose window starts on 2026-06-03): the group's part is the same for
+    // customers churning on the same day only.
+    let w = Work::new();
+    let files = [
+        (
+            "assets",
+            "asset_id,name,kind,tier,owner_team,depends_on,monthly_cost\ndb,Database,database,1,data,,1000\n",
+        ),
+        (
+            "customers",
+            "customer_id,name,segment,arr,since\nX,X Corp,smb,12000,2025-01-01\nY,Y Corp,smb,12000,2025-01-01\n",
+        ),
+        ("customer_assets", "customer_id,asset_id\nX,db\nY,db\n"),
+        (
+            "incidents",
+            "incident_id,title,severity,status,asset_id,impact,customer_ids,started_at,detected_at,acknowledged_at,first_customer_notice_at,mitigated_at,resolved_at,root_cause,caused_by_change_id\n\
+I1,db outage,sev1,resolved,db,outage,,2026-03-10T10:00:00Z,2026-03-10T10:00:00Z,2026-03-10T10:05:00Z,,2026-03-10T11:00:00Z,2026-03-10T11:00:00Z,hardware,\n",
+        ),
+        (
+            "churn",
+            "customer_id,churned_at,kind,mrr_lost,reason,voluntary\nX,2026-03-20,full,1000,price,true\nY,2026-09-01,full,1000,reliability,true\n",
+        ),
+    ];
+    for (ds, csv) in files {
+        let path = w.write(&format!("in/{ds}.csv"), csv);
+        w.ok(&["--lake", "lake", "ingest", ds, path.to_str().unwrap()]);
+    }
+    let sql = |q: &str| {
+        w.ok(&[
+            "--lake",
+            "lake",
+            "--as-of",
+            "2026-11-01",
+            "sql",
+            "--format",
+            "csv",
+            q,
+        ])
+    };
+    assert_eq!(
+        sql(
+            "SELECT customer_id, incidents_90d, downtime_90d_min FROM churn_exposure ORDER BY customer_id"
+        ),
+        "customer_id,incidents_90d,downtime_90d_min\nX,1,60.0\nY,0,0.0\n"
+    );
+    assert_eq!(
+        sql("SELECT customer_id, asset_id FROM churn_exposure_assets ORDER BY customer_id"),
+        "customer_id,asset_id\nX,db\n"
+    );
+}
