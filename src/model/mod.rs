@@ -406,8 +406,8 @@ pub const TABLES: &[TableDef] = &[
     ),
     t(
         "incident_reach",
-        "incident with an impact: customers and ARR it reached, whether it names customers",
-        Scope::Run,
+        "incident with an impact started in the query's period: customers and ARR it reached, whether it names customers",
+        Scope::Period,
         Inputs::Both,
         false,
     ),
@@ -1229,7 +1229,7 @@ impl Model {
             "asset_exposure" => reach::asset_exposure(self.customers()?),
             "incident_reach" => {
                 let (inc, cu, ex) = self.exposed()?;
-                reach::incident_reach(inc, cu, ex, self.cal()?)
+                reach::incident_reach(inc, cu, ex, self.cal()?, window)
             }
             "incident_named_customers" => {
                 let (inc, cu, ex) = self.exposed()?;
