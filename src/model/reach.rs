@@ -317,7 +317,7 @@ fn customer_tally(
     cache: Option<&mut [Option<Tally>]>,
 ) -> Tally {
     let g = cu.list[c].group as usize;
-    let group = || group_tally(ex, g, from, to);
+    let group = || group_tally(ex, g, |a| ex.lines[a as usize].tally(from, to));
     let t = match cache {
         Some(cache) => *cache[g].get_or_insert_with(group),
         None => group(),
@@ -325,12 +325,12 @@ fn customer_tally(
     named_tally(inc, ex, c, from, to, t)
 }
 
-/// The tally of the broad incidents on group `g`'s assets started in `[from, to)`: the same for
-/// every customer of the group.
-fn group_tally(ex: &Exposure, g: usize, from: i64, to: i64) -> Tally {
+/// The tally of the broad incidents on group `g`'s assets, `of` giving each asset's, summed in
+/// the group's asset order: the same for every customer of the group.
+fn group_tally(ex: &Exposure, g: usize, mut of: impl FnMut(u32) -> Tally) -> Tally {
     let mut t = Tally::default();
     for &a in &ex.group_assets[g] {
-        t += ex.lines[a as usize].tally(from, to);
+        t += of(a);
     }
     t
 }
@@ -487,25 +487,17 @@ pub(crate) fn churn_exposure(
     let ids = strs(churn, "customer_id")?;
     let days = ints(churn, "churned_at")?;
     let (mut n, mut d) = (vec![], vec![]);
-    // The group's part of a churn event's tally, per (group, day): the same for every customer
-    // of the group churning that day (see `churn_exposure_assets`).
-    let mut by_group_day: PlHashMap<(u32, i64), Tally> = PlHashMap::default();
+    // Each asset's tally per churn day (see `churn_exposure_assets`).
     let mut by_asset_day: PlHashMap<(u32, i64), Tally> = PlHashMap::default();
     for (c, day) in ids.iter().zip(&days) {
         let hit = c.as_ref().and_then(|c| cu.row(c.as_str())).zip(*day);
         let t = match hit {
             Some((c, day)) => {
                 let (from, end) = (day * DAY - 90 * DAY, day * DAY);
-                let g = cu.list[c].group;
-                let group = *by_group_day.entry((g, day)).or_insert_with(|| {
-                    // Summed in the group's asset order, as `group_tally` does.
-                    let mut t = Tally::default();
-                    for &a in &ex.group_assets[g as usize] {
-                        t += *by_asset_day
-                            .entry((a, day))
-                            .or_insert_with(|| ex.lines[a as usize].tally(from, end));
-                    }
-                    t
+                let group = group_tally(ex, cu.list[c].group as usize, |a| {
+                    *by_asset_day
+                        .entry((a, day))
+                        .or_insert_with(|| ex.lines[a as usize].tally(from, end))
                 });
                 named_tally(inc, ex, c, from, end, group)
             }
@@ -533,31 +525,27 @@ pub(crate) fn churn_exposure_assets(
     let ids = strs(churn, "customer_id")?;
     let days = ints(churn, "churned_at")?;
     let (mut cid, mut day_col, mut asset) = (vec![], vec![], vec![]);
-    // The group's assets with downtime in the 90 days, per (group, day): the same for every
-    // customer of the group churning that day. At 10 M incidents a year of churn (831 k events,
-    // invest-next-dollar for 2026) asked each of up to 40 assets two binary searches over its
-    // 250 k incident starts per event; each (asset, day) now asks them once.
-    let mut by_group_day: PlHashMap<(u32, i64), Vec<u32>> = PlHashMap::default();
-    // Whether an asset had downtime in the 90 days, per (asset, day): groups are many, assets few.
+    // Whether an asset had downtime in the 90 days, per (asset, day): the same for every event of
+    // that day. At 10 M incidents a year of churn (831 k events, invest-next-dollar for 2026)
+    // asked each of up to 40 assets two binary searches over its 250 k incident starts per event;
+    // each (asset, day) now asks them once.
     let mut by_asset_day: PlHashMap<(u32, i64), bool> = PlHashMap::default();
     for (c, day) in ids.iter().zip(&days) {
         let Some((ci, day)) = c.as_ref().and_then(|c| cu.row(c.as_str())).zip(*day) else {
             continue;
         };
         let (from, end) = (day * DAY - 90 * DAY, day * DAY);
-        let g = cu.list[ci].group;
-        let down = by_group_day.entry((g, day)).or_insert_with(|| {
-            ex.group_assets[g as usize]
-                .iter()
-                .copied()
-                .filter(|&a| {
-                    *by_asset_day
-                        .entry((a, day))
-                        .or_insert_with(|| ex.lines[a as usize].any_downtime(from, end))
-                })
-                .collect()
-        });
-        let mut hit: Vec<&str> = down.iter().map(|&a| inc.assets.name(a)).collect();
+        let g = cu.list[ci].group as usize;
+        let mut hit: Vec<&str> = ex.group_assets[g]
+            .iter()
+            .copied()
+            .filter(|&a| {
+                *by_asset_day
+                    .entry((a, day))
+                    .or_insert_with(|| ex.lines[a as usize].any_downtime(from, end))
+            })
+            .map(|a| inc.assets.name(a))
+            .collect();
         for i in ex.named_in(ci, from, end) {
             let x = &inc.list[i as usize];
             if x.impact != inc.none && x.downtime() > 0.0 {
