@@ -218,6 +218,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// Whether the UTC instant `t` (microseconds) lies inside the window.
+    pub(crate) fn contains(&self, t: i64) -> bool {
+        self.start <= t && t < self.end
+    }
+
     /// Whether the UTC timestamp column `t` lies inside the window, as a polars expression.
     pub(crate) fn holds(&self, t: &str) -> Expr {
         col(t)

@@ -172,9 +172,7 @@ pub(crate) fn incident_timings(
     response: DataFrame,
     within: Option<Window>,
 ) -> Result<DataFrame> {
-    let inside = |i: &&super::base::Incident| {
-        within.is_none_or(|w| i.started >= w.start && i.started < w.end)
-    };
+    let inside = |i: &&super::base::Incident| within.is_none_or(|w| w.contains(i.started));
     let kept: Vec<&super::base::Incident> = inc.list.iter().filter(inside).collect();
     let misaligned =
         |what: String| crate::error::Error::Usage(format!("model: incident timings: {what}"));
