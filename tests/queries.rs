@@ -17,6 +17,13 @@ fn hand() -> Work {
     w
 }
 
+/// The output of `args` on the work dir's lake in zone `tz` as of `as_of`.
+fn at(w: &Work, tz: &str, as_of: &str, args: &[&str]) -> String {
+    let mut all = vec!["--lake", "lake", "--tz", tz, "--as-of", as_of];
+    all.extend_from_slice(args);
+    w.ok(&all)
+}
+
 /// Run a canned query with `--format csv` and parse the result.
 fn query(w: &Work, as_of: &str, name: &str, params: &[&str]) -> DataFrame {
     let mut args = vec![
@@ -704,11 +711,7 @@ fn incident_timings_of_a_period_are_the_rows_of_the_whole_history_started_in_it(
             "2026-06",
         ),
     ] {
-        let run = |args: &[&str]| {
-            let mut all = vec!["--lake", "lake", "--tz", tz, "--as-of", as_of];
-            all.extend_from_slice(args);
-            w.ok(&all)
-        };
+        let run = |args: &[&str]| at(&w, tz, as_of, args);
         let period = format!("period={period}");
         let scoped = run(&[
             "--queries",
@@ -1262,18 +1265,17 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
         ("Asia/Kolkata", "2026-10-18T18:30:00Z"),
     ];
     let cells = |tz: &str, as_of: &str| {
-        w.ok(&[
-            "--lake",
-            "lake",
-            "--tz",
+        at(
+            &w,
             tz,
-            "--as-of",
             as_of,
-            "sql",
-            "--format",
-            "csv",
-            "SELECT * FROM change_cells ORDER BY month, asset_id, outcome",
-        ])
+            &[
+                "sql",
+                "--format",
+                "csv",
+                "SELECT * FROM change_cells ORDER BY month, asset_id, outcome",
+            ],
+        )
     };
     // A run of two queries that read change tables counts the facts once and keeps them.
     let keep = |tz: &str, as_of: &str| {
@@ -1315,21 +1317,20 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
     // to as-of counted from its changes and the kept hits.
     let outcomes = |tz: &str, as_of: &str| {
         let period = format!("period={}", &as_of[..4]);
-        w.ok(&[
-            "--lake",
-            "lake",
-            "--tz",
+        at(
+            &w,
             tz,
-            "--as-of",
             as_of,
-            "query",
-            "run",
-            "change-outcomes",
-            "--param",
-            &period,
-            "--format",
-            "csv",
-        ])
+            &[
+                "query",
+                "run",
+                "change-outcomes",
+                "--param",
+                &period,
+                "--format",
+                "csv",
+            ],
+        )
     };
     let counted: Vec<String> = cases.iter().map(|(tz, a)| cells(tz, a)).collect();
     let counted_outcomes: Vec<String> = cases.iter().map(|(tz, a)| outcomes(tz, a)).collect();
