@@ -3,7 +3,7 @@
 //! whose failure-reaching asset sets are identical share one group, so downtime is merged once
 //! per group instead of once per customer).
 
-use super::frames::{floats, frame, int_col, ints, lists, strs, texts, utc};
+use super::frames::{RowTexts, floats, frame, int_col, ints, list_col, lists, strs, texts, utc};
 use super::intervals::{Segment, cut, disjoint};
 use super::{Policy, Source, Window, read};
 use crate::error::Result;
@@ -174,29 +174,49 @@ impl Calendar {
     }
 }
 
+/// One incident, 72 bytes: its id, customers and downtime pieces live in [`Incidents`]
+/// (flat arrays, no allocation per incident), its missing times are a sentinel. At 10 M
+/// incidents the model's first touch of each fresh page is most of the load, so the size of
+/// this row is its time.
 pub(crate) struct Incident {
-    pub id: PlSmallStr,
+    /// Row of the incident's id in [`Incidents::ids`].
+    row: u32,
     pub asset: Option<u32>,
     pub severity: u32,
     pub impact: u32,
     pub open: bool,
-    pub customers: Vec<String>,
+    /// Its customers: `Incidents::customers[customers.0..customers.1]`.
+    customers: (u32, u32),
+    /// Its downtime pieces: `Incidents::pieces[pieces.0..pieces.1]`.
+    pieces: (u32, u32),
     pub started: i64,
-    pub detected: Option<i64>,
-    pub acked: Option<i64>,
-    pub resolved: Option<i64>,
-    /// Downtime pieces (maintenance cut out, weighted by policy, clipped to as-of).
-    pub pieces: Vec<Segment>,
+    detected: i64,
+    acked: i64,
+    resolved: i64,
+}
+
+/// The stored value of a missing time.
+const NO_TIME: i64 = i64::MIN;
+
+fn time(t: Option<i64>) -> i64 {
+    t.unwrap_or(NO_TIME)
+}
+
+fn some_time(t: i64) -> Option<i64> {
+    (t != NO_TIME).then_some(t)
 }
 
 impl Incident {
-    /// Weighted downtime minutes of the incident (0.0, never -0.0, when it has none).
-    pub fn downtime(&self) -> f64 {
-        self.pieces
-            .iter()
-            .map(Segment::downtime_minutes)
-            .sum::<f64>()
-            + 0.0
+    pub fn detected(&self) -> Option<i64> {
+        some_time(self.detected)
+    }
+    /// Acknowledged, if by as-of.
+    pub fn acked(&self) -> Option<i64> {
+        some_time(self.acked)
+    }
+    /// Resolved, if by as-of.
+    pub fn resolved(&self) -> Option<i64> {
+        some_time(self.resolved)
     }
 }
 
@@ -207,6 +227,13 @@ pub(crate) struct Incidents {
     /// Severity and impact names.
     pub labels: Interner,
     pub none: u32,
+    /// Incident ids, as read, by [`Incident`] row.
+    ids: RowTexts,
+    /// Every incident's named customers, one after another.
+    customers: Vec<PlSmallStr>,
+    /// Every incident's downtime pieces (maintenance cut out, weighted by policy, clipped to
+    /// as-of), one after another.
+    pieces: Vec<Segment>,
 }
 
 impl Incidents {
@@ -254,7 +281,7 @@ impl Incidents {
         let sev = texts(&inc, "severity")?;
         let impact = texts(&inc, "impact")?;
         let status = texts(&inc, "status")?;
-        let custs = lists(&inc, "customer_ids")?;
+        let custs = list_col(&inc, "customer_ids")?;
         let started = int_col(&inc, "started_at")?;
         let detected = int_col(&inc, "detected_at")?;
         let acked = int_col(&inc, "acknowledged_at")?;
@@ -264,17 +291,15 @@ impl Incidents {
         let mut labels = Interner::default();
         let none = labels.intern("none");
         let mut list = Vec::with_capacity(inc.height());
+        let mut customers_all: Vec<PlSmallStr> = Vec::new();
+        let mut pieces_all: Vec<Segment> = Vec::with_capacity(inc.height());
         // Maintenance windows by interned asset id, filled as ids appear.
         let mut holes_of: Vec<Option<&[(i64, i64)]>> = Vec::new();
         // Every column has a value (or null) per row: walk them in step.
-        let (mut id_it, mut asset_it, mut sev_it, mut impact_it, mut status_it) = (
-            ids.iter(),
-            asset_col.iter(),
-            sev.iter(),
-            impact.iter(),
-            status.iter(),
-        );
-        let mut custs_it = custs.into_iter();
+        let (mut asset_it, mut sev_it, mut impact_it, mut status_it) =
+            (asset_col.iter(), sev.iter(), impact.iter(), status.iter());
+        let mut custs_it = custs.amortized_iter();
+        let mut row: u32 = 0;
         let (mut start_it, mut detected_it, mut acked_it, mut mitigated_it, mut resolved_it) = (
             started.iter(),
             detected.iter(),
@@ -283,7 +308,6 @@ impl Incidents {
             resolved.iter(),
         );
         while let (
-            Some(id),
             Some(asset_i),
             Some(sev_i),
             Some(impact_i),
@@ -295,7 +319,6 @@ impl Incidents {
             Some(mitigated_i),
             Some(resolved_at),
         ) = (
-            id_it.next(),
             asset_it.next(),
             sev_it.next(),
             impact_it.next(),
@@ -307,6 +330,8 @@ impl Incidents {
             mitigated_it.next(),
             resolved_it.next(),
         ) {
+            let at = row;
+            row += 1;
             let Some(start) = start else { continue };
             if start > as_of {
                 continue;
@@ -324,26 +349,30 @@ impl Incidents {
             {
                 holes_of.push(maintenance.get(name).map(Vec::as_slice));
             }
-            let mut pieces = Vec::new();
+            let first_piece = pieces_all.len() as u32;
             if w > 0.0 && end > start {
                 let whole = Segment::new(start, end, w);
                 match asset.and_then(|a| holes_of[a as usize]) {
-                    Some(holes) => cut(whole, holes, &mut pieces),
-                    None => pieces.push(whole),
+                    Some(holes) => cut(whole, holes, &mut pieces_all),
+                    None => pieces_all.push(whole),
                 }
             }
+            let first_customer = customers_all.len() as u32;
+            if let Some(names) = customers.as_ref().and_then(|l| l.as_ref().str().ok()) {
+                customers_all.extend(names.iter().flatten().map(PlSmallStr::from_str));
+            }
             list.push(Incident {
-                id: PlSmallStr::from_str(id.unwrap_or_default()),
+                row: at,
                 asset,
                 severity: labels.intern(sev_i.unwrap_or("")),
                 impact: labels.intern(impact_i),
                 open,
-                customers,
+                customers: (first_customer, customers_all.len() as u32),
+                pieces: (first_piece, pieces_all.len() as u32),
                 started: start,
-                detected: detected_i,
-                acked: acked_i.filter(|t| *t <= as_of),
-                resolved: resolved_i,
-                pieces,
+                detected: time(detected_i),
+                acked: time(acked_i.filter(|t| *t <= as_of)),
+                resolved: time(resolved_i),
             });
         }
         Ok(Incidents {
@@ -351,7 +380,30 @@ impl Incidents {
             assets,
             labels,
             none,
+            ids: RowTexts::new(&ids),
+            customers: customers_all,
+            pieces: pieces_all,
         })
+    }
+
+    pub fn id(&self, i: &Incident) -> &str {
+        self.ids.get(i.row as usize).unwrap_or_default()
+    }
+    /// The customers the incident names (as written; unknown ids too).
+    pub fn customers(&self, i: &Incident) -> &[PlSmallStr] {
+        &self.customers[i.customers.0 as usize..i.customers.1 as usize]
+    }
+    /// Its downtime pieces: maintenance cut out, weighted by policy, clipped to as-of.
+    pub fn pieces(&self, i: &Incident) -> &[Segment] {
+        &self.pieces[i.pieces.0 as usize..i.pieces.1 as usize]
+    }
+    /// Weighted downtime minutes of the incident (0.0, never -0.0, when it has none).
+    pub fn downtime(&self, i: &Incident) -> f64 {
+        self.pieces(i)
+            .iter()
+            .map(Segment::downtime_minutes)
+            .sum::<f64>()
+            + 0.0
     }
 
     pub fn asset_name(&self, i: &Incident) -> Option<&str> {

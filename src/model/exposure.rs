@@ -170,9 +170,9 @@ impl Exposure {
         order.sort_by_key(|&i| inc.list[i as usize].started);
         for &i in &order {
             let x = &inc.list[i as usize];
-            if !x.customers.is_empty() {
-                let mut hit: Vec<u32> = x
-                    .customers
+            if !inc.customers(x).is_empty() {
+                let mut hit: Vec<u32> = inc
+                    .customers(x)
                     .iter()
                     .filter_map(|c| cu.row(c.as_str()).map(|k| k as u32))
                     .collect();
@@ -218,7 +218,7 @@ impl Exposure {
                     ch += 1;
                     cs += sev12[x.severity as usize] as u32;
                     co += x.open as u32;
-                    let d = x.downtime();
+                    let d = inc.downtime(x);
                     cd += d;
                     cdn += (d > 0.0) as u32;
                 }
@@ -233,7 +233,7 @@ impl Exposure {
             let pieces: Vec<Segment> = line
                 .incidents
                 .iter()
-                .flat_map(|&i| inc.list[i as usize].pieces.iter().copied())
+                .flat_map(|&i| inc.pieces(&inc.list[i as usize]).iter().copied())
                 .collect();
             line.merged = merge_max(&pieces);
         }
@@ -269,7 +269,7 @@ impl Exposure {
                 let g = cu.list[c as usize].group as usize;
                 let pieces: Vec<Segment> = list
                     .iter()
-                    .flat_map(|&i| inc.list[i as usize].pieces.iter().copied())
+                    .flat_map(|&i| inc.pieces(&inc.list[i as usize]).iter().copied())
                     .collect();
                 (c, ex.excess_over_group(g, &merge_max(&pieces)))
             })

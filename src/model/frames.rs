@@ -17,6 +17,49 @@ pub fn texts(df: &DataFrame, name: &str) -> Result<StringChunked> {
     Ok(c.str().map_err(Error::polars("model"))?.clone())
 }
 
+/// A list column as a `ListChunked`, to iterate (`amortized_iter`) without a `Vec` per row.
+pub fn list_col(df: &DataFrame, name: &str) -> Result<ListChunked> {
+    Ok(col(df, name)?
+        .list()
+        .map_err(Error::polars("model"))?
+        .clone())
+}
+
+/// The arrow array behind a `StringChunked` chunk.
+type TextArray = <StringType as PolarsDataType>::Array;
+
+/// A text column kept as read, its values found by row: the chunks are shared with the
+/// column (no copy), and a row's chunk is found by binary search over their first rows
+/// (`StringChunked::get` walks the chunks one by one).
+pub struct RowTexts {
+    arrays: Vec<TextArray>,
+    /// First row of each array.
+    starts: Vec<usize>,
+}
+
+impl RowTexts {
+    pub fn new(ca: &StringChunked) -> Self {
+        let arrays: Vec<TextArray> = ca.downcast_iter().cloned().collect();
+        let starts = arrays
+            .iter()
+            .scan(0, |next, a| {
+                let first = *next;
+                *next += a.len();
+                Some(first)
+            })
+            .collect();
+        RowTexts { arrays, starts }
+    }
+
+    /// The value at `row` (None for a null or a row past the end).
+    pub fn get(&self, row: usize) -> Option<&str> {
+        let k = self.starts.partition_point(|&s| s <= row).checked_sub(1)?;
+        let a = &self.arrays[k];
+        let i = row - self.starts[k];
+        (i < a.len()).then(|| a.get(i)).flatten()
+    }
+}
+
 /// Timestamps (UTC microseconds) or dates (days) as an `Int64Chunked`, to iterate.
 pub fn int_col(df: &DataFrame, name: &str) -> Result<Int64Chunked> {
     let c = col(df, name)?

@@ -134,13 +134,13 @@ struct IncidentCols<'a> {
 
 impl<'a> IncidentCols<'a> {
     fn push(&mut self, inc: &'a Incidents, x: &'a Incident, cal: &Calendar) {
-        self.id.push(x.id.as_str());
+        self.id.push(inc.id(x));
         self.asset.push(inc.asset_name(x));
         self.sev.push(inc.severity(x));
         self.imp.push(inc.impact(x));
         self.start.push(x.started);
         self.month.push(cal.index(x.started).map(|i| i as u32));
-        self.down.push(x.downtime());
+        self.down.push(inc.downtime(x));
         self.open.push(x.open);
     }
 
@@ -179,7 +179,7 @@ pub(crate) fn incident_named_customers(
         }
         for &c in hit {
             let g = cu.list[c as usize].group as usize;
-            id.push(x.id.as_str());
+            id.push(inc.id(x));
             cid.push(cu.list[c as usize].id.as_str());
             exposed.push(x.asset.is_some_and(|a| ex.group_assets[g].contains(&a)));
         }
@@ -352,7 +352,7 @@ fn named_tally(
             incidents: 1,
             sev1_sev2: matches!(inc.severity(x), "sev1" | "sev2") as u64,
             open: x.open as u64,
-            downtime: x.downtime(),
+            downtime: inc.downtime(x),
         };
     }
     t
@@ -547,7 +547,7 @@ pub(crate) fn churn_exposure_assets(
             .collect();
         for i in ex.named_in(ci, from, end) {
             let x = &inc.list[i as usize];
-            if x.impact != inc.none && x.downtime() > 0.0 {
+            if x.impact != inc.none && inc.downtime(x) > 0.0 {
                 if let Some(a) = inc.asset_name(x) {
                     hit.push(a);
                 }
@@ -674,7 +674,7 @@ pub(crate) fn customer_outages(
         if let Some(list) = ex.named.get(&(c as u32)) {
             segs.extend(
                 list.iter()
-                    .flat_map(|&i| inc.list[i as usize].pieces.iter().copied()),
+                    .flat_map(|&i| inc.pieces(&inc.list[i as usize]).iter().copied()),
             );
             segs = merge_max(&segs);
         }

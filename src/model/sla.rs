@@ -161,9 +161,12 @@ fn period_at(t: i64, months_per: u32, cal: &Calendar) -> Period {
 /// The time an incident took against a time SLA metric, and whether it is still running.
 fn actual_minutes(metric: &str, x: &Incident, as_of: i64) -> (f64, bool) {
     let (t0, t1) = if metric == "time_to_acknowledge" {
-        (x.detected.unwrap_or(x.started), x.acked.or(x.resolved))
+        (
+            x.detected().unwrap_or(x.started),
+            x.acked().or(x.resolved()),
+        )
     } else {
-        (x.started, x.resolved)
+        (x.started, x.resolved())
     };
     (
         (t1.unwrap_or(as_of) - t0).max(0) as f64 / MIN as f64,
@@ -464,7 +467,7 @@ pub(crate) fn build(
             } else {
                 let pieces: Vec<Segment> = named
                     .iter()
-                    .flat_map(|&i| inc.list[i as usize].pieces.iter().copied())
+                    .flat_map(|&i| inc.pieces(&inc.list[i as usize]).iter().copied())
                     .collect();
                 let Base::Set(tl) = base else { unreachable!() };
                 Cow::Owned(excess_over(tl, &merge_max(&pieces)))
@@ -517,7 +520,7 @@ pub(crate) fn build(
                         if rows {
                             si.sla.push(sla_id.to_string());
                             si.customer.push(c.id.to_string());
-                            si.incident.push(x.id.to_string());
+                            si.incident.push(inc.id(x).to_string());
                             si.metric.push(m.to_string());
                             si.period.push(bounds.labels[label as usize].clone());
                             si.severity.push(inc.severity(x).to_string());
@@ -806,8 +809,8 @@ fn credit_shares(
             continue;
         }
         match by.iter_mut().find(|(a, _)| *a == x.asset) {
-            Some(e) => e.1 += x.downtime(),
-            None => by.push((x.asset, x.downtime())),
+            Some(e) => e.1 += inc.downtime(x),
+            None => by.push((x.asset, inc.downtime(x))),
         }
     }
     let total: f64 = by.iter().map(|(_, d)| d).sum();

@@ -187,7 +187,7 @@ pub(crate) fn incident_timings(
     if let Some((r, (a, b))) = ids
         .iter()
         .zip(&kept)
-        .map(|(a, b)| (a.unwrap_or(""), b.id.as_str()))
+        .map(|(a, b)| (a.unwrap_or(""), inc.id(b)))
         .enumerate()
         .find(|(_, (a, b))| a != b)
     {
@@ -195,7 +195,7 @@ pub(crate) fn incident_timings(
             "row {r} is incident `{a}` in the response times but `{b}` in the model"
         )));
     }
-    let downtime: Vec<f64> = kept.iter().map(|i| i.downtime()).collect();
+    let downtime: Vec<f64> = kept.iter().map(|i| inc.downtime(i)).collect();
     let mut df = response;
     df.with_column(Column::new("downtime_minutes".into(), downtime))
         .map_err(crate::error::Error::polars("model: incident timings"))?;
@@ -263,7 +263,10 @@ pub(crate) fn outages(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
     let mut by_asset: BTreeMap<&str, Vec<Segment>> = BTreeMap::new();
     for i in &inc.list {
         if let Some(a) = inc.asset_name(i) {
-            by_asset.entry(a).or_default().extend_from_slice(&i.pieces);
+            by_asset
+                .entry(a)
+                .or_default()
+                .extend_from_slice(inc.pieces(i));
         }
     }
     let rows = by_asset
@@ -899,7 +902,7 @@ pub(crate) fn downtime_all(inc: &Incidents, cal: &Calendar) -> Result<DataFrame>
     let all = merge_max(
         &inc.list
             .iter()
-            .flat_map(|i| i.pieces.iter().copied())
+            .flat_map(|i| inc.pieces(i).iter().copied())
             .collect::<Vec<_>>(),
     );
     segments_frame(
