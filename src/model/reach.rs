@@ -88,14 +88,14 @@ pub(crate) fn incident_reach(
     // history's rows took 3.5 s for a year's invest-next-dollar.
     let mut cols = IncidentCols::default();
     let (mut named, mut n, mut arr) = (vec![], vec![], vec![]);
-    for (x, r) in inc.list.iter().zip(&ex.reach) {
+    for (x, r) in inc.list.iter().zip(ex.reach()) {
         if x.impact == inc.none || window.is_some_and(|w| !w.contains(x.started)) {
             continue;
         }
         let (is_named, count, a) = match r {
             Reach::Nobody => (false, 0, 0.0),
             Reach::Broad(a) => {
-                let (c, v) = ex.exposed[*a as usize];
+                let (c, v) = ex.exposed[a as usize];
                 (false, c as i64, v)
             }
             Reach::Named(hit) => (
@@ -172,7 +172,7 @@ pub(crate) fn incident_named_customers(
     ex: &Exposure,
 ) -> Result<DataFrame> {
     let (mut id, mut cid, mut exposed) = (vec![], vec![], vec![]);
-    for (x, r) in inc.list.iter().zip(&ex.reach) {
+    for (x, r) in inc.list.iter().zip(ex.reach()) {
         let Reach::Named(hit) = r else { continue };
         if x.impact == inc.none {
             continue;
@@ -614,10 +614,10 @@ pub(crate) fn asset_customers(cu: &Customers) -> Result<DataFrame> {
 }
 
 /// Customer indexes an incident reaches, in customer order.
-fn reached(r: &Reach, by_asset: &[Vec<usize>]) -> Vec<usize> {
+fn reached(r: Reach, by_asset: &[Vec<usize>]) -> Vec<usize> {
     let mut out = match r {
         Reach::Nobody => vec![],
-        Reach::Broad(a) => by_asset[*a as usize].clone(),
+        Reach::Broad(a) => by_asset[a as usize].clone(),
         Reach::Named(hit) => hit.iter().map(|&c| c as usize).collect(),
     };
     out.sort_unstable();
@@ -645,7 +645,7 @@ pub(crate) fn customer_incidents(
     let by_asset = exposed_customers(cu, ex);
     let mut cid = vec![];
     let mut cols = IncidentCols::default();
-    for (x, r) in inc.list.iter().zip(&ex.reach) {
+    for (x, r) in inc.list.iter().zip(ex.reach()) {
         if x.impact == inc.none {
             continue;
         }
