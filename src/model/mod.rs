@@ -584,6 +584,9 @@ pub(crate) fn halves<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T 
 /// those a run can build ahead in a second thread ([`Model::build_ahead`]).
 const LAKE_TABLES: [&str; 3] = ["change_months", "change_assets", "incident_months"];
 
+/// The tables built from the run's whole revenue ([`Model::revenue`]).
+const REVENUE_TABLES: [&str; 2] = ["mrr_months", "mrr_movements"];
+
 /// The tables that count changes: from the whole history's `change_cells` when a run shares
 /// them ([`Model::share_change_counts`]).
 pub const CHANGE_TABLES: [&str; 3] = ["change_cells", "change_months", "change_assets"];
@@ -756,6 +759,9 @@ pub struct Model {
     /// Load incidents and customers together on the first need of either: the run will read
     /// tables that need both ([`Model::build_ahead`]).
     together: std::cell::Cell<bool>,
+    /// Build the revenue and the exposure side by side on the first need of either: the run
+    /// will read tables that need each ([`Model::build_ahead`]).
+    revenue_with_exposure: std::cell::Cell<bool>,
     /// The run's change tables come from one count of the whole history by (month, asset,
     /// outcome), built ahead ([`Model::share_change_counts`]).
     shared_changes: std::cell::Cell<bool>,
@@ -845,6 +851,7 @@ impl Model {
             cache: RefCell::new(TableCache::default()),
             ahead: RefCell::default(),
             together: Default::default(),
+            revenue_with_exposure: Default::default(),
             sla_windows: RefCell::default(),
             shared_changes: Default::default(),
             kept_facts: OnceCell::new(),
@@ -916,10 +923,32 @@ impl Model {
     /// Incidents, customers and the exposure built from both.
     fn exposed(&self) -> Result<(&Incidents, &Customers, &Exposure)> {
         let ((inc, cu), cal) = (self.inputs()?, self.cal()?);
+        self.revenue_beside_exposure()?;
         let ex = once(&self.exposure, self.trace, "model: exposure", || {
             Ok(Exposure::build(inc, cu, cal))
         })?;
         Ok((inc, cu, ex))
+    }
+
+    /// If the run said it will read tables of both and neither is built yet: the revenue in
+    /// this thread and the exposure in a second one, side by side. Each is one thread's walk
+    /// (the revenue's after a scan); one after the other they left a core idle for both.
+    fn revenue_beside_exposure(&self) -> Result<()> {
+        if !self.revenue_with_exposure.get()
+            || self.revenue.get().is_some()
+            || self.exposure.get().is_some()
+        {
+            return Ok(());
+        }
+        let ((inc, cu), cal, trace) = (self.inputs()?, self.cal()?, self.trace);
+        let (revenue, exposure) = side_by_side(
+            || trace.time("model: revenue", || self.build_revenue()),
+            || trace.time("model: exposure", || Exposure::build(inc, cu, cal)),
+        );
+        // Set only if still empty: nothing else runs on this model meanwhile.
+        let _ = self.exposure.set(exposure);
+        let _ = self.revenue.set(revenue?);
+        Ok(())
     }
 
     /// A derived table that is a polars plan over the lake (not built in Rust), so that SQL
@@ -964,9 +993,12 @@ impl Model {
     ) -> Result<()> {
         let mut jobs = Vec::new();
         let (mut incidents, mut customers, mut changes) = (false, false, false);
+        let (mut exposure, mut revenue) = (false, false);
         for def in names.into_iter().filter_map(table_def) {
             incidents |= matches!(def.inputs, Inputs::Incidents | Inputs::Both);
             customers |= matches!(def.inputs, Inputs::Customers | Inputs::Both);
+            exposure |= def.inputs == Inputs::Both;
+            revenue |= REVENUE_TABLES.contains(&def.name);
             let key = cache_key(def, scoped);
             if self.shared_changes.get() && CHANGE_TABLES.contains(&def.name) {
                 changes = true;
@@ -975,6 +1007,9 @@ impl Model {
             if LAKE_TABLES.contains(&def.name) && !self.cache.borrow().tables.contains_key(&key) {
                 jobs.push((key, def.name));
             }
+        }
+        if exposure && revenue {
+            self.revenue_with_exposure.set(true);
         }
         if incidents && customers {
             self.together.set(true);
@@ -1345,9 +1380,13 @@ impl Model {
 
     /// MRR per customer and month, from every revenue row: built once per run.
     fn revenue(&self) -> Result<&mrr::Revenue> {
+        self.revenue_beside_exposure()?;
         once(&self.revenue, self.trace, "model: revenue", || {
-            mrr::Revenue::build(&self.revenue_rows(None)?)
+            self.build_revenue()
         })
+    }
+    fn build_revenue(&self) -> Result<mrr::Revenue> {
+        mrr::Revenue::build(&self.revenue_rows(None)?)
     }
 
     /// Revenue rows (customer, month, MRR); with a window, only the months within 100 days of
