@@ -600,7 +600,7 @@ pub(crate) fn asset_customers(cu: &Customers) -> Result<DataFrame> {
         for i in list {
             a.push(asset);
             c.push(cu.list[i].id.as_str());
-            direct.push(cu.uses_directly(&cu.list[i], asset));
+            direct.push(cu.uses_directly(i, asset));
         }
     }
     frame(
