@@ -47,7 +47,7 @@ credits AS (
   WHERE s.period_start < p.period_end GROUP BY s.asset_id
 ),
 rel_churn AS (
-  SELECT ch.customer_id, ch.churned_at, ch.mrr_lost FROM churn ch CROSS JOIN p
+  SELECT ch.customer_id, ch.churned_at, ch.mrr_lost FROM churn_exposure ch CROSS JOIN p
   WHERE ch.reason = 'reliability'
     AND EXTRACT(EPOCH FROM CAST(ch.churned_at AS TIMESTAMP)) >= EXTRACT(EPOCH FROM p.period_start)
     AND EXTRACT(EPOCH FROM CAST(ch.churned_at AS TIMESTAMP)) < EXTRACT(EPOCH FROM p.period_end)
