@@ -4,13 +4,12 @@
 -- period end for the retained). Period-level figures are repeated on every row.
 WITH p AS (SELECT * FROM params),
 start_c AS (
-  SELECT m.customer_id, m.mrr FROM mrr_movements m
-  WHERE m.month IN (SELECT period_prev_month FROM params) AND m.mrr > 0
+  SELECT m.customer_id, m.mrr FROM mrr_movements m CROSS JOIN p
+  WHERE m.month = p.period_prev_month AND m.mrr > 0
 ),
 mv AS (
-  SELECT m.* FROM mrr_movements m
-  WHERE m.month IN (SELECT mo.month FROM months mo CROSS JOIN p
-                    WHERE mo.month >= p.period_first_month AND mo.month <= p.period_last_month)
+  SELECT m.* FROM mrr_movements m CROSS JOIN p
+  WHERE m.month >= p.period_first_month AND m.month <= p.period_last_month
 ),
 base AS (SELECT COUNT(*) AS start_customers, SUM(mrr) AS start_mrr FROM start_c),
 lost_logos AS (
@@ -24,6 +23,9 @@ moves AS (
          SUM(CASE WHEN kind = 'reactivation' THEN amount ELSE 0.0 END) AS reactivation_mrr
   FROM mv
 ),
+-- The period's churn events: churn_exposure holds exactly the churn rows dated in the period
+-- (the same comparison as below); crossing the whole churn dataset with params gathered every
+-- row before the filter.
 events AS (
   SELECT ch.* FROM churn_exposure ch CROSS JOIN p
   WHERE EXTRACT(EPOCH FROM CAST(ch.churned_at AS TIMESTAMP)) >= EXTRACT(EPOCH FROM p.period_start)

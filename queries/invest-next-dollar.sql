@@ -46,6 +46,7 @@ credits AS (
   SELECT s.asset_id, SUM(s.credit_share) AS sla_credits FROM sla_credit_by_asset s CROSS JOIN p
   WHERE s.period_start < p.period_end GROUP BY s.asset_id
 ),
+-- The period's reliability churn, from churn_exposure: the churn rows dated in the period.
 rel_churn AS (
   SELECT ch.customer_id, ch.churned_at, ch.mrr_lost FROM churn_exposure ch CROSS JOIN p
   WHERE ch.reason = 'reliability'
