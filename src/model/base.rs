@@ -48,6 +48,28 @@ pub(crate) fn day_start(day: i64, tz: Tz) -> i64 {
     local_midnight(epoch_day(day), tz).timestamp_micros()
 }
 
+/// [`day_start`] of days in one zone, each worked out once: zone conversions are dear, and rows
+/// share a few thousand days (customers' first days, SLAs' start and end days).
+pub(crate) struct DayStarts {
+    tz: Tz,
+    days: PlHashMap<i64, i64>,
+}
+
+impl DayStarts {
+    pub fn new(tz: Tz) -> Self {
+        DayStarts {
+            tz,
+            days: PlHashMap::default(),
+        }
+    }
+
+    /// [`day_start`] of `day` (days since the epoch).
+    pub fn get(&mut self, day: i64) -> i64 {
+        let tz = self.tz;
+        *self.days.entry(day).or_insert_with(|| day_start(day, tz))
+    }
+}
+
 pub(crate) fn epoch_day(day: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day)
 }
@@ -443,17 +465,12 @@ impl RowLists {
             pairs.next();
         }
         if pairs.peek().is_some() {
-            // Out of order: every pair, by row.
+            // Out of order: every pair so far (row `r`'s run to the next row's start, the last
+            // open row's to the end) and the rest, by row.
             let mut all: Vec<(u32, u32)> = Vec::with_capacity(items.len());
-            for (row, w) in starts.windows(2).enumerate().chain(std::iter::once((
-                starts.len().saturating_sub(1),
-                &[*starts.last().unwrap_or(&0), items.len() as u32][..],
-            ))) {
-                all.extend(
-                    items[w[0] as usize..w[1] as usize]
-                        .iter()
-                        .map(|&i| (row as u32, i)),
-                );
+            for (r, &from) in starts.iter().enumerate() {
+                let to = starts.get(r + 1).map_or(items.len(), |&t| t as usize);
+                all.extend(items[from as usize..to].iter().map(|&i| (r as u32, i)));
             }
             all.extend(pairs.map(|(r, i)| (r as u32, i)));
             all.sort_unstable();
@@ -684,9 +701,8 @@ impl Customers {
         let mut groups: Vec<Group> = Vec::new();
         let mut list = Vec::with_capacity(cust.height());
         let mut key = vec![0u64; words];
-        // Customers' first days repeat (a few thousand distinct at 4.5 M customers): each
-        // day's start in the zone is worked out once.
-        let mut starts: PlHashMap<i64, i64> = PlHashMap::default();
+        // Customers' first days repeat: 2,241 distinct at 4.5 M customers.
+        let mut first_days = DayStarts::new(tz);
         for (row, (((id, arr), since), churned)) in ids
             .into_iter()
             .zip(floats(&cust, "arr")?)
@@ -725,7 +741,7 @@ impl Customers {
                 churned,
                 id,
                 arr,
-                since: since.map(|day| *starts.entry(day).or_insert_with(|| day_start(day, tz))),
+                since: since.map(|day| first_days.get(day)),
                 group: g,
             });
         }

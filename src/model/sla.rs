@@ -10,7 +10,7 @@
 //! latest period.
 
 use super::base::Incident;
-use super::base::{Customers, Incidents, day_start};
+use super::base::{Customers, DayStarts, Incidents};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
 use super::frames::{float_col, frame, int_col, text, texts};
 use super::intervals::{Segment, merge_max};
@@ -216,7 +216,7 @@ struct Bounds<'c> {
     /// Period → (start, end, index into `labels`).
     periods: PlHashMap<Period, (i64, i64, u32)>,
     labels: Vec<String>,
-    days: PlHashMap<i64, i64>,
+    days: DayStarts,
 }
 
 impl<'c> Bounds<'c> {
@@ -225,7 +225,7 @@ impl<'c> Bounds<'c> {
             cal,
             periods: PlHashMap::default(),
             labels: Vec::new(),
-            days: PlHashMap::default(),
+            days: DayStarts::new(cal.tz),
         }
     }
 
@@ -242,10 +242,9 @@ impl<'c> Bounds<'c> {
         })
     }
 
-    /// [`day_start`] of a day since the epoch in the calendar's zone.
+    /// [`day_start`](super::base::day_start) of a day since the epoch in the calendar's zone.
     fn day(&mut self, d: i64) -> i64 {
-        let tz = self.cal.tz;
-        *self.days.entry(d).or_insert_with(|| day_start(d, tz))
+        self.days.get(d)
     }
 }
 
