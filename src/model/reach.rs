@@ -671,7 +671,8 @@ pub(crate) fn customer_outages(
         let g = cust.group as usize;
         let (first, end) = (cal.starts.first().copied().unwrap_or(i64::MIN), cal.as_of);
         let mut segs = ex.local_group(g, first.min(end), end);
-        if let Some(list) = ex.named.get(&(c as u32)) {
+        let list = ex.named.get(c);
+        if !list.is_empty() {
             segs.extend(
                 list.iter()
                     .flat_map(|&i| inc.pieces(&inc.list[i as usize]).iter().copied()),

@@ -432,11 +432,7 @@ pub(crate) fn build(
             .copied()
             .filter(|&a| in_scope(Some(a)))
             .collect();
-        let named: Vec<u32> = ex
-            .named
-            .get(&(ci as u32))
-            .into_iter()
-            .flatten()
+        let named: Vec<u32> = (ex.named.get(ci).iter())
             .copied()
             .filter(|&i| in_scope(inc.list[i as usize].asset))
             .collect();
