@@ -174,6 +174,9 @@ pub struct OutputArgs {
     /// Write to FILE instead of stdout
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Rows a table shows, the first ones (0: all); other formats write every row
+    #[arg(long, value_name = "N", default_value_t = crate::query::format::TABLE_ROWS)]
+    pub max_rows: usize,
 }
 
 #[derive(Debug, Args)]

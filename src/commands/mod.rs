@@ -27,7 +27,7 @@ fn emit(df: &DataFrame, out: &OutputArgs) -> Result<()> {
     if format == OutputFormat::Parquet && out.out.is_none() {
         return Err(Error::Usage("--format parquet needs --out FILE".into()));
     }
-    let bytes = render(df, format)?;
+    let bytes = render(df, format, (out.max_rows > 0).then_some(out.max_rows))?;
     match &out.out {
         Some(path) => std::fs::write(path, bytes).map_err(|e| Error::io(path, e)),
         None => {
