@@ -39,14 +39,8 @@ pub fn sort_rows(df: DataFrame, spec: &Dataset) -> Result<DataFrame> {
     if rows_ordered(&df, &sort_by, false).map_err(err())? {
         return Ok(df);
     }
+    // Not in order, so the order found is not the identity.
     let idx = order_of(&df, &sort_by).map_err(err())?;
-    if idx
-        .iter()
-        .enumerate()
-        .all(|(i, at)| at == Some(i as IdxSize))
-    {
-        return Ok(df);
-    }
     let height = df.height();
     let moved = in_order(df.into_columns(), &idx).map_err(err())?;
     DataFrame::new(height, moved).map_err(err())
