@@ -4,7 +4,7 @@
 //! break inside a quoted field does not end the record). The SHA-256 of the file's bytes (as
 //! stored, compressed or not) is computed on the way.
 
-use super::read::{check_text, empty_file, line_at, open_input, sniff_separator};
+use super::read::{check_nul, check_text, empty_file, line_at, open_input, sniff_separator};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::io::{BufReader, Read};
@@ -144,24 +144,27 @@ impl CsvChunks {
         Some(format!("{:x}", sha.finalize()))
     }
 
+    /// Read until `want` bytes are pending or the stream ends. The bytes go straight into
+    /// `pending`'s spare room (no intermediate buffer, no zero-filling).
     fn fill(&mut self, want: usize) -> Result<()> {
-        let mut buf = vec![0u8; (1 << 20).min(want.max(1 << 16))];
         while !self.eof && self.pending.len() < want {
-            let n = self.reader.read(&mut buf).map_err(|e| {
-                Error::input(
-                    &self.path,
-                    format!("cannot be read: {e}"),
-                    if is_gzip(&self.path) {
-                        Some("the .gz file may be truncated or not gzip")
-                    } else {
-                        None
-                    },
-                )
-            })?;
+            let room = (want - self.pending.len()).max(1 << 16) as u64;
+            let n = (&mut self.reader)
+                .take(room)
+                .read_to_end(&mut self.pending)
+                .map_err(|e| {
+                    Error::input(
+                        &self.path,
+                        format!("cannot be read: {e}"),
+                        if is_gzip(&self.path) {
+                            Some("the .gz file may be truncated or not gzip")
+                        } else {
+                            None
+                        },
+                    )
+                })?;
             if n == 0 {
                 self.eof = true;
-            } else {
-                self.pending.extend_from_slice(&buf[..n]);
             }
         }
         Ok(())
@@ -290,17 +293,30 @@ impl CsvChunks {
             return Ok(None);
         }
         self.yielded = true;
-        let body: Vec<u8> = self.pending.drain(..end).collect();
         let first_line = self.pending_line;
-        check_text(&self.path, &body, first_line)?;
+        // The header, a line break and the records, copied once; checked as text once.
+        let mut bytes = Vec::with_capacity(self.header.len() + 1 + end);
+        bytes.extend_from_slice(&self.header);
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&self.pending[..end]);
+        // The header is valid text, so bad bytes are in the records: located there.
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                check_text(&self.path, &self.pending[..end], first_line)?;
+                return Err(Error::input(
+                    &self.path,
+                    format!("not valid UTF-8: {e}"),
+                    None,
+                ));
+            }
+        };
+        check_nul(&self.path, &self.pending[..end], first_line)?;
+        self.pending.drain(..end);
         self.pending_line += lines;
         self.scan.lines -= lines;
         self.scanned -= end;
         self.cut = None;
-        let mut text = String::with_capacity(self.header.len() + 1 + body.len());
-        text.push_str(std::str::from_utf8(&self.header).expect("checked"));
-        text.push('\n');
-        text.push_str(std::str::from_utf8(&body).expect("checked"));
         Ok(Some(Chunk { text, first_line }))
     }
 }

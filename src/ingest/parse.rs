@@ -26,6 +26,9 @@ const OFFSET_FORMATS: &[&str] = &[
 /// Parse a timestamp: with `Z` or an offset it is taken as given; naive ones are read in `tz`.
 pub fn timestamp(raw: &str, tz: Tz) -> Result<Micros, String> {
     let s = raw.trim();
+    if let Some(micros) = utc_seconds(s) {
+        return Ok(micros);
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(dt.timestamp_micros());
     }
@@ -59,6 +62,36 @@ pub fn timestamp(raw: &str, tz: Tz) -> Result<Micros, String> {
             "{naive} does not exist in time zone {zone} (skipped by a DST change)"
         )),
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` exactly, read without chrono's parser: the shape most exports write
+/// (every generated and bundled timestamp), and RFC 3339 parsing was the largest part of a
+/// changes ingest's typed parsing. `None` for any other shape, or for a date or time that does
+/// not exist (a leap second too): the caller then parses with chrono, which decides.
+fn utc_seconds(s: &str) -> Option<Micros> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(digits(0..4)?).ok()?,
+        digits(5..7)?,
+        digits(8..10)?,
+    )?;
+    let time = chrono::NaiveTime::from_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?)?;
+    Some(date.and_time(time).and_utc().timestamp_micros())
 }
 
 /// `YYYY-MM-DD` or `YYYY-MM` (the first day) written with every digit, read without chrono's
@@ -144,6 +177,11 @@ pub fn boolean(raw: &str) -> Result<bool, String> {
 
 /// Parse one value of a closed set; returns the canonical spelling.
 pub fn enumeration(raw: &str, allowed: &'static [&'static str]) -> Result<&'static str, String> {
+    // Most values are already written as declared: taken as they are, without normalising
+    // (every declared value is its own normal form: a test checks it).
+    if let Some(a) = allowed.iter().find(|a| **a == raw) {
+        return Ok(a);
+    }
     let mut norm = normalise_enum(raw);
     // Severities: `1`..`5` and `p1`..`p5` are common spellings of sev1..sev5.
     if allowed.first() == Some(&"sev1") {
@@ -357,6 +395,65 @@ mod tests {
         assert_eq!(boolean("Yes"), Ok(true));
         assert_eq!(boolean("0"), Ok(false));
         assert!(boolean("maybe").is_err());
+    }
+
+    #[test]
+    fn the_utc_fast_path_agrees_with_chrono() {
+        // Every shape the fast path takes, against chrono's RFC 3339 parser: the first and last
+        // second of days across leap and common years, month ends and a DST change elsewhere.
+        for (date, time) in [
+            ("1970-01-01", "00:00:00"),
+            ("2024-02-29", "23:59:59"),
+            ("2023-03-26", "01:30:00"),
+            ("2025-12-31", "12:34:56"),
+            ("0001-01-01", "00:00:00"),
+            ("9999-12-31", "23:59:59"),
+        ] {
+            let s = format!("{date}T{time}Z");
+            let chrono = DateTime::parse_from_rfc3339(&s).unwrap().timestamp_micros();
+            assert_eq!(utc_seconds(&s), Some(chrono), "{s}");
+            assert_eq!(utc(&s), chrono, "{s}");
+        }
+        // 2024-02-29T23:59:59Z = 1709251199 s since the epoch (hand-checked: 19782 days).
+        assert_eq!(
+            utc_seconds("2024-02-29T23:59:59Z"),
+            Some(1_709_251_199_000_000)
+        );
+        // Other shapes and impossible values are left to chrono, which decides as before.
+        for s in [
+            "2023-02-29T00:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-01-01T24:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2023-01-01t00:00:00Z",
+            "2023-01-01T00:00:00z",
+            "2023-01-01T00:00:0aZ",
+            "+023-01-01T00:00:00Z",
+        ] {
+            assert_eq!(utc_seconds(s), None, "{s}");
+        }
+        assert!(timestamp("2023-02-29T00:00:00Z", Tz::UTC).is_err());
+        assert_eq!(
+            timestamp("2016-12-31T23:59:60Z", Tz::UTC),
+            Ok(DateTime::parse_from_rfc3339("2016-12-31T23:59:60Z")
+                .unwrap()
+                .timestamp_micros())
+        );
+        assert_eq!(utc("2023-01-01t00:00:00z"), utc("2023-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn every_declared_value_is_its_own_normal_form() {
+        // The exact-match fast path of `enumeration` is right only if so.
+        for kind in crate::schema::DatasetKind::ALL {
+            for c in kind.spec().columns {
+                if let crate::schema::ColumnType::Enum(allowed) = c.ty {
+                    for v in allowed {
+                        assert_eq!(normalise_enum(v), *v, "{}.{}", kind.name(), c.name);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -160,7 +160,14 @@ pub fn validate(path: &Path, raw: &RawTable, spec: &Dataset, tz: Tz) -> Result<V
             }
         }
         let column = match col.ty {
-            ColumnType::Text => Column::new(name.into(), values.clone()),
+            // A text column whose values trimming left as they were is the source column
+            // itself (shared, not copied).
+            ColumnType::Text => match &src_ca {
+                Some(ca) if unchanged(ca, &values) => {
+                    ca.clone().with_name(name.into()).into_column()
+                }
+                _ => Column::new(name.into(), values.clone()),
+            },
             ColumnType::Enum(allowed) => {
                 let out: Vec<Option<&str>> = values
                     .iter()
@@ -319,9 +326,12 @@ pub fn validate(path: &Path, raw: &RawTable, spec: &Dataset, tz: Tz) -> Result<V
     rejects.sort_by_key(|r| r.line);
     let df =
         DataFrame::new_infer_height(columns).map_err(Error::polars("building canonical table"))?;
-    let df = df
-        .filter(&mask)
-        .map_err(Error::polars("filtering rejected rows"))?;
+    let df = if errors.0.is_empty() {
+        df
+    } else {
+        df.filter(&mask)
+            .map_err(Error::polars("filtering rejected rows"))?
+    };
     let lines = raw
         .lines
         .iter()
@@ -337,6 +347,17 @@ pub fn validate(path: &Path, raw: &RawTable, spec: &Dataset, tz: Tz) -> Result<V
         rejects,
         ignored_columns: ignored,
     })
+}
+
+/// Whether `values` (the trimmed, non-empty values of `ca`) are `ca`'s values unchanged: no
+/// value lost spaces around it or was blank.
+fn unchanged(ca: &StringChunked, values: &[Option<&str>]) -> bool {
+    ca.len() == values.len()
+        && ca.iter().zip(values).all(|(o, v)| match (o, v) {
+            (Some(o), Some(v)) => o.len() == v.len(),
+            (None, None) => true,
+            _ => false,
+        })
 }
 
 fn record<T>(
@@ -368,4 +389,68 @@ fn record_json(raw: &RawTable, row: usize) -> String {
         m.insert(c.name().to_string(), v);
     }
     serde_json::Value::Object(m).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::read::Format;
+    use crate::schema::DatasetKind;
+
+    fn raw(columns: Vec<Column>) -> RawTable {
+        let df = DataFrame::new_infer_height(columns).unwrap();
+        let n = df.height() as u64;
+        RawTable {
+            format: Format::Csv,
+            df,
+            lines: (2..n + 2).collect(),
+            unreadable: Vec::new(),
+            malformed: Vec::new(),
+        }
+    }
+
+    fn text(df: &DataFrame, name: &str) -> Vec<Option<String>> {
+        let ca = df.column(name).unwrap().str().unwrap().clone();
+        ca.iter().map(|v| v.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn text_is_trimmed_blank_is_missing_and_clean_columns_pass_as_they_are() {
+        let spec = DatasetKind::Customers.spec();
+        let t = raw(vec![
+            Column::new("customer_id".into(), ["C1", "C2", "C3", "C4"]),
+            Column::new("name".into(), ["Acme", "Beta", "Gamma", "Delta"]),
+            Column::new("arr".into(), ["1", "2", "3", "4"]),
+            Column::new(
+                "region".into(),
+                [Some(" emea "), Some("   "), None, Some("apac")],
+            ),
+        ]);
+        let v = validate(Path::new("t.csv"), &t, spec, Tz::UTC).unwrap();
+        assert_eq!(v.rows_rejected, 0);
+        assert_eq!(v.lines, vec![2, 3, 4, 5]);
+        assert_eq!(
+            text(&v.df, "region"),
+            vec![Some("emea".into()), None, None, Some("apac".into())]
+        );
+        // Nothing to trim: the same values, taken from the source column.
+        assert_eq!(
+            text(&v.df, "name"),
+            ["Acme", "Beta", "Gamma", "Delta"].map(|s| Some(s.to_string()))
+        );
+        // A blank required value rejects its row (line 3), and only that row is dropped.
+        let t = raw(vec![
+            Column::new("customer_id".into(), ["C1", " ", "C3"]),
+            Column::new("name".into(), ["Acme", "Beta", "Gamma"]),
+            Column::new("arr".into(), ["1", "2", "3"]),
+        ]);
+        let v = validate(Path::new("t.csv"), &t, spec, Tz::UTC).unwrap();
+        assert_eq!(v.rows_rejected, 1);
+        assert_eq!(v.rejects[0].line, 3);
+        assert_eq!(v.lines, vec![2, 4]);
+        assert_eq!(
+            text(&v.df, "customer_id"),
+            vec![Some("C1".into()), Some("C3".into())]
+        );
+    }
 }
