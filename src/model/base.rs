@@ -615,30 +615,52 @@ impl CustomerIndex {
 }
 
 /// Finds rows of a customer list by id, for a walk over rows keyed by customer (customer
-/// assets, churn): the lake keeps those datasets sorted by their key, so the next row's customer
-/// is nearly always the current one or the one after it, checked without searching; any other
-/// id goes through the index. Correct in any order; fast in key order.
-struct Lookup<'a> {
-    ids: &'a [PlSmallStr],
+/// assets, churn, revenue, SLAs): the lake keeps those datasets sorted by their key, so the next
+/// row's customer is nearly always the current one or a few after it, checked without
+/// searching; any other id goes through the index. Correct in any order; fast in key order.
+/// Only over a sorted list (no id twice): over a hashed one, whose repeated ids count at their
+/// last row, every id goes to the map.
+pub(crate) struct Lookup<'a, F> {
+    ids: F,
+    n: usize,
     index: &'a CustomerIndex,
     at: usize,
 }
 
-impl<'a> Lookup<'a> {
-    fn new(ids: &'a [PlSmallStr], index: &'a CustomerIndex) -> Self {
-        Lookup { ids, index, at: 0 }
-    }
+/// Rows after the current one a [`Lookup`] reads before it searches: customers without a row
+/// in the walked dataset (without revenue, or without an SLA) leave gaps of a few rows.
+const LOOK_AHEAD: usize = 8;
 
+/// A [`Lookup`] over `ids`, with the index built from them.
+fn lookup<'a>(
+    ids: &'a [PlSmallStr],
+    index: &'a CustomerIndex,
+) -> Lookup<'a, impl Fn(usize) -> &'a str> {
+    Lookup {
+        ids: move |k: usize| ids[k].as_str(),
+        n: ids.len(),
+        index,
+        at: 0,
+    }
+}
+
+impl<'a, F: Fn(usize) -> &'a str> Lookup<'a, F> {
     /// The row of customer `id`, if listed.
-    fn row(&mut self, id: &str) -> Option<usize> {
-        for i in [self.at, self.at + 1] {
-            if self.ids.get(i).is_some_and(|c| c.as_str() == id) {
-                self.at = i;
-                return Some(i);
+    pub(crate) fn row(&mut self, id: &str) -> Option<usize> {
+        if matches!(self.index, CustomerIndex::Sorted { .. }) {
+            for i in self.at..self.n.min(self.at + LOOK_AHEAD) {
+                match (self.ids)(i).cmp(id) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => {
+                        self.at = i;
+                        return Some(i);
+                    }
+                    // Sorted: not at or after the current row.
+                    std::cmp::Ordering::Greater => break,
+                }
             }
         }
-        let ids = self.ids;
-        let i = self.index.get(|k| ids[k].as_str(), ids.len(), id)?;
+        let i = self.index.get(&self.ids, self.n, id)?;
         self.at = i;
         Some(i)
     }
@@ -675,12 +697,13 @@ impl Customers {
             DatasetKind::CustomerAssets,
             &["customer_id", "asset_id"],
         )?;
-        let mut find = Lookup::new(&ids, &index);
+        let mut find = lookup(&ids, &index);
         let pairs = str_col(&ca, "customer_id")?
             .iter()
             .zip(str_col(&ca, "asset_id")?.iter())
             .filter_map(|(c, a)| Some((find.row(c?)?, assets.intern(a?))));
         let direct = RowLists::build(ids.len(), pairs);
+        drop(find);
         drop(ca);
         // Closure of each asset as a bit set over asset ids.
         let words = assets.len().div_ceil(64).max(1);
@@ -705,7 +728,7 @@ impl Customers {
         let mut full_churn: Vec<Option<i64>> = vec![None; ids.len()];
         let as_of_day = as_of.date_naive().num_days_from_ce() as i64 - 719_163;
         let days = ints(&churn, "churned_at")?;
-        let mut find = Lookup::new(&ids, &index);
+        let mut find = lookup(&ids, &index);
         for ((c, day), kind) in str_col(&churn, "customer_id")?
             .iter()
             .zip(days)
@@ -720,6 +743,7 @@ impl Customers {
                 *e = (*e).min(day);
             }
         }
+        drop(find);
         let mut group_of: PlHashMap<Vec<u64>, u32> = PlHashMap::default();
         let mut groups: Vec<Group> = Vec::new();
         let mut list = Vec::with_capacity(cust.height());
@@ -791,6 +815,18 @@ impl Customers {
     pub fn row(&self, id: &str) -> Option<usize> {
         let list = &self.list;
         self.index.get(|k| list[k].id.as_str(), list.len(), id)
+    }
+
+    /// A [`Lookup`] over the list: for walks over rows kept in customer order (revenue, SLAs,
+    /// churn), where [`Customers::row`] would search for every row.
+    pub fn lookup<'s>(&'s self) -> Lookup<'s, impl Fn(usize) -> &'s str + 's> {
+        let list = &self.list;
+        Lookup {
+            ids: move |k: usize| list[k].id.as_str(),
+            n: list.len(),
+            index: &self.index,
+            at: 0,
+        }
     }
 
     /// Whether the customer of row `row` in [`Customers::list`] uses the asset directly.
@@ -956,7 +992,7 @@ mod tests {
                 order[0] == "C1",
                 "{order:?}"
             );
-            let mut find = Lookup::new(&ids, &index);
+            let mut find = lookup(&ids, &index);
             let got: Vec<Option<usize>> = walk.iter().map(|c| find.row(c)).collect();
             let want: Vec<Option<usize>> = walk
                 .iter()
@@ -969,6 +1005,13 @@ mod tests {
         let index = CustomerIndex::new(&ids);
         assert!(matches!(index, CustomerIndex::Hashed(_)));
         assert_eq!(index.get(|k| ids[k].as_str(), ids.len(), "C2"), Some(2));
+        // A walk over that list gives the same rows as the map, not the first of a repeat.
+        let mut find = lookup(&ids, &index);
+        let got: Vec<Option<usize>> = ["C1", "C2", "C2", "C3", "C2"]
+            .iter()
+            .map(|c| find.row(c))
+            .collect();
+        assert_eq!(got, [Some(0), Some(2), Some(2), Some(3), Some(2)]);
         // Every id of a longer sorted list at its row; ids between and around them absent.
         let ids: Vec<PlSmallStr> = (0..1000)
             .map(|i| PlSmallStr::from_string(format!("CUST-{:04}", 2 * i)))
@@ -983,5 +1026,14 @@ mod tests {
         assert_eq!(get("A"), None);
         assert_eq!(get("CUST-"), None);
         assert_eq!(get("Z"), None);
+        // A walk in key order with gaps shorter and longer than the look-ahead (row i skipped
+        // unless i % 13 < 4 or i % 29 == 0), absent ids between them, then going back.
+        let mut find = lookup(&ids, &index);
+        for i in (0..1000).filter(|i| i % 13 < 4 || i % 29 == 0) {
+            assert_eq!(find.row(&format!("CUST-{:04}", 2 * i)), Some(i));
+            assert_eq!(find.row(&format!("CUST-{:04}", 2 * i + 1)), None);
+        }
+        assert_eq!(find.row("CUST-0000"), Some(0));
+        assert_eq!(find.row("CUST-1000"), Some(500));
     }
 }

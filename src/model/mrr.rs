@@ -205,9 +205,11 @@ impl Revenue {
 /// revenue), for [`MonthlyMrr`]: built once per run, as the revenue is.
 pub(crate) fn customer_numbers(revenue: &Revenue, cu: &Customers) -> Vec<Option<u32>> {
     let mut of = vec![None; cu.list.len()];
+    // The names are in customer order, as the list is: a walk, not a search per name.
+    let mut find = cu.lookup();
     for (k, name) in revenue.names.iter().enumerate() {
         // Revenue of a customer the lake does not know is not looked up.
-        if let Some(ci) = cu.row(name.as_str()) {
+        if let Some(ci) = find.row(name.as_str()) {
             of[ci] = Some(k as u32);
         }
     }

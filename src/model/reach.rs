@@ -488,8 +488,10 @@ pub(crate) fn churn_exposure(
     let (mut n, mut d) = (vec![], vec![]);
     // Each asset's tally per churn day (see `churn_exposure_assets`).
     let mut by_asset_day: PlHashMap<(u32, i64), Tally> = PlHashMap::default();
+    // Churn is kept in customer order: a walk.
+    let mut find = cu.lookup();
     for (c, day) in ids.iter().zip(&days) {
-        let hit = c.as_ref().and_then(|c| cu.row(c.as_str())).zip(*day);
+        let hit = c.as_ref().and_then(|c| find.row(c.as_str())).zip(*day);
         let t = match hit {
             Some((c, day)) => {
                 let (from, end) = (day * DAY - 90 * DAY, day * DAY);
@@ -529,8 +531,10 @@ pub(crate) fn churn_exposure_assets(
     // asked each of up to 40 assets two binary searches over its 250 k incident starts per event;
     // each (asset, day) now asks them once.
     let mut by_asset_day: PlHashMap<(u32, i64), bool> = PlHashMap::default();
+    // Churn is kept in customer order: a walk.
+    let mut find = cu.lookup();
     for (c, day) in ids.iter().zip(&days) {
-        let Some((ci, day)) = c.as_ref().and_then(|c| cu.row(c.as_str())).zip(*day) else {
+        let Some((ci, day)) = c.as_ref().and_then(|c| find.row(c.as_str())).zip(*day) else {
             continue;
         };
         let (from, end) = (day * DAY - 90 * DAY, day * DAY);

@@ -295,9 +295,12 @@ pub(crate) struct Terms {
 
 impl Terms {
     pub fn new(slas: DataFrame, inc: &Incidents, cu: &Customers) -> Result<Terms> {
+        // SLAs are kept by id, which most exports (and the generator) prefix with the customer's:
+        // a walk in customer order.
+        let mut find = cu.lookup();
         let customer = texts(&slas, "customer_id")?
             .iter()
-            .map(|c| c.and_then(|c| cu.row(c)).map(|ci| ci as u32))
+            .map(|c| c.and_then(|c| find.row(c)).map(|ci| ci as u32))
             .collect();
         let lists = slas
             .column("severities")
