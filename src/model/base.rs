@@ -415,6 +415,14 @@ impl Incidents {
     pub fn customers(&self, i: &Incident) -> &[PlSmallStr] {
         &self.customers[i.customers.0 as usize..i.customers.1 as usize]
     }
+    /// Where its named customers lie in [`Incidents::every_customer`].
+    pub fn customer_span(&self, i: &Incident) -> std::ops::Range<usize> {
+        i.customers.0 as usize..i.customers.1 as usize
+    }
+    /// The customers every incident names, incident after incident.
+    pub fn every_customer(&self) -> &[PlSmallStr] {
+        &self.customers
+    }
     /// Its downtime pieces: maintenance cut out, weighted by policy, clipped to as-of.
     pub fn pieces(&self, i: &Incident) -> &[Segment] {
         &self.pieces[i.pieces.0 as usize..i.pieces.1 as usize]
@@ -541,7 +549,7 @@ pub(crate) struct Customers {
     pub list: Vec<Customer>,
     /// Per customer row: the assets it uses directly (ids in [`Customers::assets`]).
     direct: RowLists,
-    /// The row of each customer id ([`Customers::row`]).
+    /// The row of each customer id ([`Customers::lookup`], [`Customers::rows_of`]).
     index: CustomerIndex,
     pub groups: Vec<Group>,
     pub graph: DependencyGraph,
@@ -645,6 +653,26 @@ fn lookup<'a>(
 }
 
 impl<'a, F: Fn(usize) -> &'a str> Lookup<'a, F> {
+    /// The rows of `ids`, in their order ([`Customers::rows_of`]): over a sorted list, the
+    /// ids sorted and found in one walk.
+    fn rows_of(mut self, ids: &[PlSmallStr]) -> Vec<Option<u32>> {
+        let mut out = vec![None; ids.len()];
+        if matches!(self.index, CustomerIndex::Hashed(_)) {
+            for (o, id) in out.iter_mut().zip(ids) {
+                *o = self.row(id.as_str()).map(|r| r as u32);
+            }
+            return out;
+        }
+        let mut order: Vec<(&str, u32)> = (ids.iter().map(PlSmallStr::as_str))
+            .zip(0..ids.len() as u32)
+            .collect();
+        order.sort_unstable();
+        for (id, k) in order {
+            out[k as usize] = self.row(id).map(|r| r as u32);
+        }
+        out
+    }
+
     /// The row of customer `id`, if listed.
     pub(crate) fn row(&mut self, id: &str) -> Option<usize> {
         if matches!(self.index, CustomerIndex::Sorted { .. }) {
@@ -811,14 +839,16 @@ impl Customers {
         })
     }
 
-    /// The row in [`Customers::list`] of the customer `id`, if listed.
-    pub fn row(&self, id: &str) -> Option<usize> {
-        let list = &self.list;
-        self.index.get(|k| list[k].id.as_str(), list.len(), id)
+    /// The rows in [`Customers::list`] of `ids` (in their order; `None` for an id not listed).
+    /// For many ids in no particular order (the customers incidents name): sorted first, then
+    /// found by one walk over the sorted list, in place of a search per id, whose probes into
+    /// the list missed the cache (at 10 M incidents, 738 k ids took 1.05 s of CPU).
+    pub fn rows_of(&self, ids: &[PlSmallStr]) -> Vec<Option<u32>> {
+        self.lookup().rows_of(ids)
     }
 
     /// A [`Lookup`] over the list: for walks over rows kept in customer order (revenue, SLAs,
-    /// churn), where [`Customers::row`] would search for every row.
+    /// churn), where a search per row would miss the cache.
     pub fn lookup<'s>(&'s self) -> Lookup<'s, impl Fn(usize) -> &'s str + 's> {
         let list = &self.list;
         Lookup {
@@ -1035,5 +1065,23 @@ mod tests {
         }
         assert_eq!(find.row("CUST-0000"), Some(0));
         assert_eq!(find.row("CUST-1000"), Some(500));
+        // Many ids in no order, repeated and unknown, found at once: each at its row.
+        let asked: Vec<PlSmallStr> = (0..3000u32)
+            .map(|k| PlSmallStr::from_string(format!("CUST-{:04}", (k * 7919) % 2100)))
+            .collect();
+        let want: Vec<Option<u32>> = (0..3000u32)
+            .map(|k| {
+                let n = (k * 7919) % 2100;
+                (n % 2 == 0 && n < 2000).then_some(n / 2)
+            })
+            .collect();
+        assert_eq!(lookup(&ids, &index).rows_of(&asked), want);
+        let shuffled: Vec<PlSmallStr> = ["C3", "C1", "C5", "C2"].map(PlSmallStr::from_str).into();
+        let hashed = CustomerIndex::new(&shuffled);
+        let asked: Vec<PlSmallStr> = ["C5", "C9", "C1", "C5"].map(PlSmallStr::from_str).into();
+        assert_eq!(
+            lookup(&shuffled, &hashed).rows_of(&asked),
+            [Some(2), None, Some(1), Some(2)]
+        );
     }
 }

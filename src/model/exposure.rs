@@ -189,13 +189,15 @@ impl Exposure {
             .zip(0..inc.list.len() as u32)
             .collect();
         order.sort_unstable();
+        // Every named customer's row, found at once.
+        let named_rows = cu.rows_of(inc.every_customer());
         for (rank, &(_, i)) in order.iter().enumerate() {
             let x = &inc.list[i as usize];
             if !inc.customers(x).is_empty() {
-                let mut hit: Vec<u32> = inc
-                    .customers(x)
+                let mut hit: Vec<u32> = named_rows[inc.customer_span(x)]
                     .iter()
-                    .filter_map(|c| cu.row(c.as_str()).map(|k| k as u32))
+                    .flatten()
+                    .copied()
                     .collect();
                 hit.sort_unstable();
                 hit.dedup();
