@@ -413,7 +413,7 @@ impl Incidents {
     }
     /// The customers the incident names (as written; unknown ids too).
     pub fn customers(&self, i: &Incident) -> &[PlSmallStr] {
-        &self.customers[i.customers.0 as usize..i.customers.1 as usize]
+        &self.customers[self.customer_span(i)]
     }
     /// Where its named customers lie in [`Incidents::every_customer`].
     pub fn customer_span(&self, i: &Incident) -> std::ops::Range<usize> {
@@ -644,25 +644,24 @@ fn lookup<'a>(
     ids: &'a [PlSmallStr],
     index: &'a CustomerIndex,
 ) -> Lookup<'a, impl Fn(usize) -> &'a str> {
-    Lookup {
-        ids: move |k: usize| ids[k].as_str(),
-        n: ids.len(),
-        index,
-        at: 0,
-    }
+    Lookup::new(move |k: usize| ids[k].as_str(), ids.len(), index)
 }
 
 impl<'a, F: Fn(usize) -> &'a str> Lookup<'a, F> {
-    /// The rows of `ids`, in their order ([`Customers::rows_of`]): over a sorted list, the
-    /// ids sorted and found in one walk.
+    /// A lookup over the `n` ids `ids(0..n)` that `index` was built from.
+    fn new(ids: F, n: usize, index: &'a CustomerIndex) -> Self {
+        Lookup {
+            ids,
+            n,
+            index,
+            at: 0,
+        }
+    }
+
+    /// The rows of `ids`, in their order ([`Customers::rows_of`]): the ids sorted, then found
+    /// in one walk (over a hashed list, each still goes to the map).
     fn rows_of(mut self, ids: &[PlSmallStr]) -> Vec<Option<u32>> {
         let mut out = vec![None; ids.len()];
-        if matches!(self.index, CustomerIndex::Hashed(_)) {
-            for (o, id) in out.iter_mut().zip(ids) {
-                *o = self.row(id.as_str()).map(|r| r as u32);
-            }
-            return out;
-        }
         let mut order: Vec<(&str, u32)> = (ids.iter().map(PlSmallStr::as_str))
             .zip(0..ids.len() as u32)
             .collect();
@@ -851,12 +850,7 @@ impl Customers {
     /// churn), where a search per row would miss the cache.
     pub fn lookup<'s>(&'s self) -> Lookup<'s, impl Fn(usize) -> &'s str + 's> {
         let list = &self.list;
-        Lookup {
-            ids: move |k: usize| list[k].id.as_str(),
-            n: list.len(),
-            index: &self.index,
-            at: 0,
-        }
+        Lookup::new(move |k: usize| list[k].id.as_str(), list.len(), &self.index)
     }
 
     /// Whether the customer of row `row` in [`Customers::list`] uses the asset directly.
