@@ -9,7 +9,7 @@
 
 use super::manifest::FileEntry;
 use super::merge::{MergeStats, key_hashes, sort_rows, upsert};
-use super::read_files;
+use super::{read_files, write_buffered};
 use crate::error::{Error, Result};
 use crate::schema::{Dataset, Layout, PARTITION_KEY};
 use polars::prelude::*;
@@ -137,12 +137,14 @@ impl Spill {
             self.remember(&month, &hashes)?;
             let path = self.dir.join(format!("{:08}.parquet", self.files));
             self.files += 1;
-            let mut f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            ParquetWriter::new(&mut f)
-                .with_compression(ParquetCompression::Lz4Raw)
-                .with_statistics(StatisticsOptions::empty())
-                .finish(&mut part)
-                .map_err(err())?;
+            write_buffered(&path, |f| {
+                ParquetWriter::new(f)
+                    .with_compression(ParquetCompression::Lz4Raw)
+                    .with_statistics(StatisticsOptions::empty())
+                    .finish(&mut part)
+                    .map(drop)
+                    .map_err(err())
+            })?;
             self.months.entry(month).or_default().push(path);
         }
         Ok(())

@@ -108,12 +108,14 @@ impl Snapshot {
         let path = dir.join(format!("{key}.parquet"));
         let tmp = dir.join(format!("{key}.parquet.{}.tmp", std::process::id()));
         let written = (|| -> Result<()> {
-            let mut f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            // Row groups small enough that a filtered read skips most of a large table.
-            ParquetWriter::new(&mut f)
-                .with_row_group_size(Some(65_536))
-                .finish(df)
-                .map_err(Error::polars(format!("writing the derived table {name}")))?;
+            let f = super::write_buffered(&tmp, |f| {
+                // Row groups small enough that a filtered read skips most of a large table.
+                ParquetWriter::new(f)
+                    .with_row_group_size(Some(65_536))
+                    .finish(df)
+                    .map(drop)
+                    .map_err(Error::polars(format!("writing the derived table {name}")))
+            })?;
             io(&tmp, f.sync_all())?;
             io(&path, fs::rename(&tmp, &path))
         })();
