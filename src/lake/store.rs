@@ -32,7 +32,8 @@ fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
     r.map_err(|e| Error::io(path, e))
 }
 
-fn fsync_dir(path: &Path) -> Result<()> {
+/// fsync a file or a directory.
+fn fsync_path(path: &Path) -> Result<()> {
     io(path, fs::File::open(path).and_then(|f| f.sync_all()))
 }
 
@@ -59,7 +60,7 @@ fn sync_version(dir: &Path, files: &[FileEntry]) -> Result<()> {
     std::thread::scope(|s| {
         let syncs: Vec<_> = paths
             .chunks(per_thread)
-            .map(|chunk| s.spawn(move || chunk.iter().try_for_each(|p| fsync_dir(p))))
+            .map(|chunk| s.spawn(move || chunk.iter().try_for_each(|p| fsync_path(p))))
             .collect();
         syncs.into_iter().try_for_each(|h| {
             h.join()
@@ -257,12 +258,12 @@ impl<'a> Transaction<'a> {
             io(&data, fs::create_dir_all(&data))?;
             let fin = self.lake.version_dir(*kind, *version);
             io(&fin, fs::rename(dir, &fin))?;
-            fsync_dir(&data)?;
+            fsync_path(&data)?;
         }
         for (from, to) in &self.staged_rejects {
             io(to, fs::rename(from, to))?;
         }
-        fsync_dir(&meta.join("rejects"))?;
+        fsync_path(&meta.join("rejects"))?;
         // The commit point.
         let tmp = meta.join("manifest.json.tmp");
         let json = serde_json::to_vec_pretty(&self.next).expect("manifest serialises");
@@ -271,7 +272,7 @@ impl<'a> Transaction<'a> {
             fs::write(&tmp, json).and_then(|_| fs::File::open(&tmp)?.sync_all()),
         )?;
         io(&tmp, fs::rename(&tmp, meta.join("manifest.json")))?;
-        fsync_dir(&meta)?;
+        fsync_path(&meta)?;
         self.committed = true;
         // After the commit: links for other readers, then garbage.
         recover(self.lake, &self.next)
@@ -360,7 +361,7 @@ fn relink(lake: &Lake, kind: DatasetKind, version: &str) -> Result<()> {
     let _ = fs::remove_file(&tmp);
     io(&tmp, std::os::unix::fs::symlink(&target, &tmp))?;
     io(&public, fs::rename(&tmp, &public))?;
-    fsync_dir(lake.root())
+    fsync_path(lake.root())
 }
 
 #[cfg(not(unix))]
