@@ -70,28 +70,24 @@ pub fn timestamp(raw: &str, tz: Tz) -> Result<Micros, String> {
 /// not exist (a leap second too): the caller then parses with chrono, which decides.
 fn utc_seconds(s: &str) -> Option<Micros> {
     let b = s.as_bytes();
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
+    if b.len() != 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
         return None;
     }
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let date = NaiveDate::from_ymd_opt(
-        i32::try_from(digits(0..4)?).ok()?,
-        digits(5..7)?,
-        digits(8..10)?,
+    // The date part is `padded_ymd`'s ten-byte shape (its dashes checked there).
+    let date = padded_ymd(s.get(..10)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
     )?;
-    let time = chrono::NaiveTime::from_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?)?;
     Some(date.and_time(time).and_utc().timestamp_micros())
+}
+
+/// The number written by `b`, if every byte is an ASCII digit.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+    })
 }
 
 /// `YYYY-MM-DD` or `YYYY-MM` (the first day) written with every digit, read without chrono's
@@ -100,14 +96,11 @@ fn utc_seconds(s: &str) -> Option<Micros> {
 /// with the format, which decides), or for a day that does not exist.
 fn padded_ymd(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
     let (y, m, d) = match b.len() {
-        10 if b[4] == b'-' && b[7] == b'-' => (digits(0..4)?, digits(5..7)?, digits(8..10)?),
-        7 if b[4] == b'-' => (digits(0..4)?, digits(5..7)?, 1),
+        10 if b[4] == b'-' && b[7] == b'-' => {
+            (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?)
+        }
+        7 if b[4] == b'-' => (digits(&b[0..4])?, digits(&b[5..7])?, 1),
         _ => return None,
     };
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
@@ -428,6 +421,8 @@ mod tests {
             "2023-01-01t00:00:00Z",
             "2023-01-01T00:00:00z",
             "2023-01-01T00:00:0aZ",
+            "2023/01/01T00:00:00Z",
+            "2023-01 01T00:00:00Z",
             "+023-01-01T00:00:00Z",
         ] {
             assert_eq!(utc_seconds(s), None, "{s}");

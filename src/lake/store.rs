@@ -44,8 +44,10 @@ const SYNC_THREADS: usize = 8;
 /// directory holding one, and `dir` itself, fsynced by up to [`SYNC_THREADS`] threads at once.
 /// A month-partitioned version is a file and a directory per month: on this project's disk 72
 /// fsyncs of small files took 12–19 ms one after another and 5–6 ms from eight threads, the
-/// file system committing the waiting ones together. Every sync has returned, or the first
-/// error is returned, before the caller goes on to publish the version.
+/// file system committing the waiting ones together (`bench/fsync-batch.py`). The files an
+/// upsert left unchanged and linked into the version are synced too: where a hard link is not
+/// possible they are copies, whose data needs it. Every sync has returned, or the first error
+/// is returned, before the caller goes on to publish the version.
 fn sync_version(dir: &Path, files: &[FileEntry]) -> Result<()> {
     let mut paths: Vec<PathBuf> = files.iter().map(|f| dir.join(&f.path)).collect();
     let dirs: std::collections::BTreeSet<PathBuf> = files

@@ -730,6 +730,7 @@ impl Customers {
             .zip(str_col(&ca, "asset_id")?.iter())
             .filter_map(|(c, a)| Some((find.row(c?)?, assets.intern(a?))));
         let direct = RowLists::build(ids.len(), pairs);
+        // Ends the borrow of `ids` and `index` (the lookup's id closure is an opaque type).
         drop(find);
         drop(ca);
         // Closure of each asset as a bit set over asset ids.
@@ -770,6 +771,7 @@ impl Customers {
                 *e = (*e).min(day);
             }
         }
+        // Ends the borrow of `ids` and `index`, as above.
         drop(find);
         let mut group_of: PlHashMap<Vec<u64>, u32> = PlHashMap::default();
         let mut groups: Vec<Group> = Vec::new();
