@@ -4,14 +4,22 @@
 //! On this project's machine, a virtual machine where the first touch of a page is dear, that
 //! was a quarter to a third of the executive report's CPU time (docs/benchmarks.md).
 
-/// Keep freed memory in the process for the next allocation: no `mmap` for large blocks and
-/// no trimming of the heap's top (glibc's documented `mallopt` settings; the same as
-/// `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=...`). One exception
-/// glibc keeps: a block requested by a thread other than the main one that does not fit that
-/// thread's arena heap (64 MiB on 64-bit) is still mapped (the test below found it). For commands
-/// that build the model and then exit; not for ingest, whose peak it raised (1 M changes:
-/// 1.0 GiB → 1.1 GiB) for no gain in time. Whether the allocator took both settings; off
-/// glibc, nothing is done and the answer is `false`.
+/// Keep freed memory in the process for the next allocation: no `mmap` for large blocks, no
+/// trimming of the heap's top, and at most two arenas (glibc's documented `mallopt` settings;
+/// the same as `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=...:
+/// glibc.malloc.arena_max=2`). glibc otherwise gives each new thread an arena of its own, up
+/// to eight per core, and memory freed in one arena serves only that arena's threads: the
+/// model's threads (polars' pool, the worker building tables ahead, pieces built side by side)
+/// each drew fresh pages for what another had just freed. Two arenas, the main heap and one
+/// more, shared by every thread: the executive report at 10 M 32.4 → 30.0 s (medians of three)
+/// and its peak 8.4 → 7.6 GiB, level at 1 M and 100 k (docs/benchmarks.md). One arena went
+/// as fast at 10 M but was 8 % slower at 100 k, its one lock taken by every thread. One
+/// exception glibc keeps: a block asked for from the second arena that does not fit that
+/// arena's heap (64 MiB on 64-bit) is still mapped. Call it before the process starts a
+/// thread: a thread keeps the arena it first allocated from (tests/allocator.rs). For commands
+/// that build the model and then exit; not for ingest, whose peak the first two settings raised
+/// (1 M changes: 1.0 GiB → 1.1 GiB) for no gain in time. Whether the allocator took all three
+/// settings; off glibc, nothing is done and the answer is `false`.
 pub fn keep_freed() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -20,6 +28,7 @@ pub fn keep_freed() -> bool {
         unsafe {
             libc::mallopt(libc::M_MMAP_MAX, 0) == 1
                 && libc::mallopt(libc::M_TRIM_THRESHOLD, -1) == 1
+                && libc::mallopt(libc::M_ARENA_MAX, 2) == 1
         }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -89,13 +98,13 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[allow(deprecated)] // `mallinfo`: its `int` fields suffice here, and unlike `mallinfo2`
     // it links against every glibc.
-    fn glibc_takes_both_settings_and_a_large_block_no_longer_comes_from_mmap() {
+    fn glibc_takes_the_settings_and_a_large_block_no_longer_comes_from_mmap() {
         assert!(super::keep_freed());
         // `hblks`: blocks the allocator holds through `mmap`. With the settings no new one is
         // made for a block that fits this (test) thread's arena heap, so the count cannot grow
         // (other tests running meanwhile can only free theirs); with glibc's defaults a 16 MiB
         // block is one of them, and the count grows by one. (A 64 MiB block, larger than a
-        // thread's arena heap, is mapped even with the settings.)
+        // thread arena's heap, is mapped even with the settings.)
         // SAFETY: `mallinfo` only reads the allocator's statistics.
         let before = unsafe { libc::mallinfo() }.hblks;
         let block = std::hint::black_box(vec![1u8; 16 << 20]);
