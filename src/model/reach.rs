@@ -211,6 +211,17 @@ fn customer_month_rows(
     ex: &Exposure,
     cu: &Customers,
     cal: &Calendar,
+    each: impl FnMut(usize, usize, f64, f64),
+) {
+    customer_month_rows_of(ex, cu, cal, 0..cu.list.len(), each)
+}
+
+/// [`customer_month_rows`] for the customers numbered `customers`, in order.
+fn customer_month_rows_of(
+    ex: &Exposure,
+    cu: &Customers,
+    cal: &Calendar,
+    customers: std::ops::Range<usize>,
     mut each: impl FnMut(usize, usize, f64, f64),
 ) {
     let n = cal.months.len();
@@ -220,7 +231,7 @@ fn customer_month_rows(
     // (NaN: not yet), unless the table would be large.
     let memo = cu.groups.len().saturating_mul(n) <= 1 << 24;
     let mut whole = vec![f64::NAN; if memo { cu.groups.len() * n } else { 0 }];
-    for c in 0..cu.list.len() {
+    for c in customers {
         let (since, until) = active(cu, c, cal);
         let first = cal.index(since).unwrap_or(0);
         let g = cu.list[c].group as usize;
@@ -250,25 +261,39 @@ fn customer_month_rows(
     }
 }
 
-/// Per month: customer-months, their mean availability, summed downtime and minutes.
+/// Per month: customer-months, their mean availability, summed downtime and minutes. The
+/// customers are walked in two halves side by side (each with its own memo of whole group
+/// months), and each month's sums are the first half's plus the second's: at 10 M incidents
+/// this is 80 M customer-months, 2.2–2.6 s of one core on the report's path.
 pub(crate) fn availability_months(
     ex: &Exposure,
     cu: &Customers,
     cal: &Calendar,
 ) -> Result<DataFrame> {
     let n = cal.months.len();
-    let (mut count, mut avail, mut down, mut mins) = (
-        vec![0i64; n],
-        vec![0.0f64; n],
-        vec![0.0f64; n],
-        vec![0.0f64; n],
-    );
-    customer_month_rows(ex, cu, cal, |_, i, m, dm| {
-        count[i] += 1;
-        avail[i] += 100.0 * (1.0 - dm / m);
-        down[i] += dm;
-        mins[i] += m;
-    });
+    let sums = |customers: std::ops::Range<usize>| {
+        let (mut count, mut avail, mut down, mut mins) = (
+            vec![0i64; n],
+            vec![0.0f64; n],
+            vec![0.0f64; n],
+            vec![0.0f64; n],
+        );
+        customer_month_rows_of(ex, cu, cal, customers, |_, i, m, dm| {
+            count[i] += 1;
+            avail[i] += 100.0 * (1.0 - dm / m);
+            down[i] += dm;
+            mins[i] += m;
+        });
+        (count, avail, down, mins)
+    };
+    let ((mut count, mut avail, mut down, mut mins), (count_b, avail_b, down_b, mins_b)) =
+        super::halves(cu.list.len(), sums);
+    for i in 0..n {
+        count[i] += count_b[i];
+        avail[i] += avail_b[i];
+        down[i] += down_b[i];
+        mins[i] += mins_b[i];
+    }
     let keep: Vec<usize> = (0..n).filter(|&i| count[i] > 0).collect();
     frame(
         vec![
