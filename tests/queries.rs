@@ -1062,6 +1062,19 @@ fn customers_sharing_assets_keep_their_own_named_incidents() {
     // B1 is 60 min down for both; N1 adds 45 min for Y only.
     assert_eq!(num(&df, "sla_id", "S2-X-AV", "downtime_minutes"), 60.0);
     assert_eq!(num(&df, "sla_id", "S1-Y-AV", "downtime_minutes"), 105.0);
+    // One row per time SLA and incident in its scope: Y's two, X's one. The SLA pass walks
+    // the SLAs in two halves (Y's, then X's here): both halves' rows are in the table.
+    let rows = w.ok(&[
+        "--lake", "lake", "--as-of", AS_OF, "sql", "--format", "csv",
+        "SELECT sla_id, incident_id, period, actual_minutes, met FROM sla_incidents ORDER BY sla_id, incident_id",
+    ]);
+    assert_eq!(
+        rows,
+        "sla_id,incident_id,period,actual_minutes,met\n\
+         S1-Y-TTA,B1,2026-03,30.0,false\n\
+         S1-Y-TTA,N1,2026-03,20.0,false\n\
+         S2-X-TTA,B1,2026-03,30.0,false\n"
+    );
 }
 
 #[test]

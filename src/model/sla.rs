@@ -344,6 +344,13 @@ impl Terms {
 
 /// The SLA periods `which` asks for, and the `extras`; with `only`, just the SLAs of the
 /// customers it marks (by position in [`Customers::list`]).
+///
+/// The SLAs are walked in two halves side by side (at 10 M incidents 3.5 M SLAs, 3.3–3.6 s of
+/// one core on the executive report's first step), each with its own memos (a group's
+/// downtime in a window, an asset's verdicts), which only save recomputing a figure that is
+/// the same whichever half asks; each table is the first half's rows followed by the
+/// second's, the rows and order of one walk. Except for the credit split by asset, whose sums
+/// gather every SLA's shares: one walk.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     terms: &Terms,
@@ -355,6 +362,44 @@ pub(crate) fn build(
     which: Which,
     extras: Extras,
     only: Option<&[bool]>,
+) -> Result<Built> {
+    let n = terms.slas.height();
+    let part = |rows: std::ops::Range<usize>| {
+        build_rows(terms, mrr, inc, cu, ex, cal, which, extras, only, rows)
+    };
+    if extras.credit_by_asset {
+        return part(0..n);
+    }
+    let (first, second) = super::halves(n, part);
+    let (mut built, second) = (first?, second?);
+    let append = |a: &mut DataFrame, b: &DataFrame| {
+        a.vstack_mut(b)
+            .map(drop)
+            .map_err(crate::error::Error::polars("model: sla periods"))
+    };
+    append(&mut built.periods, &second.periods)?;
+    if let (Some(a), Some(b)) = (built.incidents.as_mut(), second.incidents.as_ref()) {
+        append(a, b)?;
+    }
+    if let (Some(a), Some(b)) = (built.credit_assets.as_mut(), second.credit_assets.as_ref()) {
+        append(a, b)?;
+    }
+    Ok(built)
+}
+
+/// [`build`] over the SLAs numbered `range`, in one walk.
+#[allow(clippy::too_many_arguments)]
+fn build_rows(
+    terms: &Terms,
+    mrr: &mrr::MonthlyMrr,
+    inc: &Incidents,
+    cu: &Customers,
+    ex: &Exposure,
+    cal: &Calendar,
+    which: Which,
+    extras: Extras,
+    only: Option<&[bool]>,
+    range: std::ops::Range<usize>,
 ) -> Result<Built> {
     // Columns read in place, row by row, not copied into vectors: at 10 M incidents there
     // are 3.5 M SLAs, and each pass over them fresh memory to fill.
@@ -383,7 +428,7 @@ pub(crate) fn build(
         Which::All => false,
     };
     let mut p = if one_each && only.is_none() && !credits_only {
-        Cols::with_capacity(slas.height())
+        Cols::with_capacity(range.len())
     } else {
         Cols::default()
     };
@@ -422,7 +467,7 @@ pub(crate) fn build(
             .zip(to.iter()),
     );
     for (r, ((((sla_id, asset_r), metric_r), period_r), (((tiers_r, target_r), from_r), to_r))) in
-        rows.enumerate()
+        rows.enumerate().skip(range.start).take(range.len())
     {
         let (Some(ci), Some(m), Some(tgt)) = (terms.customer[r], metric_r, target_r) else {
             continue;
