@@ -1220,7 +1220,17 @@ impl Model {
                         mrr::MonthlyMrr { revenue, of }
                     }
                 };
-                sla::build(terms, &mrr, inc, cu, ex, cal, which, extras, only)
+                sla::build(sla::Pass {
+                    terms,
+                    mrr: &mrr,
+                    inc,
+                    cu,
+                    ex,
+                    cal,
+                    which,
+                    extras,
+                    only,
+                })
             };
         let window = scoped.window;
         let overlapping = window.map_or(sla::Which::All, sla::Which::Overlapping);

@@ -342,8 +342,23 @@ impl Terms {
     }
 }
 
+/// One SLA pass: what it reads and what it builds ([`build`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Pass<'a> {
+    pub terms: &'a Terms,
+    pub mrr: &'a mrr::MonthlyMrr<'a>,
+    pub inc: &'a Incidents,
+    pub cu: &'a Customers,
+    pub ex: &'a Exposure,
+    pub cal: &'a Calendar,
+    pub which: Which,
+    pub extras: Extras,
+    /// Just the SLAs of the customers it marks (by position in [`Customers::list`]).
+    pub only: Option<&'a [bool]>,
+}
+
 /// The SLA periods `which` asks for, and the `extras`; with `only`, just the SLAs of the
-/// customers it marks (by position in [`Customers::list`]).
+/// customers it marks.
 ///
 /// The SLAs are walked in two halves side by side (at 10 M incidents 3.5 M SLAs, 3.3–3.6 s of
 /// one core on the executive report's first step), each with its own memos (a group's
@@ -351,26 +366,12 @@ impl Terms {
 /// the same whichever half asks; each table is the first half's rows followed by the
 /// second's, the rows and order of one walk. Except for the credit split by asset, whose sums
 /// gather every SLA's shares: one walk.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn build(
-    terms: &Terms,
-    mrr: &mrr::MonthlyMrr,
-    inc: &Incidents,
-    cu: &Customers,
-    ex: &Exposure,
-    cal: &Calendar,
-    which: Which,
-    extras: Extras,
-    only: Option<&[bool]>,
-) -> Result<Built> {
-    let n = terms.slas.height();
-    let part = |rows: std::ops::Range<usize>| {
-        build_rows(terms, mrr, inc, cu, ex, cal, which, extras, only, rows)
-    };
-    if extras.credit_by_asset {
-        return part(0..n);
+pub(crate) fn build(pass: Pass) -> Result<Built> {
+    let n = pass.terms.slas.height();
+    if pass.extras.credit_by_asset {
+        return build_rows(pass, 0..n);
     }
-    let (first, second) = super::halves(n, part);
+    let (first, second) = super::halves(n, |rows| build_rows(pass, rows));
     let (mut built, second) = (first?, second?);
     let append = |a: &mut DataFrame, b: &DataFrame| {
         a.vstack_mut(b)
@@ -388,19 +389,10 @@ pub(crate) fn build(
 }
 
 /// [`build`] over the SLAs numbered `range`, in one walk.
-#[allow(clippy::too_many_arguments)]
-fn build_rows(
-    terms: &Terms,
-    mrr: &mrr::MonthlyMrr,
-    inc: &Incidents,
-    cu: &Customers,
-    ex: &Exposure,
-    cal: &Calendar,
-    which: Which,
-    extras: Extras,
-    only: Option<&[bool]>,
-    range: std::ops::Range<usize>,
-) -> Result<Built> {
+fn build_rows(pass: Pass, range: std::ops::Range<usize>) -> Result<Built> {
+    let (terms, mrr, inc, cu, ex, cal) =
+        (pass.terms, pass.mrr, pass.inc, pass.cu, pass.ex, pass.cal);
+    let (which, extras, only) = (pass.which, pass.extras, pass.only);
     // Columns read in place, row by row, not copied into vectors: at 10 M incidents there
     // are 3.5 M SLAs, and each pass over them fresh memory to fill.
     let slas = &terms.slas;
