@@ -144,7 +144,7 @@ struct IncCols {
 struct ShareCols {
     /// Sum per (asset, period start) instead of rows.
     sum: bool,
-    sums: PlHashMap<(u32, i64), (f64, u64)>,
+    sums: CreditSums,
     sla: Vec<String>,
     customer: Vec<String>,
     start: Vec<i64>,
@@ -364,15 +364,12 @@ pub(crate) struct Pass<'a> {
 /// one core on the executive report's first step), each with its own memos (a group's
 /// downtime in a window, an asset's verdicts), which only save recomputing a figure that is
 /// the same whichever half asks; each table is the first half's rows followed by the
-/// second's, the rows and order of one walk. Except for the credit split by asset, whose sums
-/// gather every SLA's shares: one walk.
+/// second's, the rows and order of one walk. The credit split by asset is each half's sums per
+/// (asset, period start) added together.
 pub(crate) fn build(pass: Pass) -> Result<Built> {
     let n = pass.terms.slas.height();
-    if pass.extras.credit_by_asset {
-        return build_rows(pass, 0..n);
-    }
     let (first, second) = super::halves(n, |rows| build_rows(pass, rows));
-    let (mut built, second) = (first?, second?);
+    let ((mut built, mut sums), (second, second_sums)) = (first?, second?);
     let append = |a: &mut DataFrame, b: &DataFrame| {
         a.vstack_mut(b)
             .map(drop)
@@ -385,11 +382,52 @@ pub(crate) fn build(pass: Pass) -> Result<Built> {
     if let (Some(a), Some(b)) = (built.credit_assets.as_mut(), second.credit_assets.as_ref()) {
         append(a, b)?;
     }
+    if pass.extras.credit_by_asset {
+        for (key, (share, periods)) in second_sums {
+            let e = sums.entry(key).or_default();
+            e.0 += share;
+            e.1 += periods;
+        }
+        built.credit_by_asset = Some(credit_by_asset(sums, pass.inc)?);
+    }
     Ok(built)
 }
 
-/// [`build`] over the SLAs numbered `range`, in one walk.
-fn build_rows(pass: Pass, range: std::ops::Range<usize>) -> Result<Built> {
+/// Credit shares summed per (asset, period start), in asset id and start order.
+fn credit_by_asset(sums: CreditSums, inc: &Incidents) -> Result<DataFrame> {
+    let mut sums: Vec<((u32, i64), (f64, u64))> = sums.into_iter().collect();
+    sums.sort_by(|a, b| (inc.assets.name(a.0.0), a.0.1).cmp(&(inc.assets.name(b.0.0), b.0.1)));
+    frame(
+        vec![
+            Column::new(
+                "asset_id".into(),
+                sums.iter()
+                    .map(|((a, _), _)| inc.assets.name(*a))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "period_start".into(),
+                sums.iter().map(|((_, ps), _)| *ps).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "credit_share".into(),
+                sums.iter().map(|(_, (v, _))| *v).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "credited_periods".into(),
+                sums.iter().map(|(_, (_, n))| *n as i64).collect::<Vec<_>>(),
+            ),
+        ],
+        &["period_start"],
+    )
+}
+
+/// Credit shares and credited periods per (asset, period start).
+type CreditSums = PlHashMap<(u32, i64), (f64, u64)>;
+
+/// [`build`] over the SLAs numbered `range`, in one walk; the credit split by asset as its
+/// sums (with [`Extras::credit_by_asset`]), for [`build`] to add up and make the table of.
+fn build_rows(pass: Pass, range: std::ops::Range<usize>) -> Result<(Built, CreditSums)> {
     let (terms, mrr, inc, cu, ex, cal) =
         (pass.terms, pass.mrr, pass.inc, pass.cu, pass.ex, pass.cal);
     let (which, extras, only) = (pass.which, pass.extras, pass.only);
@@ -826,44 +864,15 @@ fn build_rows(pass: Pass, range: std::ops::Range<usize>) -> Result<Built> {
             )
         })
         .transpose()?;
-    let credit_by_asset = extras
-        .credit_by_asset
-        .then(|| {
-            let mut sums: Vec<((u32, i64), (f64, u64))> = sh.sums.into_iter().collect();
-            sums.sort_by(|a, b| {
-                (inc.assets.name(a.0.0), a.0.1).cmp(&(inc.assets.name(b.0.0), b.0.1))
-            });
-            frame(
-                vec![
-                    Column::new(
-                        "asset_id".into(),
-                        sums.iter()
-                            .map(|((a, _), _)| inc.assets.name(*a))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "period_start".into(),
-                        sums.iter().map(|((_, ps), _)| *ps).collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "credit_share".into(),
-                        sums.iter().map(|(_, (v, _))| *v).collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "credited_periods".into(),
-                        sums.iter().map(|(_, (_, n))| *n as i64).collect::<Vec<_>>(),
-                    ),
-                ],
-                &["period_start"],
-            )
-        })
-        .transpose()?;
-    Ok(Built {
-        periods,
-        incidents,
-        credit_assets,
-        credit_by_asset,
-    })
+    Ok((
+        Built {
+            periods,
+            incidents,
+            credit_assets,
+            credit_by_asset: None,
+        },
+        sh.sums,
+    ))
 }
 
 /// Split a credited SLA period's credit between assets by their share of the downtime of the
