@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::query::period::Period;
 use crate::schema::DatasetKind;
 use polars::prelude::*;
-use std::collections::BTreeMap;
 
 pub(crate) fn months(cal: &Calendar) -> Result<DataFrame> {
     let n = cal.months.len();
@@ -260,21 +259,23 @@ pub(crate) fn segments_frame(
 
 /// Merged downtime per asset (every incident on the asset, named customers or not).
 pub(crate) fn outages(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
-    let mut by_asset: BTreeMap<&str, Vec<Segment>> = BTreeMap::new();
+    // Pieces gathered by asset number, not by name: a name lookup per incident compared
+    // strings 10 M times at 10 M incidents (a sixth of this table's time). Assets in name order.
+    let mut by_asset: Vec<Vec<Segment>> = vec![Vec::new(); inc.assets.len()];
     for i in &inc.list {
-        if let Some(a) = inc.asset_name(i) {
-            by_asset
-                .entry(a)
-                .or_default()
-                .extend_from_slice(inc.pieces(i));
+        if let Some(a) = i.asset {
+            by_asset[a as usize].extend_from_slice(inc.pieces(i));
         }
     }
-    let rows = by_asset
+    let mut order: Vec<u32> = (0..inc.assets.len() as u32).collect();
+    order.sort_by(|&a, &b| inc.assets.name(a).cmp(inc.assets.name(b)));
+    let rows = order
         .into_iter()
-        .flat_map(|(a, s)| {
-            merge_max(&s)
+        .flat_map(|a| {
+            let name = inc.assets.name(a);
+            merge_max(&by_asset[a as usize])
                 .into_iter()
-                .map(move |seg| (a.to_string(), seg))
+                .map(move |seg| (name.to_string(), seg))
         })
         .collect();
     segments_frame("asset_id", rows, cal)
