@@ -3,7 +3,9 @@
 //! whose failure-reaching asset sets are identical share one group, so downtime is merged once
 //! per group instead of once per customer).
 
-use super::frames::{RowTexts, floats, frame, int_col, ints, list_col, lists, strs, texts, utc};
+use super::frames::{
+    RowTexts, floats, frame, int_col, ints, list_col, lists, strs, text_list_rows, texts, utc,
+};
 use super::intervals::{Segment, cut, disjoint};
 use super::{Policy, Source, Window, read};
 use crate::error::Result;
@@ -320,7 +322,7 @@ impl Incidents {
         // Every column has a value (or null) per row: walk them in step.
         let (mut asset_it, mut sev_it, mut impact_it, mut status_it) =
             (asset_col.iter(), sev.iter(), impact.iter(), status.iter());
-        let mut custs_it = custs.amortized_iter();
+        let mut custs_it = text_list_rows(&custs);
         let mut row: u32 = 0;
         let (mut start_it, mut detected_it, mut acked_it, mut mitigated_it, mut resolved_it) = (
             started.iter(),
@@ -380,7 +382,7 @@ impl Incidents {
                 }
             }
             let first_customer = customers_all.len() as u32;
-            if let Some(names) = customers.as_ref().and_then(|l| l.as_ref().str().ok()) {
+            if let Some(names) = customers {
                 customers_all.extend(names.iter().flatten().map(PlSmallStr::from_str));
             }
             list.push(Incident {

@@ -120,18 +120,45 @@ pub fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
 pub fn lists(df: &DataFrame, name: &str) -> Result<Vec<Vec<String>>> {
     let c = col(df, name)?;
     let ca = c.list().map_err(Error::polars("model"))?;
-    Ok(ca
-        .amortized_iter()
-        .map(|s| {
-            s.and_then(|s| {
-                s.as_ref()
-                    .str()
-                    .ok()
-                    .map(|x| x.iter().flatten().map(str::to_string).collect())
-            })
-            .unwrap_or_default()
+    Ok(text_list_rows(ca)
+        .map(|row| {
+            row.map(|r| r.iter().flatten().map(str::to_string).collect())
+                .unwrap_or_default()
         })
         .collect())
+}
+
+/// The rows of a list-of-text column, walked in place: per row `None` for a null list, else
+/// its values (each `None` when null). polars' `amortized_iter` makes a one-row series per row,
+/// an array boxed and dropped each time: 7 % of since-last-downtime's samples at 10 M
+/// incidents, on the incidents' `customer_ids`. A list of values that are not text (an
+/// all-null column read as a list of nulls) reads as null lists.
+pub fn text_list_rows(ca: &ListChunked) -> impl Iterator<Item = Option<TextList<'_>>> + '_ {
+    ca.downcast_iter().flat_map(|arr| {
+        let values = arr.values().as_any().downcast_ref::<TextArray>();
+        (0..arr.len()).map(move |i| {
+            let values = values.filter(|_| arr.validity().is_none_or(|v| v.get_bit(i)))?;
+            let (start, end) = arr.offsets().start_end(i);
+            Some(TextList {
+                values,
+                rows: start..end,
+            })
+        })
+    })
+}
+
+/// One row of a list-of-text column ([`text_list_rows`]).
+pub struct TextList<'a> {
+    values: &'a TextArray,
+    rows: std::ops::Range<usize>,
+}
+
+impl<'a> TextList<'a> {
+    /// The row's values, in order (`None` for a null value).
+    pub fn iter(&self) -> impl Iterator<Item = Option<&'a str>> + 'a {
+        let values = self.values;
+        self.rows.clone().map(move |i| values.get(i))
+    }
 }
 
 /// The lake's timestamp type: microseconds, UTC.
@@ -159,4 +186,57 @@ pub fn frame(columns: Vec<Column>, ts: &[&str]) -> Result<DataFrame> {
         .collect::<PolarsResult<Vec<_>>>()
         .map_err(Error::polars("model"))?;
     DataFrame::new_infer_height(columns).map_err(Error::polars("model"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_list_rows_walk_every_chunk_with_null_lists_and_values() {
+        let list = |name: &str, rows: Vec<Option<Vec<Option<&str>>>>| {
+            let rows: Vec<Option<Series>> = rows
+                .into_iter()
+                .map(|r| r.map(|v| Series::new("".into(), v)))
+                .collect();
+            Series::new(name.into(), rows).list().unwrap().clone()
+        };
+        // Two chunks, the second sliced so its offsets do not start at zero.
+        let mut ca = list(
+            "c",
+            vec![Some(vec![Some("a"), None, Some("b")]), None, Some(vec![])],
+        );
+        let second = list(
+            "c",
+            vec![
+                Some(vec![Some("x")]),
+                Some(vec![Some("c"), Some("d")]),
+                None,
+            ],
+        )
+        .slice(1, 2);
+        ca.append(&second).unwrap();
+        assert_eq!(ca.chunks().len(), 2);
+        let rows: Vec<Option<Vec<Option<&str>>>> = text_list_rows(&ca)
+            .map(|r| r.map(|r| r.iter().collect()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                Some(vec![Some("a"), None, Some("b")]),
+                None,
+                Some(vec![]),
+                Some(vec![Some("c"), Some("d")]),
+                None,
+            ]
+        );
+        // Lists of numbers read as null lists.
+        let numbers = Series::new("n".into(), [Some(Series::new("".into(), [1i64, 2]))]);
+        assert_eq!(
+            text_list_rows(numbers.list().unwrap())
+                .map(|r| r.is_none())
+                .collect::<Vec<_>>(),
+            vec![true]
+        );
+    }
 }

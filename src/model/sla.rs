@@ -12,7 +12,7 @@
 use super::base::Incident;
 use super::base::{Customers, DayStarts, Incidents};
 use super::exposure::{Exposure, Timeline, excess_over, set_timeline};
-use super::frames::{float_col, frame, int_col, text, texts};
+use super::frames::{float_col, frame, int_col, text, text_list_rows, texts};
 use super::intervals::{Segment, merge_max};
 use super::mrr;
 use super::{Calendar, MIN, Window};
@@ -310,8 +310,7 @@ impl Terms {
         let mut known: PlHashMap<Vec<u32>, u32> = PlHashMap::default();
         let mut buf: Vec<u32> = Vec::new();
         let mut sev_of = Vec::with_capacity(lists.len());
-        for l in lists.amortized_iter() {
-            let names = l.as_ref().and_then(|s| s.as_ref().str().ok().cloned());
+        for names in text_list_rows(&lists) {
             let mut named = false;
             buf.clear();
             for name in names.iter().flat_map(|n| n.iter().flatten()) {
