@@ -372,7 +372,7 @@ pub(crate) fn build(pass: Pass) -> Result<Built> {
     let append = |a: &mut DataFrame, b: &DataFrame| {
         a.vstack_mut(b)
             .map(drop)
-            .map_err(crate::error::Error::polars("model: sla periods"))
+            .map_err(crate::error::Error::polars("model: the SLA pass's halves"))
     };
     append(&mut built.periods, &second.periods)?;
     if let (Some(a), Some(b)) = (built.incidents.as_mut(), second.incidents.as_ref()) {
@@ -431,8 +431,10 @@ fn build_rows(pass: Pass, range: std::ops::Range<usize>) -> Result<(Built, Credi
         (pass.terms, pass.mrr, pass.inc, pass.cu, pass.ex, pass.cal);
     let (which, extras, only) = (pass.which, pass.extras, pass.only);
     // Columns read in place, row by row, not copied into vectors: at 10 M incidents there
-    // are 3.5 M SLAs, and each pass over them fresh memory to fill.
-    let slas = &terms.slas;
+    // are 3.5 M SLAs, and each pass over them fresh memory to fill. Only the range's rows (a
+    // slice shares the columns): the date columns' casts below copy just those, and the walk
+    // starts at the range instead of stepping every column through the rows before it.
+    let slas = &terms.slas.slice(range.start as i64, range.len());
     let column = |name: &str| texts(slas, name);
     let (ids, asset, metric, period, tiers) = (
         column("sla_id")?,
@@ -495,9 +497,11 @@ fn build_rows(pass: Pass, range: std::ops::Range<usize>) -> Result<(Built, Credi
             .zip(from.iter())
             .zip(to.iter()),
     );
-    for (r, ((((sla_id, asset_r), metric_r), period_r), (((tiers_r, target_r), from_r), to_r))) in
-        rows.enumerate().skip(range.start).take(range.len())
+    for (k, ((((sla_id, asset_r), metric_r), period_r), (((tiers_r, target_r), from_r), to_r))) in
+        rows.enumerate()
     {
+        // The SLA's number among all of them, for the per-SLA lookups of the terms.
+        let r = range.start + k;
         let (Some(ci), Some(m), Some(tgt)) = (terms.customer[r], metric_r, target_r) else {
             continue;
         };
