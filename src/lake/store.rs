@@ -404,8 +404,8 @@ const ROW_GROUP_ROWS: usize = 122_880;
 
 /// Write `df` to `dir/rel` (zstd, min/max/null statistics), not yet synced: [`sync_version`]
 /// syncs it with the rest of its version. Through polars' streaming sink, which cuts the rows
-/// into row groups and encodes and compresses them on every core: `ParquetWriter` compresses one page after another on one core, and writing was two
-/// thirds of an ingest's merge.
+/// into row groups and encodes and compresses them on every core: `ParquetWriter` compresses
+/// one page after another on one core, and writing was two thirds of an ingest's merge.
 fn write_file(
     dir: &Path,
     rel: &str,

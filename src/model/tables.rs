@@ -260,7 +260,8 @@ pub(crate) fn segments_frame(
 /// Merged downtime per asset (every incident on the asset, named customers or not).
 pub(crate) fn outages(inc: &Incidents, cal: &Calendar) -> Result<DataFrame> {
     // Pieces gathered by asset number, not by name: a name lookup per incident compared
-    // strings 10 M times at 10 M incidents (a sixth of this table's time). Assets in name order.
+    // strings 10 M times at 10 M incidents, and the table took 0.60 s instead of 0.28 s there
+    // (the executive report's `--timings`). Assets in name order, as the names' map gave them.
     let mut by_asset: Vec<Vec<Segment>> = vec![Vec::new(); inc.assets.len()];
     for i in &inc.list {
         if let Some(a) = i.asset {
