@@ -4,14 +4,10 @@
 WITH p AS (SELECT * FROM params),
 -- Customers whose closure holds the asset (their exposure group's assets), active ones only;
 -- `direct` when they use it themselves.
-direct AS (SELECT DISTINCT ca.customer_id FROM customer_assets ca CROSS JOIN p WHERE ca.asset_id = p.asset),
 hit AS (
-  SELECT g.customer_id, d.customer_id IS NOT NULL AS direct
-  FROM group_assets ga CROSS JOIN p
-  JOIN customer_groups g ON g.group_id = ga.group_id
-  JOIN customer_status cs ON cs.customer_id = g.customer_id
-  LEFT JOIN direct d ON d.customer_id = g.customer_id
-  WHERE ga.asset_id = p.asset AND cs.active
+  SELECT ac.customer_id, ac.direct
+  FROM asset_customers ac CROSS JOIN p
+  WHERE ac.asset_id = p.asset AND ac.active
 ),
 -- The latest availability SLA period that started before the as-of time (running or just
 -- ended); when several SLAs' latest periods start together: the lowest target and the

@@ -536,6 +536,34 @@ fn blast_radius_follows_the_dependency_graph_and_skips_churned_customers() {
 }
 
 #[test]
+fn asset_customers_lists_every_asset_s_reach_with_churned_customers_marked() {
+    // Unscoped (ad-hoc SQL names no asset): every asset any exposure group holds. web -> api ->
+    // db and batch -> db; A and D use web, B batch, C cdn, E api; D churned in full on 20 March.
+    let w = hand();
+    let csv = w.ok(&[
+        "--lake", "lake", "--as-of", AS_OF, "sql", "--format", "csv",
+        "SELECT asset_id, customer_id, direct, active FROM asset_customers ORDER BY asset_id, customer_id",
+    ]);
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        vec![
+            "asset_id,customer_id,direct,active",
+            "api,A,false,true",
+            "api,D,false,false",
+            "api,E,true,true",
+            "batch,B,true,true",
+            "cdn,C,true,true",
+            "db,A,false,true",
+            "db,B,false,true",
+            "db,D,false,false",
+            "db,E,false,true",
+            "web,A,true,true",
+            "web,D,true,false",
+        ]
+    );
+}
+
+#[test]
 fn time_since_downtime_and_streaks_match_the_hand_computation() {
     let w = hand();
     let df = query(&w, AS_OF, "since-last-downtime", &["period=2026-03"]);

@@ -267,8 +267,9 @@ pub struct TableDef {
     /// What it loads of the model (a run that will read tables needing both loads them side
     /// by side; the model's tests check each entry against what building it loads).
     pub inputs: Inputs,
-    /// Rows grow with the product of incidents and customers (or customers and months): for
-    /// ad-hoc SQL on small lakes; no canned query reads it.
+    /// Rows grow with the product of incidents and customers (or customers and months or
+    /// assets): for ad-hoc SQL on small lakes; no canned query reads it whole
+    /// (blast-radius reads `asset_customers` of one asset).
     pub fan_out: bool,
 }
 
@@ -488,8 +489,8 @@ pub const TABLES: &[TableDef] = &[
     ),
     t(
         "asset_customers",
-        "asset × customer who depends on it (directly or through the graph)",
-        Scope::Run,
+        "asset × customer who depends on it (directly or through the graph), churned or not; with an `asset` parameter, only that asset's (its blast radius)",
+        Scope::Asset,
         Inputs::Customers,
         true,
     ),
@@ -1371,7 +1372,7 @@ impl Model {
                     .incidents
                     .expect("asked for"))
             }
-            "asset_customers" => reach::asset_customers(self.customers()?),
+            "asset_customers" => reach::asset_customers(self.customers()?, scoped.asset.as_deref()),
             "customer_incidents" => {
                 let (inc, cu, ex) = self.exposed()?;
                 reach::customer_incidents(inc, cu, ex, self.cal()?)

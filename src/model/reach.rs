@@ -5,8 +5,9 @@
 //! that reached the customer in the 90 days before.
 //!
 //! The incident × customer tables of earlier versions (`customer_incidents`, `customer_months`,
-//! `customer_outages`, `asset_customers`) are still built here for ad-hoc SQL, on demand only:
-//! their size is the fan-out, which no canned query reads.
+//! `customer_outages`) are still built here for ad-hoc SQL, on demand only: their size is the
+//! fan-out, which no canned query reads. So is `asset_customers` over every asset; blast-radius
+//! reads it for one asset.
 
 use super::base::{Calendar, Customers, Incident, Incidents};
 use super::exposure::{Exposure, Reach, Tally};
@@ -614,22 +615,45 @@ fn members(cu: &Customers) -> Vec<Vec<usize>> {
     m
 }
 
-pub(crate) fn asset_customers(cu: &Customers) -> Result<DataFrame> {
-    let members = members(cu);
+/// Asset × customer whose closure holds it (churned or not, in customer order): `direct` when
+/// the customer uses the asset itself, `active` when not fully churned by as-of. Every asset
+/// any exposure group holds; with `only`, that asset's rows alone: one walk over the
+/// customers, the blast radius of a change to it without a table of every asset's.
+pub(crate) fn asset_customers(cu: &Customers, only: Option<&str>) -> Result<DataFrame> {
     let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (g, grp) in cu.groups.iter().enumerate() {
-        for a in &grp.assets {
-            by.entry(a).or_default().extend(&members[g]);
+    match only {
+        Some(asset) => {
+            let reaches: Vec<bool> = cu
+                .groups
+                .iter()
+                .map(|g| g.assets.iter().any(|a| a == asset))
+                .collect();
+            let list: Vec<usize> = (0..cu.list.len())
+                .filter(|&i| reaches[cu.list[i].group as usize])
+                .collect();
+            if !list.is_empty() {
+                by.insert(asset, list);
+            }
+        }
+        None => {
+            let members = members(cu);
+            for (g, grp) in cu.groups.iter().enumerate() {
+                for a in &grp.assets {
+                    by.entry(a).or_default().extend(&members[g]);
+                }
+            }
         }
     }
-    let (mut a, mut c, mut direct) = (vec![], vec![], vec![]);
-    for asset in cu.graph.assets() {
-        let mut list = by.get(asset).cloned().unwrap_or_default();
+    let rows: usize = by.values().map(Vec::len).sum();
+    let (mut a, mut c) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut direct, mut active) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for (asset, mut list) in by {
         list.sort_unstable();
         for i in list {
             a.push(asset);
             c.push(cu.list[i].id.as_str());
             direct.push(cu.uses_directly(i, asset));
+            active.push(cu.list[i].churned.is_none());
         }
     }
     frame(
@@ -637,6 +661,7 @@ pub(crate) fn asset_customers(cu: &Customers) -> Result<DataFrame> {
             Column::new("asset_id".into(), a),
             Column::new("customer_id".into(), c),
             Column::new("direct".into(), direct),
+            Column::new("active".into(), active),
         ],
         &[],
     )
