@@ -1144,6 +1144,102 @@ fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
     assert_eq!(near, whole);
 }
 
+/// Queries answered two at a time (`Session::answer_all`, as the executive report does) give
+/// the answers of the same queries answered one after another, each in the place of its run,
+/// a follow-up right after the run that asked for it; a failing run fails the whole call with
+/// its own error, the first in run order.
+#[test]
+fn queries_answered_two_at_a_time_give_the_answers_of_one_at_a_time() {
+    use opsintel::context::Context;
+    use opsintel::query::{Answer, Session};
+    let w = Work::with_sample();
+    let ctx = Context::resolve(
+        Some(w.path("lake")),
+        Some("2026-11-01"),
+        None,
+        Some(repo().join("queries")),
+    )
+    .unwrap();
+    let arg = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let runs: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("headline-kpis", vec![arg("period", "2026-Q3")]),
+        ("headline-kpis", vec![arg("period", "2026-Q2")]),
+        ("sla-attainment", vec![arg("period", "2026-Q3")]),
+        ("troublesome-components", vec![arg("period", "2026")]),
+        ("churn-causes", vec![arg("period", "2026")]),
+        ("change-outcomes", vec![arg("period", "2026-Q3")]),
+        ("top-customers", vec![arg("period", "2026-Q3")]),
+        ("incident-trends", vec![arg("months", "12")]),
+        ("trailing-twelve-months", vec![]),
+    ];
+    // The follow-up: the blast radius of the most troublesome component.
+    let then = |a: &Answer| {
+        (a.query.name == "troublesome-components").then(|| {
+            let asset =
+                a.df.column("asset_id")
+                    .unwrap()
+                    .str()
+                    .unwrap()
+                    .get(0)
+                    .unwrap();
+            ("blast-radius".to_string(), vec![arg("asset", asset)])
+        })
+    };
+    let (together, alone, failed) = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn_scoped(s, || {
+                let alone: Vec<Answer> = {
+                    let s = Session::open(&ctx).unwrap();
+                    let mut out = Vec::new();
+                    for (q, args) in &runs {
+                        let a = s.answer(q, args).unwrap();
+                        let next = then(&a);
+                        out.push(a);
+                        if let Some((q, args)) = next {
+                            out.push(s.answer(&q, &args).unwrap());
+                        }
+                    }
+                    out
+                };
+                let s = Session::open(&ctx).unwrap();
+                s.build_ahead(&runs).unwrap();
+                let together = s.answer_all(&runs, then).unwrap();
+                let mut bad = runs.clone();
+                bad.insert(4, ("no-such-query", vec![]));
+                bad.insert(6, ("also-missing", vec![]));
+                let failed = Session::open(&ctx)
+                    .unwrap()
+                    .answer_all(&bad, then)
+                    .err()
+                    .unwrap();
+                (together, alone, failed)
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    });
+    let per_run: Vec<usize> = together.iter().map(Vec::len).collect();
+    assert_eq!(per_run, vec![1, 1, 1, 2, 1, 1, 1, 1, 1]);
+    let together: Vec<Answer> = together.into_iter().flatten().collect();
+    let names = |v: &[Answer]| v.iter().map(|a| a.query.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&together), names(&alone));
+    assert_eq!(together[4].query.name, "blast-radius");
+    for (t, a) in together.iter().zip(&alone) {
+        assert!(t.df.height() > 0, "{}", a.query.name);
+        assert_eq!(t.params.values, a.params.values, "{}", a.query.name);
+        assert!(
+            t.df.equals_missing(&a.df),
+            "{}:\n{}\n{}",
+            a.query.name,
+            t.df,
+            a.df
+        );
+    }
+    let failed = failed.to_string();
+    assert!(failed.contains("no-such-query"), "{failed}");
+}
+
 /// The tables a run asks to be built ahead, in a second thread (as the executive report
 /// does), give the same answers as those its own thread builds when a query reads them; so do
 /// the SLA periods of adjacent periods announced together (built in one pass over both, then
@@ -1190,7 +1286,7 @@ fn tables_built_ahead_give_the_same_answers() {
         })
         .collect();
     let answers = |ahead: bool| {
-        let mut s = Session::open(&ctx).unwrap();
+        let s = Session::open(&ctx).unwrap();
         if ahead {
             s.build_ahead(&runs).unwrap();
             // Take the worker's tables, not the ones this thread would build first.
@@ -1327,7 +1423,7 @@ fn change_counts_from_kept_facts_are_those_counted_from_the_changes() {
             Some(repo().join("queries")),
         )
         .unwrap();
-        let mut s = Session::open(&ctx).unwrap();
+        let s = Session::open(&ctx).unwrap();
         let runs: Vec<(&str, Vec<(String, String)>)> = vec![
             ("change-outcomes", vec![("period".into(), "2026-Q3".into())]),
             ("change-outcomes", vec![("period".into(), "2026-Q2".into())]),

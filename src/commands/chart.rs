@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: ChartArgs) -> Result<()> {
             args.out.display()
         )));
     }
-    let mut session = Session::open(ctx)?;
+    let session = Session::open(ctx)?;
     let answer = session.answer(&args.name, &params::parse_pairs(&args.params)?)?;
     let spec = answer
         .query

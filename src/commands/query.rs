@@ -82,7 +82,7 @@ pub fn run(ctx: &Context, cmd: QueryCommand) -> Result<()> {
             Ok(())
         }
         QueryCommand::Run(args) => {
-            let mut session = crate::query::Session::open(ctx)?;
+            let session = crate::query::Session::open(ctx)?;
             let answer = session.answer(&args.name, &params::parse_pairs(&args.params)?)?;
             emit(&answer.df, &args.output)
         }

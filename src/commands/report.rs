@@ -37,7 +37,7 @@ fn save(rendered: &Rendered, pdf: &Path, png_dir: Option<&Path>, prefix: &str) -
 }
 
 pub fn run(ctx: &Context, cmd: ReportCommand) -> Result<()> {
-    let mut session = Session::open(ctx)?;
+    let session = Session::open(ctx)?;
     match cmd {
         ReportCommand::Exec(args) => {
             let period = match (args.period, args.months) {
@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, cmd: ReportCommand) -> Result<()> {
                 policy: args.output.policy.clone(),
                 template: template(&args.output, report::EXEC_TEMPLATE)?,
             };
-            let rendered = report::exec::render(&mut session, &opts)?;
+            let rendered = report::exec::render(&session, &opts)?;
             save(
                 &rendered,
                 &args.output.out,
@@ -72,19 +72,13 @@ pub fn run(ctx: &Context, cmd: ReportCommand) -> Result<()> {
                     if !session.has_id(crate::query::catalog::ParamType::Customer, &c) {
                         return Err(Error::Usage(format!("no customer `{c}` in the lake")));
                     }
-                    let r =
-                        report::qbr::render(&mut session, &c, &quarter, &args.output.policy, &tpl)?;
+                    let r = report::qbr::render(&session, &c, &quarter, &args.output.policy, &tpl)?;
                     save(&r, &args.output.out, args.output.png_dir.as_deref(), "")
                 }
                 (None, Some(n)) => {
-                    for c in report::qbr::top_customers(&mut session, n)? {
-                        let r = report::qbr::render(
-                            &mut session,
-                            &c,
-                            &quarter,
-                            &args.output.policy,
-                            &tpl,
-                        )?;
+                    for c in report::qbr::top_customers(&session, n)? {
+                        let r =
+                            report::qbr::render(&session, &c, &quarter, &args.output.policy, &tpl)?;
                         let file = args
                             .output
                             .out

@@ -22,7 +22,7 @@ fn columns(schema: &Schema) -> String {
 }
 
 pub fn run(ctx: &Context, args: &TablesArgs) -> Result<()> {
-    let mut session = Session::open(ctx)?;
+    let session = Session::open(ctx)?;
     let mut rows = Vec::new();
     for kind in DatasetKind::ALL {
         let mut lf = session.snapshot().scan(kind)?;

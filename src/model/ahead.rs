@@ -23,7 +23,8 @@ enum State {
     Taken,
 }
 
-struct Slot {
+/// One table's place in the worker's queue.
+pub(crate) struct Slot {
     state: Mutex<State>,
     done: Condvar,
 }
@@ -31,6 +32,25 @@ struct Slot {
 impl Slot {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The table if the worker built it (waiting while it builds); `None` if it was not
+    /// started (the worker will now skip it) or already taken.
+    pub fn take(&self) -> Option<Result<DataFrame>> {
+        let mut state = self.lock();
+        loop {
+            match std::mem::replace(&mut *state, State::Taken) {
+                State::Running => {
+                    *state = State::Running;
+                    state = self
+                        .done
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                State::Done(r) => return Some(r),
+                State::Queued | State::Taken => return None,
+            }
+        }
     }
 
     fn finish(&self, state: State) {
@@ -127,22 +147,15 @@ impl<K: Eq + Hash + Clone + Send + 'static> Ahead<K> {
 
     /// The table for `key` if the worker built it (waiting while it builds); `None` if it was
     /// not asked for, not started (the worker will now skip it) or already taken.
+    #[cfg(test)]
     pub fn take(&self, key: &K) -> Option<Result<DataFrame>> {
-        let slot = self.slots.get(key)?;
-        let mut state = slot.lock();
-        loop {
-            match std::mem::replace(&mut *state, State::Taken) {
-                State::Running => {
-                    *state = State::Running;
-                    state = slot
-                        .done
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-                State::Done(r) => return Some(r),
-                State::Queued | State::Taken => return None,
-            }
-        }
+        self.slot(key)?.take()
+    }
+
+    /// The slot of `key`, if it was asked for: its table is taken from it ([`Slot::take`])
+    /// without holding the `Ahead`, which threads of a run share behind a lock.
+    pub fn slot(&self, key: &K) -> Option<Arc<Slot>> {
+        self.slots.get(key).cloned()
     }
 }
 

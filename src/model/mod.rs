@@ -27,10 +27,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use exposure::Exposure;
 use polars::prelude::*;
-use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use tables::ChangeKey;
 
 const MIN: i64 = 60_000_000;
@@ -741,38 +741,66 @@ impl TableCache {
     }
 }
 
-/// The model of one run and policy: shared pieces built on first use, tables cached.
+/// The model of one run and policy: shared pieces built on first use, tables cached. The run's
+/// threads share it (the report answers two queries at a time, `Session::answer_all`): a table
+/// one thread is building is waited for by another that needs it ([`Model::claim`]); the
+/// pieces ([`once`]) are not, so a run builds them before it answers queries side by side.
 pub struct Model {
     src: Arc<dyn Source>,
     as_of: DateTime<Utc>,
     tz: Tz,
     policy: Policy,
-    cal: OnceCell<Calendar>,
-    incidents: OnceCell<Incidents>,
-    customers: OnceCell<Customers>,
-    exposure: OnceCell<Exposure>,
-    revenue: OnceCell<mrr::Revenue>,
-    mrr_of: OnceCell<Vec<Option<u32>>>,
-    slas: OnceCell<sla::Terms>,
-    cache: RefCell<TableCache>,
+    cal: OnceLock<Calendar>,
+    incidents: OnceLock<Incidents>,
+    customers: OnceLock<Customers>,
+    exposure: OnceLock<Exposure>,
+    revenue: OnceLock<mrr::Revenue>,
+    mrr_of: OnceLock<Vec<Option<u32>>>,
+    slas: OnceLock<sla::Terms>,
+    cache: Mutex<TableCache>,
+    /// The tables a thread is building now: another thread needing one waits for it
+    /// ([`Model::table`]) rather than building it too.
+    building: Mutex<HashSet<CacheKey>>,
+    /// Signalled when a table leaves `building`.
+    built: Condvar,
     /// Tables being built ahead in a second thread.
-    ahead: RefCell<ahead::Ahead<CacheKey>>,
+    ahead: Mutex<ahead::Ahead<CacheKey>>,
     /// Load incidents and customers together on the first need of either: the run will read
     /// tables that need both ([`Model::build_ahead`]).
-    together: std::cell::Cell<bool>,
+    together: AtomicBool,
     /// Build the revenue and the exposure side by side on the first need of either: the run
     /// will read tables that need each ([`Model::build_ahead`]).
-    revenue_with_exposure: std::cell::Cell<bool>,
+    revenue_with_exposure: AtomicBool,
     /// The run's change tables come from one count of the whole history by (month, asset,
     /// outcome), built ahead ([`Model::share_change_counts`]).
-    shared_changes: std::cell::Cell<bool>,
+    shared_changes: AtomicBool,
     /// The change facts an earlier run kept, if any ([`Model::kept_facts`]), once looked for.
-    kept_facts: OnceCell<Option<FactPlans>>,
+    kept_facts: OnceLock<Option<FactPlans>>,
     /// The windows the run said it will read `sla_periods` for
     /// ([`Model::announce_sla_periods`]): windows that overlap or touch are built in one pass
     /// ([`sla_span`]).
-    sla_windows: RefCell<Vec<Window>>,
+    sla_windows: Mutex<Vec<Window>>,
     trace: Trace,
+}
+
+/// A table one thread of the run is building ([`Model::claim`]): dropped when the build ends,
+/// built or failed, which lets threads waiting for it go on.
+struct Building<'a> {
+    model: &'a Model,
+    key: CacheKey,
+}
+
+impl Drop for Building<'_> {
+    fn drop(&mut self) {
+        lock(&self.model.building).remove(&self.key);
+        self.model.built.notify_all();
+    }
+}
+
+/// `m` locked. A thread that panicked holding one of the model's locks left no value half
+/// changed (each is replaced or inserted whole), so a poisoned lock is used as it is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The span to build `sla_periods` over for `w`: the union of `w` and the announced windows
@@ -816,8 +844,12 @@ impl Trace {
     }
 }
 
+/// The piece in `cell`, built by `f` on first use. Two threads that both find it missing both
+/// build it and the first one's is kept (the same value: a piece is a function of the run):
+/// correct, but twice the work, so a run that goes on in several threads builds the pieces
+/// first ([`Model`]).
 fn once<'a, T>(
-    cell: &'a OnceCell<T>,
+    cell: &'a OnceLock<T>,
     trace: Trace,
     what: &str,
     f: impl FnOnce() -> Result<T>,
@@ -842,20 +874,22 @@ impl Model {
             as_of,
             tz,
             policy,
-            cal: OnceCell::new(),
-            incidents: OnceCell::new(),
-            customers: OnceCell::new(),
-            exposure: OnceCell::new(),
-            revenue: OnceCell::new(),
-            mrr_of: OnceCell::new(),
-            slas: OnceCell::new(),
-            cache: RefCell::new(TableCache::default()),
-            ahead: RefCell::default(),
+            cal: OnceLock::new(),
+            incidents: OnceLock::new(),
+            customers: OnceLock::new(),
+            exposure: OnceLock::new(),
+            revenue: OnceLock::new(),
+            mrr_of: OnceLock::new(),
+            slas: OnceLock::new(),
+            cache: Mutex::default(),
+            building: Mutex::default(),
+            built: Condvar::new(),
+            ahead: Mutex::default(),
             together: Default::default(),
             revenue_with_exposure: Default::default(),
-            sla_windows: RefCell::default(),
+            sla_windows: Mutex::default(),
             shared_changes: Default::default(),
-            kept_facts: OnceCell::new(),
+            kept_facts: OnceLock::new(),
             trace,
         }
     }
@@ -868,13 +902,13 @@ impl Model {
     /// The incidents; with the customers beside them if the run said it will read both
     /// ([`Model::build_ahead`]).
     fn incidents(&self) -> Result<&Incidents> {
-        if self.together.get() {
+        if self.together.load(Ordering::Relaxed) {
             return Ok(self.inputs()?.0);
         }
         self.load_incidents()
     }
     fn customers(&self) -> Result<&Customers> {
-        if self.together.get() {
+        if self.together.load(Ordering::Relaxed) {
             return Ok(self.inputs()?.1);
         }
         self.load_customers()
@@ -917,7 +951,7 @@ impl Model {
         let both = (self.load_incidents()?, self.load_customers()?);
         // Both are in, however they were loaded: tables held back meanwhile may now be built
         // ahead (nothing to do if none were).
-        self.ahead.borrow_mut().release();
+        lock(&self.ahead).release();
         Ok(both)
     }
 
@@ -935,7 +969,7 @@ impl Model {
     /// this thread and the exposure in a second one, side by side. Each is one thread's walk
     /// (the revenue's after a scan); one after the other they left a core idle for both.
     fn revenue_beside_exposure(&self) -> Result<()> {
-        if !self.revenue_with_exposure.get()
+        if !self.revenue_with_exposure.load(Ordering::Relaxed)
             || self.revenue.get().is_some()
             || self.exposure.get().is_some()
         {
@@ -1001,40 +1035,38 @@ impl Model {
             exposure |= def.inputs == Inputs::Both;
             revenue |= REVENUE_TABLES.contains(&def.name);
             let key = cache_key(def, scoped);
-            if self.shared_changes.get() && CHANGE_TABLES.contains(&def.name) {
+            if self.shared_changes.load(Ordering::Relaxed) && CHANGE_TABLES.contains(&def.name) {
                 changes = true;
                 continue;
             }
-            if LAKE_TABLES.contains(&def.name) && !self.cache.borrow().tables.contains_key(&key) {
+            if LAKE_TABLES.contains(&def.name) && !lock(&self.cache).tables.contains_key(&key) {
                 jobs.push((key, def.name));
             }
         }
         if exposure && revenue {
-            self.revenue_with_exposure.set(true);
+            self.revenue_with_exposure.store(true, Ordering::Relaxed);
         }
         if incidents && customers {
-            self.together.set(true);
+            self.together.store(true, Ordering::Relaxed);
             // The two inputs will load side by side on both cores: the worker waits for them.
             if self.incidents.get().is_none() && self.customers.get().is_none() {
-                self.ahead.borrow_mut().hold();
+                lock(&self.ahead).hold();
             }
         }
-        if changes && !self.ahead.borrow().has(&ALL_CHANGE_CELLS) && self.kept_facts()?.is_none() {
+        if changes && !lock(&self.ahead).has(&ALL_CHANGE_CELLS) && self.kept_facts()?.is_none() {
             let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
-            self.ahead
-                .borrow_mut()
-                .start(vec![(ALL_CHANGE_CELLS, ())], move |_| {
-                    trace.time("table change_cells of the whole history (ahead)", || {
-                        all_change_cells(&*src, &cal, count_facts(&*src, cal.tz, trace)?)
-                    })
-                });
+            lock(&self.ahead).start(vec![(ALL_CHANGE_CELLS, ())], move |_| {
+                trace.time("table change_cells of the whole history (ahead)", || {
+                    all_change_cells(&*src, &cal, count_facts(&*src, cal.tz, trace)?)
+                })
+            });
         }
         if jobs.is_empty() {
             return Ok(());
         }
         let (src, cal, trace) = (self.src.clone(), self.cal()?.clone(), self.trace);
         let scoped = scoped.clone();
-        self.ahead.borrow_mut().start(jobs, move |name| {
+        lock(&self.ahead).start(jobs, move |name| {
             trace.time(&format!("table {name} (ahead)"), || {
                 lake_table(&*src, &cal, name, &scoped)
             })
@@ -1046,7 +1078,7 @@ impl Model {
     /// [`Model::table`] waits for the one it takes; this is for tests that want the worker's
     /// tables rather than their own thread's.
     pub fn wait_ahead(&self) {
-        self.ahead.borrow_mut().wait();
+        lock(&self.ahead).wait();
     }
 
     /// The run will read change tables for several windows (the executive report reads
@@ -1056,7 +1088,7 @@ impl Model {
     /// ([`tables::cells_within`]); until then, and for other windows, each is counted from the
     /// changes as usual. Call before [`Model::build_ahead`], which queues the count.
     pub fn share_change_counts(&self) {
-        self.shared_changes.set(true);
+        self.shared_changes.store(true, Ordering::Relaxed);
     }
 
     /// The run will read `sla_periods` for `window` (besides others it announces): windows
@@ -1064,7 +1096,7 @@ impl Model {
     /// what a run announces before it reads any: a window announced after its neighbour was
     /// built would make the pass over both a second one.
     pub fn announce_sla_periods(&self, window: Window) {
-        let mut windows = self.sla_windows.borrow_mut();
+        let mut windows = lock(&self.sla_windows);
         if !windows.contains(&window) {
             windows.push(window);
         }
@@ -1083,7 +1115,7 @@ impl Model {
     /// The whole history's `change_cells`: summed from kept facts, if an earlier run kept
     /// them; else if the run shares them and they are built.
     fn shared_cells(&self) -> Result<Option<DataFrame>> {
-        if let Some(df) = self.cache.borrow_mut().get(&ALL_CHANGE_CELLS) {
+        if let Some(df) = lock(&self.cache).get(&ALL_CHANGE_CELLS) {
             return Ok(Some(df));
         }
         if let Some(kept) = self.kept_facts()? {
@@ -1094,21 +1126,17 @@ impl Model {
                 .time("table change_cells of the whole history (kept)", || {
                     all_change_cells(&*self.src, self.cal()?, kept.clone())
                 })?;
-            self.cache
-                .borrow_mut()
-                .insert(ALL_CHANGE_CELLS, df.clone(), TABLE_CACHE_BYTES);
+            lock(&self.cache).insert(ALL_CHANGE_CELLS, df.clone(), TABLE_CACHE_BYTES);
             return Ok(Some(df));
         }
-        if !self.shared_changes.get() {
+        if !self.shared_changes.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let built = self.ahead.borrow().take_if_done(&ALL_CHANGE_CELLS);
+        let built = lock(&self.ahead).take_if_done(&ALL_CHANGE_CELLS);
         let Some(df) = built.transpose()? else {
             return Ok(None);
         };
-        self.cache
-            .borrow_mut()
-            .insert(ALL_CHANGE_CELLS, df.clone(), TABLE_CACHE_BYTES);
+        lock(&self.cache).insert(ALL_CHANGE_CELLS, df.clone(), TABLE_CACHE_BYTES);
         Ok(Some(df))
     }
 
@@ -1120,7 +1148,7 @@ impl Model {
         let cal = self.cal()?;
         let kept = self.kept_facts()?;
         let sums = match kept {
-            Some(facts) if !self.shared_changes.get() => Sums::Facts(facts),
+            Some(facts) if !self.shared_changes.load(Ordering::Relaxed) => Sums::Facts(facts),
             _ => match self.shared_cells()? {
                 Some(cells) => Sums::Cells(cells),
                 None => return Ok(None),
@@ -1166,20 +1194,43 @@ impl Model {
         let def = table_def(name)
             .ok_or_else(|| Error::Usage(format!("no derived table named `{name}`")))?;
         let key = cache_key(def, scoped);
-        if let Some(df) = self.cache.borrow_mut().get(&key) {
-            return Ok(df);
-        }
-        let ahead = self.ahead.borrow().take(&key);
+        let _building = match self.claim(&key) {
+            Ok(building) => building,
+            Err(cached) => return Ok(cached),
+        };
+        // The slot out of the lock: taking may wait for the worker to finish the table.
+        let slot = lock(&self.ahead).slot(&key);
+        let ahead = slot.and_then(|s| s.take());
         let df = match ahead {
             Some(built) => built?,
             None => self.trace.time(&format!("table {}", def.name), || {
                 self.build(def.name, scoped)
             })?,
         };
-        self.cache
-            .borrow_mut()
-            .insert(key, df.clone(), TABLE_CACHE_BYTES);
+        lock(&self.cache).insert(key, df.clone(), TABLE_CACHE_BYTES);
         Ok(df)
+    }
+
+    /// The table of `key` from the cache (`Err`), else the right to build it (`Ok`): while
+    /// another thread of the run is building it, wait for that build and take it from the
+    /// cache (and build it here only if the cache has let it go meanwhile).
+    fn claim(&self, key: &CacheKey) -> std::result::Result<Building<'_>, DataFrame> {
+        let mut building = lock(&self.building);
+        loop {
+            if let Some(df) = lock(&self.cache).get(key) {
+                return Err(df);
+            }
+            if building.insert(key.clone()) {
+                return Ok(Building {
+                    model: self,
+                    key: key.clone(),
+                });
+            }
+            building = self
+                .built
+                .wait(building)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
     fn build(&self, name: &str, scoped: &Scoped) -> Result<DataFrame> {
@@ -1309,7 +1360,7 @@ impl Model {
                 }
             }
             "sla_periods" => {
-                let spans = window.map(|w| (w, sla_span(w, &self.sla_windows.borrow())));
+                let spans = window.map(|w| (w, sla_span(w, &lock(&self.sla_windows))));
                 match spans {
                     // Part of a wider span the run will read: that span's rows overlapping the
                     // window (the same rows, in the same order, as a pass over the window: each
@@ -1423,6 +1474,55 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The empty lake, counting the scans of the incidents, each of which takes a while: two
+    /// threads building the same table would both scan.
+    #[derive(Default)]
+    struct SlowIncidents {
+        scans: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Source for SlowIncidents {
+        fn scan(&self, kind: DatasetKind) -> Result<LazyFrame> {
+            if kind == DatasetKind::Incidents {
+                self.scans.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            Empty.scan(kind)
+        }
+    }
+
+    /// Two threads asking for the same table at once: one builds it, the other waits for that
+    /// build and takes it (one scan, the same rows); a table of another scope is built apart.
+    #[test]
+    fn a_table_two_threads_ask_for_at_once_is_built_once() {
+        let src = Arc::new(SlowIncidents::default());
+        let m = Model::new(
+            src.clone(),
+            Utc::now(),
+            chrono_tz::UTC,
+            Policy::default(),
+            Trace(false),
+        );
+        m.cal().unwrap();
+        src.scans.store(0, Ordering::SeqCst);
+        let scoped = Scoped {
+            trend_months: 12,
+            ..Default::default()
+        };
+        let (a, b) = side_by_side(
+            || m.table("incident_months", &scoped).unwrap(),
+            || m.table("incident_months", &scoped).unwrap(),
+        );
+        assert_eq!(src.scans.load(Ordering::SeqCst), 1);
+        assert!(a.width() > 0 && a.equals_missing(&b));
+        let other = Scoped {
+            trend_months: 6,
+            ..Default::default()
+        };
+        m.table("incident_months", &other).unwrap();
+        assert_eq!(src.scans.load(Ordering::SeqCst), 2);
+    }
 
     /// Each table's declared inputs are what building it loads (on the empty lake, in a model
     /// that was not told to load both together), and every table built ahead is one

@@ -15,7 +15,18 @@ use crate::schema::DatasetKind;
 use catalog::{ParamType, Query, QueryEngine};
 use polars::prelude::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// A canned query to answer: its name and given parameters (`name=value` pairs, unparsed).
+pub type Run<'a> = (&'a str, Given);
+
+/// Given parameters of a canned query: `name=value` pairs, unparsed.
+pub type Given = Vec<(String, String)>;
+
+/// How many queries [`Session::answer_all`] answers at a time once the model's shared pieces
+/// are built: each keeps about one core busy (a table's walk, then SQL), and the machine this
+/// is tuned on has two; more would also hold more tables in memory at once.
+pub const QUERY_THREADS: usize = 2;
 
 /// One run's access to the lake: a snapshot of it (read lazily, under the reader's lock), the
 /// derived model per availability policy (each table built once, when a query first names it),
@@ -24,7 +35,8 @@ pub struct Session<'a> {
     pub ctx: &'a Context,
     pub queries: Vec<Query>,
     snapshot: Arc<Snapshot>,
-    models: BTreeMap<&'static str, Model>,
+    /// The model of each policy asked for, shared by the run's threads ([`Session::answer_all`]).
+    models: Mutex<BTreeMap<&'static str, Arc<Model>>>,
 }
 
 /// A query's result with the parameters it ran with.
@@ -40,7 +52,7 @@ impl<'a> Session<'a> {
             ctx,
             queries: catalog::load_all(ctx.queries.as_deref())?,
             snapshot: Arc::new(Snapshot::open(&ctx.lake)?),
-            models: BTreeMap::new(),
+            models: Mutex::default(),
         })
     }
 
@@ -54,17 +66,21 @@ impl<'a> Session<'a> {
     }
 
     /// The derived model for `policy`.
-    pub fn model(&mut self, policy: Policy) -> &Model {
+    pub fn model(&self, policy: Policy) -> Arc<Model> {
         let (snapshot, ctx) = (&self.snapshot, self.ctx);
-        self.models.entry(policy.name()).or_insert_with(|| {
-            Model::new(
-                snapshot.clone(),
-                ctx.as_of,
-                ctx.tz,
-                policy,
-                Trace(ctx.timings),
-            )
-        })
+        let mut models = self.models.lock().unwrap_or_else(PoisonError::into_inner);
+        models
+            .entry(policy.name())
+            .or_insert_with(|| {
+                Arc::new(Model::new(
+                    snapshot.clone(),
+                    ctx.as_of,
+                    ctx.tz,
+                    policy,
+                    Trace(ctx.timings),
+                ))
+            })
+            .clone()
     }
 
     /// Whether an asset or customer id exists in the lake.
@@ -87,14 +103,14 @@ impl<'a> Session<'a> {
     }
 
     /// Run SQL with resolved parameters (in polars' in-memory engine).
-    pub fn sql(&mut self, sql: &str, p: &params::Params) -> Result<DataFrame> {
+    pub fn sql(&self, sql: &str, p: &params::Params) -> Result<DataFrame> {
         self.sql_with(sql, p, QueryEngine::InMemory, None)
     }
 
     /// Run SQL with resolved parameters in the given polars engine; without a period parameter,
     /// `months` limits the period-scoped tables to the last that many full months.
     pub fn sql_with(
-        &mut self,
+        &self,
         sql: &str,
         p: &params::Params,
         engine: QueryEngine,
@@ -107,7 +123,7 @@ impl<'a> Session<'a> {
         let trace = Trace(self.ctx.timings);
         let model = self.model(p.policy());
         trace.time("sql", || {
-            engine::run_sql(&snapshot, model, &scoped, params_df, sql, engine)
+            engine::run_sql(&snapshot, &model, &scoped, params_df, sql, engine)
         })
     }
 
@@ -136,7 +152,7 @@ impl<'a> Session<'a> {
     /// over the whole history and each change table summed from that count
     /// ([`Model::share_change_counts`]): the report's six change tables were each a scan of
     /// every change in their window.
-    pub fn build_ahead(&mut self, runs: &[(&str, Vec<(String, String)>)]) -> Result<()> {
+    pub fn build_ahead(&self, runs: &[(&str, Vec<(String, String)>)]) -> Result<()> {
         let (as_of, tz) = (self.ctx.as_of, self.ctx.tz);
         let mut planned = Vec::with_capacity(runs.len());
         for (name, given) in runs.iter().rev() {
@@ -169,11 +185,84 @@ impl<'a> Session<'a> {
 
     /// Wait until every model's tables built ahead are ready (see [`Model::wait_ahead`]).
     pub fn wait_ahead(&self) {
-        self.models.values().for_each(Model::wait_ahead);
+        let models = self.models.lock().unwrap_or_else(PoisonError::into_inner);
+        models.values().for_each(|m| m.wait_ahead());
+    }
+
+    /// Answer `runs` (canned query names with their given parameters), in the order given:
+    /// the first alone, then the rest [`QUERY_THREADS`] at a time, each thread taking the
+    /// next run not yet started. `then` is asked after each answer for a run that needs it
+    /// (the report's blast-radius takes its asset from troublesome-components' answer); the
+    /// thread that answered answers that one next. Returns each run's answers (its own, then
+    /// its follow-up's), in the order of `runs`; on an error, the first run's error in that
+    /// order.
+    ///
+    /// The first runs alone because it builds the model's shared pieces (incidents, customers,
+    /// exposure, revenue), already side by side on both cores; two threads needing them at
+    /// once would each build them. After it, the queries mostly build tables in one thread's
+    /// walk and run SQL over them, one core each.
+    pub fn answer_all(
+        &self,
+        runs: &[Run<'_>],
+        then: impl Fn(&Answer) -> Option<(String, Given)> + Sync,
+    ) -> Result<Vec<Vec<Answer>>> {
+        let answer = |(name, given): &Run<'_>| -> Result<Vec<Answer>> {
+            let first = self.answer(name, given)?;
+            let next = then(&first);
+            let mut out = vec![first];
+            if let Some((name, given)) = next {
+                out.push(self.answer(&name, &given)?);
+            }
+            Ok(out)
+        };
+        let Some((head, rest)) = runs.split_first() else {
+            return Ok(Vec::new());
+        };
+        let head = answer(head)?;
+        let slots: Vec<Mutex<Option<Result<Vec<Answer>>>>> =
+            rest.iter().map(|_| Mutex::new(None)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(run) = rest.get(i) else { break };
+                let done = answer(run);
+                // An error stops this thread's work; the others finish what they took.
+                let failed = done.is_err();
+                *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(done);
+                if failed {
+                    break;
+                }
+            }
+        };
+        std::thread::scope(|s| {
+            let others: Vec<_> = (1..QUERY_THREADS.min(rest.len()))
+                .filter_map(|_| model::thread("query").spawn_scoped(s, work).ok())
+                .collect();
+            work();
+            for h in others {
+                if let Err(p) = h.join() {
+                    std::panic::resume_unwind(p);
+                }
+            }
+        });
+        let mut out = vec![head];
+        for (slot, (name, _)) in slots.into_iter().zip(rest) {
+            match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                Some(done) => out.push(done?),
+                // Not started: a thread stopped on an earlier error (returned above).
+                None => {
+                    return Err(Error::Usage(format!(
+                        "query `{name}` was not run: an earlier query failed"
+                    )));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Run the canned query `name` with `given` parameters (`name=value` pairs, unparsed).
-    pub fn answer(&mut self, name: &str, given: &[(String, String)]) -> Result<Answer> {
+    pub fn answer(&self, name: &str, given: &[(String, String)]) -> Result<Answer> {
         let (query, p) = self.resolve(name, given)?;
         let df = self
             .sql_with(&query.sql, &p, query.meta.engine, query.meta.months)

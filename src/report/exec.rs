@@ -5,7 +5,7 @@
 use super::{Rendered, chart_svg, definitions, f64_at, lake_contents, num, table, words};
 use crate::error::Result;
 use crate::query::period::Period;
-use crate::query::{Answer, Session};
+use crate::query::{Answer, Run, Session};
 use serde_json::{Value, json};
 
 /// Options of the executive report.
@@ -194,7 +194,7 @@ fn tiles(cur: &Answer, prev: &Answer, prev_label: &str) -> Vec<Value> {
 }
 
 /// Build the executive report.
-pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered> {
+pub fn render(session: &Session<'_>, opts: &ExecOptions) -> Result<Rendered> {
     let ctx = session.ctx;
     let period = match &opts.period {
         Some(p) => Period::parse(p)?,
@@ -213,9 +213,11 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
     let mut heat_args = months("12");
     heat_args.extend(policy_only.clone());
     // The queries of the report, in order (blast-radius, whose asset comes from
-    // troublesome-components' answer, is run after it). What polars computes from the lake
-    // alone starts in a second thread while the model is built.
-    let runs: Vec<(&str, Vec<(String, String)>)> = vec![
+    // troublesome-components' answer, is run after it by the same thread). What polars
+    // computes from the lake alone starts in a second thread while the model is built; after
+    // the first query, which builds the model, two queries run at a time
+    // ([`Session::answer_all`]).
+    let runs: Vec<Run<'_>> = vec![
         ("headline-kpis", pp(&period)),
         ("headline-kpis", pp(&period.previous())),
         ("sla-attainment", pp(&period)),
@@ -233,22 +235,23 @@ pub fn render(session: &mut Session<'_>, opts: &ExecOptions) -> Result<Rendered>
         ("downtime-by-month", heat_args),
     ];
     session.build_ahead(&runs)?;
-    let mut answered = Vec::with_capacity(runs.len());
-    for (q, args) in &runs {
-        answered.push(session.answer(q, args)?);
-        if *q == "troublesome-components" {
-            // The blast-radius example: the most troublesome component, else the most
-            // depended-on one.
-            let trouble = answered.last().expect("just answered");
-            let asset =
-                super::str_at(&trouble.df, "asset_id", 0).or_else(|| most_depended_on(session));
-            if let Some(asset) = asset {
-                let mut args = policy_only.clone();
-                args.push(("asset".to_string(), asset));
-                answered.push(session.answer("blast-radius", &args)?);
-            }
+    // The blast-radius example: the most troublesome component, else the most depended-on
+    // one.
+    let blast = |trouble: &Answer| {
+        if trouble.query.name != "troublesome-components" {
+            return None;
         }
-    }
+        let asset =
+            super::str_at(&trouble.df, "asset_id", 0).or_else(|| most_depended_on(session))?;
+        let mut args = policy_only.clone();
+        args.push(("asset".to_string(), asset));
+        Some(("blast-radius".to_string(), args))
+    };
+    let mut answered: Vec<Answer> = session
+        .answer_all(&runs, blast)?
+        .into_iter()
+        .flatten()
+        .collect();
     let heat = answered.pop().expect("downtime-by-month");
     let mut answered = answered.into_iter();
     let (cur, prev) = (

@@ -26,7 +26,7 @@ pub fn last_full_quarter(session: &Session<'_>) -> Period {
 }
 
 /// The `n` largest active customers by ARR.
-pub fn top_customers(session: &mut Session<'_>, n: u32) -> Result<Vec<String>> {
+pub fn top_customers(session: &Session<'_>, n: u32) -> Result<Vec<String>> {
     let a = session.answer("top-customers", &[("n".into(), n.to_string())])?;
     Ok((0..a.df.height())
         .filter_map(|r| str_at(&a.df, "customer_id", r))
@@ -35,7 +35,7 @@ pub fn top_customers(session: &mut Session<'_>, n: u32) -> Result<Vec<String>> {
 
 /// Build the QBR of `customer` for `quarter`.
 pub fn render(
-    session: &mut Session<'_>,
+    session: &Session<'_>,
     customer: &str,
     quarter: &Period,
     policy: &str,
