@@ -1,20 +1,23 @@
 -- The n largest active customers by ARR and how they fared in the period.
 WITH p AS (SELECT * FROM params),
+-- Ranked by ARR among the active customers (customer_status holds the customers' ARR), then
+-- their name and segment.
 ranked AS (
-  SELECT c.customer_id, c.name, c.segment, c.arr,
-         ROW_NUMBER() OVER (ORDER BY k, c.customer_id) AS rank
-  FROM (SELECT *, 0.0 - arr AS k FROM customers) c
-  JOIN customer_status cs ON cs.customer_id = c.customer_id
-  WHERE cs.active
+  SELECT cs.customer_id, cs.arr, ROW_NUMBER() OVER (ORDER BY k, cs.customer_id) AS rank
+  FROM (SELECT *, 0.0 - arr AS k FROM customer_status WHERE active) cs
 ),
-chosen AS (SELECT t.* FROM ranked t CROSS JOIN p WHERE t.rank <= p.n),
+chosen AS (
+  SELECT t.customer_id, c.name, c.segment, t.arr, t.rank
+  FROM ranked t CROSS JOIN p JOIN customers c ON c.customer_id = t.customer_id
+  WHERE t.rank <= p.n
+),
 cp AS (SELECT cp.* FROM chosen c JOIN customer_period cp ON cp.customer_id = c.customer_id),
 sla AS (
   SELECT s.customer_id,
          MIN(CASE WHEN s.metric = 'availability' THEN s.target END) AS sla_target,
          SUM(CASE WHEN s.breached THEN 1 ELSE 0 END) AS sla_breaches,
          SUM(s.credit_amount) AS credits
-  FROM sla_periods s CROSS JOIN p
+  FROM chosen c JOIN sla_periods s ON s.customer_id = c.customer_id CROSS JOIN p
   WHERE s.period_start < p.period_end AND s.period_end > p.period_start
   GROUP BY s.customer_id
 ),

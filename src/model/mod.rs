@@ -384,7 +384,7 @@ pub const TABLES: &[TableDef] = &[
     ),
     t(
         "customer_status",
-        "customer: active, full churn date",
+        "customer: active, full churn date, ARR",
         Scope::Run,
         Inputs::Customers,
         false,

@@ -304,6 +304,13 @@ pub(crate) fn customer_status(cu: &Customers) -> Result<DataFrame> {
                     .map(|c| c.churned.map(|d| epoch_day(d).to_string()))
                     .collect::<Vec<_>>(),
             ),
+            // The customers dataset's ARR, so that ranking the active customers by it reads this
+            // table alone (top-customers), without joining every customer (4.5 M at 10 M
+            // incidents) to their status on text ids.
+            Column::new(
+                "arr".into(),
+                customers.iter().map(|c| c.arr).collect::<Vec<_>>(),
+            ),
         ],
         &[],
     )
