@@ -247,11 +247,14 @@ pub fn render(session: &Session<'_>, opts: &ExecOptions) -> Result<Rendered> {
         args.push(("asset".to_string(), asset));
         Some(("blast-radius".to_string(), args))
     };
-    let mut answered: Vec<Answer> = session
-        .answer_all(&runs, blast)?
-        .into_iter()
-        .flatten()
-        .collect();
+    // Started dearest first, then put back in page order.
+    let order = start_order(&runs);
+    let started: Vec<Run<'_>> = order.iter().map(|&i| runs[i].clone()).collect();
+    let mut by_run: Vec<Vec<Answer>> = runs.iter().map(|_| Vec::new()).collect();
+    for (&i, answers) in order.iter().zip(session.answer_all(&started, blast)?) {
+        by_run[i] = answers;
+    }
+    let mut answered: Vec<Answer> = by_run.into_iter().flatten().collect();
     let heat = answered.pop().expect("downtime-by-month");
     let mut answered = answered.into_iter();
     let (cur, prev) = (
@@ -325,6 +328,29 @@ pub fn render(session: &Session<'_>, opts: &ExecOptions) -> Result<Rendered> {
     Ok(Rendered { pdf, charts })
 }
 
+/// The report's queries that take longest once the model is built (at 10 M incidents, two at a
+/// time: 1-8 s each, blast-radius with troublesome-components; the others under 1 s).
+const DEAREST: [&str; 4] = [
+    "churn-causes",
+    "invest-next-dollar",
+    "troublesome-components",
+    "top-customers",
+];
+
+/// The order to start `runs` in (indexes into it): the first (it builds the model), then the
+/// [`DEAREST`] in that order, then the rest in theirs. Two at a time, a dear query started
+/// last would run alone at the end while the cheap ones could have filled in beside it.
+fn start_order(runs: &[Run<'_>]) -> Vec<usize> {
+    let dear = |i: usize| DEAREST.iter().position(|d| *d == runs[i].0);
+    let mut order: Vec<usize> = (1..runs.len()).collect();
+    // Stable: the dearest by their rank, the rest (rank `None` sorted last) as they came.
+    order.sort_by_key(|&i| dear(i).map_or(DEAREST.len(), |r| r));
+    if !runs.is_empty() {
+        order.insert(0, 0);
+    }
+    order
+}
+
 /// The asset the most customers use directly (the blast-radius example when no component had
 /// an incident in the period); ties go to the first asset id.
 fn most_depended_on(session: &Session<'_>) -> Option<String> {
@@ -342,4 +368,34 @@ fn most_depended_on(session: &Session<'_>) -> Option<String> {
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
         .map(|(a, _)| a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_query_starts_first_then_the_dearest_then_the_rest_in_page_order() {
+        let names = [
+            "headline-kpis",
+            "headline-kpis",
+            "sla-attainment",
+            "since-last-downtime",
+            "invest-next-dollar",
+            "churn-causes",
+            "change-outcomes",
+            "troublesome-components",
+            "top-customers",
+            "incident-trends",
+        ];
+        let runs: Vec<Run<'_>> = names.iter().map(|n| (*n, Vec::new())).collect();
+        assert_eq!(start_order(&runs), vec![0, 5, 4, 7, 8, 1, 2, 3, 6, 9]);
+        // The first run stays first even when it is one of the dearest.
+        let runs: Vec<Run<'_>> = ["top-customers", "sla-attainment", "churn-causes"]
+            .iter()
+            .map(|n| (*n, Vec::new()))
+            .collect();
+        assert_eq!(start_order(&runs), vec![0, 2, 1]);
+        assert!(start_order(&[]).is_empty());
+    }
 }
