@@ -1144,6 +1144,56 @@ fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
     assert_eq!(near, whole);
 }
 
+/// What a run that will read revenue, exposure and SLA tables builds beside the exposure (the
+/// SLA terms, each customer's revenue number, `mrr_months`) gives the tables a run that
+/// announced nothing builds one after another.
+#[test]
+fn tables_built_beside_the_exposure_are_those_built_alone() {
+    use opsintel::context::Context;
+    use opsintel::model::{Policy, Scoped};
+    use opsintel::query::Session;
+    let w = Work::with_sample();
+    let ctx = Context::resolve(
+        Some(w.path("lake")),
+        Some("2026-11-01"),
+        None,
+        Some(repo().join("queries")),
+    )
+    .unwrap();
+    let scoped = Scoped {
+        trend_months: 12,
+        ..Default::default()
+    };
+    let names = ["availability_months", "mrr_months", "sla_current"];
+    let (beside, alone) = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn_scoped(s, || {
+                let run = Session::open(&ctx).unwrap();
+                let m = run.model(Policy::Strict);
+                m.build_ahead(names, &scoped).unwrap();
+                // The first builds the exposure, and beside it the others' pieces.
+                let beside: Vec<DataFrame> =
+                    names.iter().map(|n| m.table(n, &scoped).unwrap()).collect();
+                let run = Session::open(&ctx).unwrap();
+                let m = run.model(Policy::Strict);
+                let alone: Vec<DataFrame> = names
+                    .iter()
+                    .rev()
+                    .map(|n| m.table(n, &scoped).unwrap())
+                    .collect();
+                (beside, alone.into_iter().rev().collect::<Vec<_>>())
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    });
+    for ((n, b), a) in names.iter().zip(&beside).zip(&alone) {
+        assert!(b.height() > 10, "{n}: {b}");
+        assert!(b.equals_missing(a), "{n}:\n{b}\n{a}");
+    }
+}
+
 /// Queries answered two at a time (`Session::answer_all`, as the executive report does) give
 /// the answers of the same queries answered one after another, each in the place of its run,
 /// a follow-up right after the run that asked for it; a failing run fails the whole call with
