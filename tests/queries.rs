@@ -10,6 +10,31 @@ use std::io::Cursor;
 
 const AS_OF: &str = "2026-04-01T00:00:00Z";
 
+/// A context on the sample lake of `w`, as of 2026-11-01, with the repository's queries.
+fn sample_context(w: &Work) -> opsintel::context::Context {
+    opsintel::context::Context::resolve(
+        Some(w.path("lake")),
+        Some("2026-11-01"),
+        None,
+        Some(repo().join("queries")),
+    )
+    .unwrap()
+}
+
+/// `f` in a thread with the stack of the project's own threads: polars' planner recurses
+/// deeply on the headline's SQL, and a debug build needs more than a test thread's 2 MiB (the
+/// CLI's main thread has 8 MiB).
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn_scoped(s, f)
+            .unwrap()
+            .join()
+            .unwrap()
+    })
+}
+
 fn hand() -> Work {
     let w = Work::new();
     let dir = repo().join("tests/fixtures/hand");
@@ -1149,44 +1174,29 @@ fn period_fees_agree_whether_the_revenue_is_read_near_the_period_or_whole() {
 /// announced nothing builds one after another.
 #[test]
 fn tables_built_beside_the_exposure_are_those_built_alone() {
-    use opsintel::context::Context;
     use opsintel::model::{Policy, Scoped};
     use opsintel::query::Session;
     let w = Work::with_sample();
-    let ctx = Context::resolve(
-        Some(w.path("lake")),
-        Some("2026-11-01"),
-        None,
-        Some(repo().join("queries")),
-    )
-    .unwrap();
+    let ctx = sample_context(&w);
     let scoped = Scoped {
         trend_months: 12,
         ..Default::default()
     };
     let names = ["availability_months", "mrr_months", "sla_current"];
-    let (beside, alone) = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .stack_size(64 << 20)
-            .spawn_scoped(s, || {
-                let run = Session::open(&ctx).unwrap();
-                let m = run.model(Policy::Strict);
-                m.build_ahead(names, &scoped).unwrap();
-                // The first builds the exposure, and beside it the others' pieces.
-                let beside: Vec<DataFrame> =
-                    names.iter().map(|n| m.table(n, &scoped).unwrap()).collect();
-                let run = Session::open(&ctx).unwrap();
-                let m = run.model(Policy::Strict);
-                let alone: Vec<DataFrame> = names
-                    .iter()
-                    .rev()
-                    .map(|n| m.table(n, &scoped).unwrap())
-                    .collect();
-                (beside, alone.into_iter().rev().collect::<Vec<_>>())
-            })
-            .unwrap()
-            .join()
-            .unwrap()
+    let (beside, alone) = on_big_stack(|| {
+        let run = Session::open(&ctx).unwrap();
+        let m = run.model(Policy::Strict);
+        m.build_ahead(names, &scoped).unwrap();
+        // The first builds the exposure, and beside it the others' pieces.
+        let beside: Vec<DataFrame> = names.iter().map(|n| m.table(n, &scoped).unwrap()).collect();
+        let run = Session::open(&ctx).unwrap();
+        let m = run.model(Policy::Strict);
+        let alone: Vec<DataFrame> = names
+            .iter()
+            .rev()
+            .map(|n| m.table(n, &scoped).unwrap())
+            .collect();
+        (beside, alone.into_iter().rev().collect::<Vec<_>>())
     });
     for ((n, b), a) in names.iter().zip(&beside).zip(&alone) {
         assert!(b.height() > 10, "{n}: {b}");
@@ -1200,16 +1210,9 @@ fn tables_built_beside_the_exposure_are_those_built_alone() {
 /// its own error, the first in run order.
 #[test]
 fn queries_answered_two_at_a_time_give_the_answers_of_one_at_a_time() {
-    use opsintel::context::Context;
     use opsintel::query::{Answer, Session};
     let w = Work::with_sample();
-    let ctx = Context::resolve(
-        Some(w.path("lake")),
-        Some("2026-11-01"),
-        None,
-        Some(repo().join("queries")),
-    )
-    .unwrap();
+    let ctx = sample_context(&w);
     let arg = |k: &str, v: &str| (k.to_string(), v.to_string());
     let runs: Vec<(&str, Vec<(String, String)>)> = vec![
         ("headline-kpis", vec![arg("period", "2026-Q3")]),
@@ -1235,39 +1238,32 @@ fn queries_answered_two_at_a_time_give_the_answers_of_one_at_a_time() {
             ("blast-radius".to_string(), vec![arg("asset", asset)])
         })
     };
-    let (together, alone, failed) = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .stack_size(64 << 20)
-            .spawn_scoped(s, || {
-                let alone: Vec<Answer> = {
-                    let s = Session::open(&ctx).unwrap();
-                    let mut out = Vec::new();
-                    for (q, args) in &runs {
-                        let a = s.answer(q, args).unwrap();
-                        let next = then(&a);
-                        out.push(a);
-                        if let Some((q, args)) = next {
-                            out.push(s.answer(&q, &args).unwrap());
-                        }
-                    }
-                    out
-                };
-                let s = Session::open(&ctx).unwrap();
-                s.build_ahead(&runs).unwrap();
-                let together = s.answer_all(&runs, then).unwrap();
-                let mut bad = runs.clone();
-                bad.insert(4, ("no-such-query", vec![]));
-                bad.insert(6, ("also-missing", vec![]));
-                let failed = Session::open(&ctx)
-                    .unwrap()
-                    .answer_all(&bad, then)
-                    .err()
-                    .unwrap();
-                (together, alone, failed)
-            })
+    let (together, alone, failed) = on_big_stack(|| {
+        let alone: Vec<Answer> = {
+            let s = Session::open(&ctx).unwrap();
+            let mut out = Vec::new();
+            for (q, args) in &runs {
+                let a = s.answer(q, args).unwrap();
+                let next = then(&a);
+                out.push(a);
+                if let Some((q, args)) = next {
+                    out.push(s.answer(&q, &args).unwrap());
+                }
+            }
+            out
+        };
+        let s = Session::open(&ctx).unwrap();
+        s.build_ahead(&runs).unwrap();
+        let together = s.answer_all(&runs, then).unwrap();
+        let mut bad = runs.clone();
+        bad.insert(4, ("no-such-query", vec![]));
+        bad.insert(6, ("also-missing", vec![]));
+        let failed = Session::open(&ctx)
             .unwrap()
-            .join()
-            .unwrap()
+            .answer_all(&bad, then)
+            .err()
+            .unwrap();
+        (together, alone, failed)
     });
     let per_run: Vec<usize> = together.iter().map(Vec::len).collect();
     assert_eq!(per_run, vec![1, 1, 1, 2, 1, 1, 1, 1, 1]);
@@ -1297,18 +1293,11 @@ fn queries_answered_two_at_a_time_give_the_answers_of_one_at_a_time() {
 /// history's count (a run of several queries reading them) and those counted for their window.
 #[test]
 fn tables_built_ahead_give_the_same_answers() {
-    use opsintel::context::Context;
     use opsintel::model::{Policy, Scoped, Window};
     use opsintel::query::Session;
     use opsintel::query::period::Period;
     let w = Work::with_sample();
-    let ctx = Context::resolve(
-        Some(w.path("lake")),
-        Some("2026-11-01"),
-        None,
-        Some(repo().join("queries")),
-    )
-    .unwrap();
+    let ctx = sample_context(&w);
     let arg = |k: &str, v: &str| (k.to_string(), v.to_string());
     let runs: Vec<(&str, Vec<(String, String)>)> = vec![
         ("headline-kpis", vec![arg("period", "2026-Q3")]),
@@ -1391,21 +1380,14 @@ fn tables_built_ahead_give_the_same_answers() {
         );
         dfs
     };
-    // polars' planner recurses deeply on the headline's SQL: a debug build needs more than a
-    // test thread's 2 MiB of stack (the CLI's main thread has 8 MiB).
-    let (ahead, here, kept) = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .stack_size(64 << 20)
-            // Counted for their window first: the run built ahead keeps the change facts in
-            // the lake, which a later run sums (compared below).
-            .spawn_scoped(s, || {
-                let here = answers(false);
-                (answers(true), here, answers(true))
-            })
-            .unwrap()
-            .join()
-            .unwrap()
-    });
+    let (ahead, here, kept) = on_big_stack(
+        // Counted for their window first: the run built ahead keeps the change facts in
+        // the lake, which a later run sums (compared below).
+        || {
+            let here = answers(false);
+            (answers(true), here, answers(true))
+        },
+    );
     let names = runs.iter().map(|(q, _)| *q).chain([
         "sla_periods Q2",
         "sla_periods Q3",
