@@ -15,13 +15,12 @@ their AS (
   JOIN assets a ON a.asset_id = ga.asset_id
   WHERE g.customer_id = p.customer
 ),
-changes_in AS (
-  SELECT co.* FROM change_outcomes co CROSS JOIN p
-  WHERE co.started_at >= p.period_start AND co.started_at < p.period_end
-),
+-- change_assets is period-scoped: the period's changes summed per asset (`failures`: those that
+-- count as failed, as change_outcomes' `counts_as_failure`), built once per period for every
+-- customer's pack rather than every change scanned again for each.
 chg AS (
-  SELECT COUNT(*) AS changes, SUM(CASE WHEN co.counts_as_failure THEN 1 ELSE 0 END) AS failed_changes
-  FROM their t JOIN changes_in co ON co.asset_id = t.asset_id
+  SELECT SUM(ca.changes) AS changes, SUM(ca.failures) AS failed_changes
+  FROM their t JOIN change_assets ca ON ca.asset_id = t.asset_id
 )
 SELECT c.customer_id, c.name AS customer_name, c.segment, ROUND(c.arr, 2) AS arr, p.period_label AS period,
        ROUND(CASE WHEN a.minutes > 0 THEN 100.0 * (1.0 - COALESCE(a.downtime_minutes, 0.0) / a.minutes) END, 3) AS availability_pct,

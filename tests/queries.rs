@@ -589,6 +589,34 @@ fn asset_customers_lists_every_asset_s_reach_with_churned_customers_marked() {
 }
 
 #[test]
+fn customer_summary_counts_the_changes_on_the_assets_each_customer_depends_on() {
+    // March (EXPECTED.md, "Changes in March"), per customer's closure: A (web -> api -> db) has
+    // CH1, CH3, CH4, CH5 and CH7, of which CH3 (failed) and CH4 (rolled back) count as
+    // failures; B (batch -> db) CH3, CH4 and CH6 (succeeded but caused I5): 3 of 3; E (api ->
+    // db) CH1, CH3, CH4, CH5: 2 of 4; C (cdn) none. February: A's CH2 caused I6: 1 of 1.
+    let w = hand();
+    for (customer, period, changes, failed) in [
+        ("A", "2026-03", 5.0, 2.0),
+        ("B", "2026-03", 3.0, 3.0),
+        ("E", "2026-03", 4.0, 2.0),
+        ("C", "2026-03", 0.0, 0.0),
+        ("A", "2026-02", 1.0, 1.0),
+    ] {
+        let df = query(
+            &w,
+            AS_OF,
+            "customer-summary",
+            &[&format!("customer={customer}"), &format!("period={period}")],
+        );
+        let got = (
+            num(&df, "customer_id", customer, "changes_on_their_assets"),
+            num(&df, "customer_id", customer, "failed_changes"),
+        );
+        assert_eq!(got, (changes, failed), "{customer} {period}");
+    }
+}
+
+#[test]
 fn time_since_downtime_and_streaks_match_the_hand_computation() {
     let w = hand();
     let df = query(&w, AS_OF, "since-last-downtime", &["period=2026-03"]);
