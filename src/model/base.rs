@@ -857,6 +857,17 @@ impl Customers {
         Lookup::new(move |k: usize| list[k].id.as_str(), list.len(), &self.index)
     }
 
+    /// Per customer row: whether their exposure group's closure holds `asset` (churned or not):
+    /// whom a change to the asset may reach.
+    pub fn reached_by(&self, asset: &str) -> Vec<bool> {
+        let holds: Vec<bool> = self
+            .groups
+            .iter()
+            .map(|g| g.assets.iter().any(|a| a == asset))
+            .collect();
+        self.list.iter().map(|c| holds[c.group as usize]).collect()
+    }
+
     /// Whether the customer of row `row` in [`Customers::list`] uses the asset directly.
     pub fn uses_directly(&self, row: usize, asset: &str) -> bool {
         self.assets

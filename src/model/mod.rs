@@ -1447,11 +1447,9 @@ impl Model {
                 // With an asset: the SLAs of the active customers whose closure holds it.
                 let cu = self.customers()?;
                 let only: Option<Vec<bool>> = scoped.asset.as_ref().map(|a| {
-                    let reaches: Vec<bool> =
-                        cu.groups.iter().map(|g| g.assets.contains(a)).collect();
-                    cu.list
-                        .iter()
-                        .map(|c| c.churned.is_none() && reaches[c.group as usize])
+                    let reached = cu.reached_by(a);
+                    (cu.list.iter().zip(reached))
+                        .map(|(c, r)| r && c.churned.is_none())
                         .collect()
                 });
                 Ok(sla(sla::Which::Latest, sla::Extras::default(), only.as_deref())?.periods)

@@ -623,13 +623,8 @@ pub(crate) fn asset_customers(cu: &Customers, only: Option<&str>) -> Result<Data
     let mut by: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     match only {
         Some(asset) => {
-            let reaches: Vec<bool> = cu
-                .groups
-                .iter()
-                .map(|g| g.assets.iter().any(|a| a == asset))
-                .collect();
-            let list: Vec<usize> = (0..cu.list.len())
-                .filter(|&i| reaches[cu.list[i].group as usize])
+            let list: Vec<usize> = (cu.reached_by(asset).into_iter().enumerate())
+                .filter_map(|(i, r)| r.then_some(i))
                 .collect();
             if !list.is_empty() {
                 by.insert(asset, list);
