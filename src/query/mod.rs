@@ -247,16 +247,11 @@ impl<'a> Session<'a> {
             }
         });
         let mut out = vec![head];
-        for (slot, (name, _)) in slots.into_iter().zip(rest) {
-            match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
-                Some(done) => out.push(done?),
-                // Not started: a thread stopped on an earlier error (returned above).
-                None => {
-                    return Err(Error::Usage(format!(
-                        "query `{name}` was not run: an earlier query failed"
-                    )));
-                }
-            }
+        for slot in slots {
+            // Runs are taken in order and a thread stops only after a run that failed, so a run
+            // no thread took comes after one that failed, returned here first.
+            let done = slot.into_inner().unwrap_or_else(PoisonError::into_inner);
+            out.push(done.expect("a run not taken follows a failed one")?);
         }
         Ok(out)
     }
