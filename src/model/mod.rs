@@ -775,7 +775,9 @@ pub struct Model {
     /// ([`Model::revenue_beside_exposure`]).
     slas_ahead: AtomicBool,
     /// The run will read `mrr_months`: it is built beside the exposure too, and put aside in
-    /// `months_early` until taken.
+    /// `months_early` until taken. A special case of the table cache, since the build that
+    /// takes it may be the one that asked for the revenue; without it the 10 M report took
+    /// 0.7 s longer (22.3 → 23.0 s, three runs each, alternating, in review).
     months_ahead: AtomicBool,
     months_early: Mutex<Option<DataFrame>>,
     /// The run's change tables come from one count of the whole history by (month, asset,
